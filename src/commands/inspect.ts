@@ -1,0 +1,24 @@
+import {Args} from '@oclif/core'
+import {inspectPackage} from '../core/inspect.js'
+import {BaseCommand} from '../lib/base-command.js'
+import {renderInspect} from '../lib/render.js'
+
+export default class Inspect extends BaseCommand {
+  static override summary = 'Show what a package holds: commands, agent, provides, closure and digest.'
+  static override description = `Reads a package directory, or a .tgz/.tar holding one, in place (a tarball is never extracted), and shows its name, version, sha256 tree digest, commands, agent block, provides, closure statistics and the validation summary.
+
+Exits 0 when the package could be read, whatever the validation found; 1 when it could not be read.`
+  static override examples = [
+    '<%= config.bin %> inspect ./my-tool-package',
+    '<%= config.bin %> inspect my-tool-1.0.0.tgz --json',
+  ]
+  static override args = {
+    target: Args.string({description: 'package directory, or a .tgz/.tar holding one', required: true}),
+  }
+
+  async run(): Promise<void> {
+    const {args} = await this.parse(Inspect)
+    const report = await inspectPackage(args.target)
+    this.finish(report, renderInspect)
+  }
+}

@@ -1,0 +1,79 @@
+import {Args, Flags} from '@oclif/core'
+import {PACK_STEPS, type PackResult, pack} from '../core/pack/pack.js'
+import {BaseCommand} from '../lib/base-command.js'
+import {stepProgress} from '../lib/progress.js'
+import {renderPack} from '../lib/render-pack.js'
+
+export default class Pack extends BaseCommand {
+  static override summary = 'Pack a Node.js CLI or agent into a self-contained agentOS package.'
+  static override description = `The source is a project directory, a package tarball (.tgz), or a registry spec (name, name@range, name@tag, @scope/name@x, alias@npm:name@x).
+
+A project whose node_modules already satisfies its production dependencies is packed from the installed tree (no network); otherwise the closure is installed into a staging directory with the npm configuration of the user (registries, scopes, auth, cafile, proxy, cache).
+
+The output holds package.json ({name, version, bin} with every bin entry pointing at a real file), the flat node_modules closure and agentos-package.json — no symlinks. It is validated before it is moved into place; on failure the target is unchanged.
+
+Default output: ./<name>-package for a directory or tarball; for a registry spec the versioned store layout ./packages/<name>/<version>/ plus a ./packages/<name>/current pointer.`
+  static override examples = [
+    '<%= config.bin %> pack ./my-tool',
+    '<%= config.bin %> pack @scope/my-agent --out ./packages --agent my-agent-acp',
+    '<%= config.bin %> pack ./my-tool --out dist/package --tar dist/my-tool.tgz --json',
+  ]
+  static override args = {
+    source: Args.string({description: 'project directory, .tgz, or registry spec', required: true}),
+  }
+  static override flags = {
+    out: Flags.string({
+      char: 'o',
+      description: 'output directory (the package, or the store root with --layout versioned)',
+    }),
+    layout: Flags.string({
+      options: ['flat', 'versioned'],
+      description: 'flat: out is the package; versioned: out/<name>/<version> + current',
+    }),
+    agent: Flags.string({description: 'command to record as agent.acpEntrypoint'}),
+    force: Flags.boolean({
+      char: 'f',
+      description: 'replace a non-empty foreign output directory; override a declared acpEntrypoint',
+    }),
+    'prune-native': Flags.boolean({
+      description: 'delete native .node addons and binaries from the closure (reported)',
+    }),
+    install: Flags.boolean({
+      default: true,
+      allowNo: true,
+      description: 'install when the local node_modules is missing or unsatisfied',
+    }),
+    offline: Flags.boolean({description: 'use only the npm cache'}),
+    'prefer-offline': Flags.boolean({description: 'use cached registry metadata without revalidating'}),
+    registry: Flags.string({description: 'registry URL (overrides the npm configuration)'}),
+    tar: Flags.string({description: 'also write a deterministic .tgz of the package to this file'}),
+  }
+
+  async run(): Promise<void> {
+    const {args, flags} = await this.parse(Pack)
+    const mode = this.jsonEnabled() ? 'silent' : process.stderr.isTTY && !process.env.CI ? 'tty' : 'plain'
+    const progress = await stepProgress(PACK_STEPS, mode)
+    let result: PackResult
+    try {
+      result = await pack({
+        source: args.source,
+        out: flags.out,
+        layout: flags.layout as 'flat' | 'versioned' | undefined,
+        agent: flags.agent,
+        force: flags.force,
+        pruneNative: flags['prune-native'],
+        install: flags.install,
+        offline: flags.offline,
+        preferOffline: flags['prefer-offline'],
+        registry: flags.registry,
+        tar: flags.tar,
+        reporter: progress.reporter,
+      })
+    } catch (error) {
+      await progress.finish(error)
+      throw error
+    }
+    await progress.finish()
+    this.finish(result, renderPack)
+  }
+}

@@ -1,0 +1,116 @@
+import {Args, Errors, Flags} from '@oclif/core'
+import {splitRunArgv} from '../core/run/argv.js'
+import {BaseCommand} from '../lib/base-command.js'
+import {dispatchRun} from '../lib/run-dispatch.js'
+
+export default class Run extends BaseCommand {
+  static override summary =
+    'Run packages in a local agentOS VM emulation: a command, or an ACP agent smoke test.'
+  static override description = `A smoke-test emulation of the agentOS VM, NOT a security sandbox: guests run on this machine with your user's rights.
+
+What the guest sees, as in the VM: each package read-only at /opt/agentos/<name>, each command at /opt/agentos/bin/<cmd>, the base environment (PATH=/usr/local/sbin:/usr/local/bin:/opt/agentos/bin:/usr/sbin:/usr/bin:/sbin:/bin, HOME=/home/agentos, USER=agentos, SHELL=/bin/sh, LANG=C.UTF-8), provides.env merged in package order (existing keys win), agent.env over that, --env over everything; LD_*, DYLD_*, NODE_OPTIONS, BASH_ENV and *PRELOAD are removed. provides.files appear at their targets as a per-run copy, so guest writes never reach the package. Two packages linking the same command are refused.
+
+A package is a directory, or a .js/.mjs/.ts module that default-exports defineSoftware(...) or an array of them. Executors follow the header: \\0asm runs on node:wasi in-process with the VM root as /; #! runs the named interpreter (at most one argument; #!/usr/bin/env node runs this Node.js) in a bubblewrap namespace, or path-mapped where none can be made (said on stderr and in --json); native binaries are refused. Without a command, run describes the VM.
+
+Exit codes: the guest's own exit code (always 0 with --json, which reports it); 2 usage; 124 --timeout reached; 125 the VM could not be set up; 126 the command cannot execute (native, unknown header, missing interpreter); 127 command not found.
+With --agent: 0 ok; 3 protocol error (a JSON-RPC error, non-JSON on stdout, wrong protocolVersion); 4 timeout; 5 the agent crashed (its stderr tail is shown).`
+  static override examples = [
+    '<%= config.bin %> run ./my-cmds/dist/package -- tool-a',
+    '<%= config.bin %> run ./my-tool-package -- my-tool 1h',
+    '<%= config.bin %> run ./coreutils ./my-tool-package --which my-tool',
+    '<%= config.bin %> run ./software.mjs --env DEBUG=1 -- my-tool',
+    '<%= config.bin %> run ./my-agent-package --agent',
+    '<%= config.bin %> run ./agents.ts --agent=my-agent --prompt "hello" --json',
+  ]
+  static override strict = false
+  static override args = {
+    packages: Args.string({description: 'package directories or software modules (several: a meta-package)'}),
+  }
+  static override flags = {
+    env: Flags.string({
+      char: 'e',
+      multiple: true,
+      description: 'set a guest variable (NAME=value); always wins',
+    }),
+    which: Flags.string({
+      description:
+        'print how a command resolves (PATH walk, package, entry, header, interpreter); run nothing',
+    }),
+    agent: Flags.string({
+      description: 'ACP smoke test of the agent (bare --agent: the only agent among the packages)',
+    }),
+    prompt: Flags.string({description: 'with --agent: send one session/prompt and stream the updates'}),
+    cwd: Flags.string({description: 'guest working directory', default: '/home/agentos'}),
+    isolation: Flags.string({
+      options: ['auto', 'bwrap', 'path-mapped'],
+      default: 'auto',
+      description:
+        'bwrap: mount namespace (required); path-mapped: rewrite VM paths; auto: bwrap when it works',
+    }),
+    timeout: Flags.integer({min: 0, description: 'stop the command after this many ms (exit 124); 0: none'}),
+    'init-timeout': Flags.integer({
+      min: 1,
+      default: 10_000,
+      description: 'ms to wait for the initialize answer',
+    }),
+    'session-timeout': Flags.integer({
+      min: 1,
+      default: 30_000,
+      description: 'ms to wait for the session/new answer',
+    }),
+    'prompt-timeout': Flags.integer({
+      min: 0,
+      default: 0,
+      description: 'ms to wait for the prompt to end; 0: none',
+    }),
+    'kill-after': Flags.integer({
+      min: 0,
+      default: 5000,
+      description: 'ms between SIGTERM and SIGKILL when stopping a guest',
+    }),
+    'keep-root': Flags.boolean({
+      description: "keep the per-run VM root (the guest's / and copy-up layer) for inspection",
+    }),
+  }
+
+  // bin/run.js maps exit 127 (plugin-not-found's "no such CLI command") to 2; for run, 127 is
+  // "the guest command was not found" or the guest's own status, so it is set directly.
+  protected override async catch(error: Error & {exitCode?: number}): Promise<unknown> {
+    try {
+      return await super.catch(error)
+    } catch (thrown) {
+      if (thrown instanceof Errors.ExitError && thrown.oclif.exit === 127) {
+        process.exitCode = 127
+        return undefined
+      }
+      throw thrown
+    }
+  }
+
+  async run(): Promise<void> {
+    const split = splitRunArgv(this.argv)
+    const {argv, flags} = await this.parse(Run, split.own)
+    const outcome = await dispatchRun(
+      {
+        packages: argv as string[],
+        command: split.command,
+        args: split.args,
+        env: flags.env ?? [],
+        which: flags.which,
+        agent: flags.agent,
+        prompt: flags.prompt,
+        cwd: flags.cwd,
+        isolation: flags.isolation as 'auto' | 'bwrap' | 'path-mapped',
+        timeout: flags.timeout || undefined,
+        initTimeout: flags['init-timeout'],
+        sessionTimeout: flags['session-timeout'],
+        promptTimeout: flags['prompt-timeout'],
+        killAfter: flags['kill-after'],
+        keepRoot: flags['keep-root'],
+        json: this.jsonEnabled(),
+      },
+      {note: (message) => this.note(message), write: (text) => process.stdout.write(text)},
+    )
+    this.finish(outcome.result as never, outcome.render, outcome.exitCode)
+  }
+}

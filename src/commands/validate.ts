@@ -1,0 +1,29 @@
+import {Args, Flags} from '@oclif/core'
+import {EXIT_FAILED} from '../core/errors.js'
+import {validatePackage} from '../core/validate.js'
+import {BaseCommand} from '../lib/base-command.js'
+import {renderValidation} from '../lib/render.js'
+
+export default class Validate extends BaseCommand {
+  static override summary = 'Check a package against the agentOS package format and report every problem.'
+  static override description = `Reads the package directory (or a .tgz/.tar holding one) and reports every problem at once, each with a stable code, severity, path, message and hint.
+
+Exit codes: 0 valid (warnings allowed), 1 errors found (or warnings with --strict), 2 usage error.`
+  static override examples = [
+    '<%= config.bin %> validate ./my-tool-package',
+    '<%= config.bin %> validate dist/package --strict --json',
+  ]
+  static override args = {
+    packageDir: Args.string({description: 'package directory, or a .tgz/.tar holding one', required: true}),
+  }
+  static override flags = {
+    strict: Flags.boolean({description: 'treat warnings as errors'}),
+    verbose: Flags.boolean({char: 'v', description: 'also list informational notes'}),
+  }
+
+  async run(): Promise<void> {
+    const {args, flags} = await this.parse(Validate)
+    const report = await validatePackage(args.packageDir, {strict: flags.strict})
+    this.finish(report, (r) => renderValidation(r, flags.verbose), report.ok ? 0 : EXIT_FAILED)
+  }
+}

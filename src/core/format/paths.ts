@@ -1,0 +1,59 @@
+import {posix} from 'node:path'
+
+/** Why a path was refused. `null` from a checker means the path is fine. */
+export type PathIssue = 'empty' | 'absolute' | 'escapes' | 'backslash' | 'control-char' | 'not-absolute'
+
+// The VM is POSIX: a backslash is a valid filename character there, but in a package path it is
+// almost always a Windows path that will not resolve, so it is refused rather than guessed at.
+const CONTROL = /[\u0000-\u001f\u007f]/
+
+/**
+ * Normalizes a package-relative path (`./bin/x`, `a//b/../c`) to its canonical form (`bin/x`,
+ * `a/c`). Returns the issue instead when the path is empty, absolute, or leaves the package root.
+ */
+export function normalizePackagePath(input: string): {path: string} | {issue: PathIssue} {
+  if (input === '') return {issue: 'empty'}
+  if (CONTROL.test(input)) return {issue: 'control-char'}
+  if (input.includes('\\')) return {issue: 'backslash'}
+  if (input.startsWith('/')) return {issue: 'absolute'}
+  const normalized = posix.normalize(input).replace(/\/+$/, '')
+  if (normalized === '..' || normalized.startsWith('../')) return {issue: 'escapes'}
+  if (normalized === '.' || normalized === '') return {issue: 'empty'}
+  return {path: normalized}
+}
+
+/**
+ * Checks an absolute VM path: it must start with `/`, contain no `..` segment, and be in
+ * normalized form already (no `//`, `/./`, trailing `/` except for the root itself).
+ */
+export function checkVmPath(input: string): PathIssue | 'not-normalized' | null {
+  if (input === '') return 'empty'
+  if (CONTROL.test(input)) return 'control-char'
+  if (!input.startsWith('/')) return 'not-absolute'
+  if (input.split('/').includes('..')) return 'escapes'
+  if (input !== '/' && (input.endsWith('/') || posix.normalize(input) !== input)) return 'not-normalized'
+  return null
+}
+
+/**
+ * Resolves a symlink's target (as stored in the link) relative to the link's own package path and
+ * says whether it stays inside the package. Absolute targets always leave it.
+ */
+export function symlinkStaysInside(linkPath: string, target: string): boolean {
+  if (target.startsWith('/')) return false
+  const resolved = posix.normalize(posix.join(posix.dirname(linkPath), target))
+  return !(resolved === '..' || resolved.startsWith('../'))
+}
+
+/**
+ * A name usable as one path segment (`/opt/agentos/<name>`, a command in `/opt/agentos/bin`):
+ * non-empty, not `.`/`..`, no `/`, NUL or control characters.
+ */
+export function isSafeSegment(name: string): boolean {
+  return name !== '' && name !== '.' && name !== '..' && !name.includes('/') && !CONTROL.test(name)
+}
+
+/** POSIX portable environment variable name. */
+export function isPosixEnvName(name: string): boolean {
+  return /^[A-Za-z_][A-Za-z0-9_]*$/.test(name)
+}

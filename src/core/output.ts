@@ -1,0 +1,360 @@
+import {createHash, randomBytes} from 'node:crypto'
+import {
+  lstat,
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  realpath,
+  rename,
+  rm,
+  utimes,
+  writeFile,
+} from 'node:fs/promises'
+import {basename, dirname, join, relative, resolve, sep} from 'node:path'
+import {compareBytes, mapLimit} from '../lib/concurrency.js'
+import {AgentosError} from './errors.js'
+import {HEADER_BYTES, PE_PROBE_BYTES} from './format/header.js'
+import {MANIFEST_FILE} from './format/manifest.js'
+import {normalizePackagePath} from './format/paths.js'
+import {
+  finishSnapshot,
+  isDescriptorFile,
+  type PackageEntry,
+  type PackageSnapshot,
+  trimHead,
+} from './package-reader.js'
+
+/**
+ * Every file and directory a package output contains gets this mtime, so two runs over the same
+ * inputs give byte-identical trees and tarballs (the same instant npm uses in its tarballs).
+ */
+export const FIXED_MTIME = new Date('1985-10-26T08:15:00.000Z')
+
+/** Temp siblings are named `.<target>.agentos-tmp-<pid>-<random>`: recognisably ours. */
+const TEMP_MARK = '.agentos-tmp-'
+const OLD_MARK = '.agentos-old-'
+
+/** Options of {@link checkTarget}. */
+export interface TargetOptions {
+  /** Replace a non-empty directory that is not an earlier package output. */
+  force?: boolean
+  /** Directories the output is built from: the target may neither be nor contain them. */
+  sources?: string[]
+}
+
+/** What {@link checkTarget} found at the target path. */
+export type TargetState = 'absent' | 'empty' | 'package' | 'foreign'
+
+/**
+ * Decides whether a package may be written at `target`, before anything is written. Refuses a
+ * target that is a file, that is (or contains) a source, that is a filesystem root, or that is a
+ * non-empty directory which is not an earlier package output (unless `force`).
+ */
+export async function checkTarget(target: string, options: TargetOptions = {}): Promise<TargetState> {
+  const absolute = resolve(target)
+  const real = await realpath(absolute).catch(() => absolute)
+  if (dirname(real) === real) {
+    throw new AgentosError('ERR_AGENTOS_OUT_IS_ROOT', `refusing to write a package at ${real}`, {
+      hint: 'Pass --out naming a new directory, e.g. ./my-tool-package.',
+      path: target,
+    })
+  }
+  for (const source of options.sources ?? []) {
+    const realSource = await realpath(resolve(source)).catch(() => resolve(source))
+    if (realSource === real || isInside(real, realSource)) {
+      throw new AgentosError(
+        'ERR_AGENTOS_OUT_CONTAINS_SOURCE',
+        `the output ${target} ${realSource === real ? 'is' : 'contains'} the source ${source}`,
+        {hint: 'Write the package to a separate directory with --out.', path: target},
+      )
+    }
+  }
+  const info = await lstat(real).catch(() => undefined)
+  if (!info) return 'absent'
+  if (!info.isDirectory()) {
+    throw new AgentosError('ERR_AGENTOS_OUT_IS_FILE', `the output ${target} exists and is not a directory`, {
+      hint: 'Remove the file or pass another --out.',
+      path: target,
+    })
+  }
+  const names = await readdir(real)
+  if (names.length === 0) return 'empty'
+  if (await looksLikeOurOutput(real, names)) return 'package'
+  if (options.force) return 'foreign'
+  throw new AgentosError(
+    'ERR_AGENTOS_OUT_NOT_EMPTY',
+    `the output ${target} is a non-empty directory that is not a package output`,
+    {hint: 'Pass an empty or new directory with --out, or --force to replace it.', path: target},
+  )
+}
+
+/**
+ * An earlier output of pack or assemble-wasm: `package.json` holding only name, version and bin,
+ * next to an `agentos-package.json`, and nothing that marks a project (sources, VCS).
+ */
+async function looksLikeOurOutput(dir: string, names: string[]): Promise<boolean> {
+  if (!names.includes('package.json') || !names.includes(MANIFEST_FILE)) return false
+  if (names.some((name) => name === '.git' || name === 'src' || name === 'tsconfig.json')) return false
+  try {
+    const pkg = JSON.parse(await readFile(join(dir, 'package.json'), 'utf8'))
+    return Object.keys(pkg).every((key) => key === 'name' || key === 'version' || key === 'bin')
+  } catch {
+    return false
+  }
+}
+
+function isInside(parent: string, child: string): boolean {
+  const rel = relative(parent, child)
+  return rel !== '' && !rel.startsWith('..') && !rel.startsWith(sep) && rel !== '..'
+}
+
+/** A staging directory next to the target, committed into place with {@link commitStaging}. */
+export interface Staging {
+  dir: string
+  target: string
+}
+
+/**
+ * Creates the temp sibling a package is built in (same filesystem as the target, so the final
+ * rename is atomic), removing stale temp siblings that earlier, killed runs left behind.
+ */
+export async function createStaging(target: string): Promise<Staging> {
+  const absolute = resolve(target)
+  const parent = dirname(absolute)
+  await mkdir(parent, {recursive: true}).catch((error: NodeJS.ErrnoException) => {
+    throw outputError(error, parent)
+  })
+  await removeStaleSiblings(parent, basename(absolute))
+  const dir = join(
+    parent,
+    `.${basename(absolute)}${TEMP_MARK}${process.pid}-${randomBytes(4).toString('hex')}`,
+  )
+  await mkdir(dir).catch((error: NodeJS.ErrnoException) => {
+    throw outputError(error, parent)
+  })
+  return {dir, target: absolute}
+}
+
+async function removeStaleSiblings(parent: string, base: string): Promise<void> {
+  const names = await readdir(parent).catch(() => [] as string[])
+  for (const name of names) {
+    const match = new RegExp(`^\\.${escapeRegExp(base)}(${TEMP_MARK}|${OLD_MARK})(\\d+)-[0-9a-f]+$`).exec(
+      name,
+    )
+    if (!match) continue
+    const pid = Number(match[2])
+    if (pid !== process.pid && isAlive(pid)) continue
+    await rm(join(parent, name), {recursive: true, force: true})
+  }
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+/**
+ * Moves the finished staging directory into place. An existing target (already vetted by
+ * {@link checkTarget}) is first renamed aside and removed only after the new tree is in place.
+ */
+export async function commitStaging(staging: Staging): Promise<void> {
+  const {dir, target} = staging
+  const exists = await lstat(target).catch(() => undefined)
+  if (!exists) {
+    await rename(dir, target)
+    return
+  }
+  const aside = join(
+    dirname(target),
+    `.${basename(target)}${OLD_MARK}${process.pid}-${randomBytes(4).toString('hex')}`,
+  )
+  await rename(target, aside)
+  try {
+    await rename(dir, target)
+  } catch (error) {
+    await rename(aside, target)
+    throw error
+  }
+  await rm(aside, {recursive: true, force: true})
+}
+
+/** Removes a staging directory after a failure (the target was never touched). */
+export async function discardStaging(staging: Staging): Promise<void> {
+  await rm(staging.dir, {recursive: true, force: true})
+}
+
+/** Turns a filesystem error while writing output into a coded error. */
+export function outputError(error: NodeJS.ErrnoException, path: string): AgentosError {
+  const code =
+    error.code === 'ENOSPC'
+      ? 'ERR_AGENTOS_OUT_NO_SPACE'
+      : error.code === 'EACCES' || error.code === 'EPERM' || error.code === 'EROFS'
+        ? 'ERR_AGENTOS_OUT_DENIED'
+        : 'ERR_AGENTOS_OUT_WRITE_FAILED'
+  const hint =
+    code === 'ERR_AGENTOS_OUT_NO_SPACE'
+      ? 'Free disk space or pass --out on another filesystem; nothing was changed.'
+      : code === 'ERR_AGENTOS_OUT_DENIED'
+        ? 'Pass --out in a directory you can write to; nothing was changed.'
+        : 'Check the output location; nothing was changed.'
+  return new AgentosError(code, `cannot write ${path}: ${error.code ?? error.message}`, {
+    hint,
+    path,
+    cause: error,
+  })
+}
+
+/** One file of a package being written: where its bytes come from and whether it is executable. */
+export interface OutputFile {
+  /** Package-relative destination path. */
+  path: string
+  /** Absolute source file, or the bytes themselves. */
+  source: string | Uint8Array
+  /** Executable (0755) or not (0644); for a source file, undefined means "as the source is". */
+  executable?: boolean
+}
+
+const COPY_LANES = 32
+const CHUNK = 256 * 1024
+
+/**
+ * Writes files into a staging directory with normalized modes (0644/0755) and the fixed mtime,
+ * hashing each one as it streams through a fixed set of buffers, and returns the snapshot of what
+ * was written — so the validator and the digest need no second pass, and memory stays bounded
+ * however large the tree.
+ */
+/** Decides from a file's first bytes that it is not to be written (e.g. pruned native code). */
+export type SkipFile = (path: string, head: Buffer) => boolean
+
+/** Result of {@link writePackageFiles}: what was written, and the source files skipped. */
+export interface WrittenPackage {
+  snapshot: PackageSnapshot
+  skipped: PackageEntry[]
+}
+
+export async function writePackageFiles(
+  dir: string,
+  files: readonly OutputFile[],
+  skip?: SkipFile,
+): Promise<WrittenPackage> {
+  const sorted = [...files].sort((a, b) => compareBytes(a.path, b.path))
+  sorted.forEach((file, index) => {
+    // Callers plan normalized, unique paths; anything else is a bug upstream, not user input.
+    const checked = normalizePackagePath(file.path)
+    if (!('path' in checked) || checked.path !== file.path)
+      throw new Error(`unnormalized output path ${file.path}`)
+    if (index > 0 && sorted[index - 1]!.path === file.path)
+      throw new Error(`duplicate output path ${file.path}`)
+  })
+  const byDepth = new Map<number, Set<string>>()
+  for (const file of sorted) {
+    for (let parent = dirname(file.path); parent !== '.'; parent = dirname(parent)) {
+      const depth = parent.split('/').length
+      if (!byDepth.has(depth)) byDepth.set(depth, new Set())
+      byDepth.get(depth)!.add(parent)
+    }
+  }
+  const levels = [...byDepth.keys()].sort((a, b) => a - b).map((depth) => [...byDepth.get(depth)!])
+  for (const level of levels) await mapLimit(level, COPY_LANES, (path) => mkdir(join(dir, path)))
+
+  const texts = new Map<string, string>()
+  const buffers: Buffer[] = Array.from({length: COPY_LANES}, () => Buffer.allocUnsafe(CHUNK))
+  const written = await mapLimit(sorted, COPY_LANES, async (file) => {
+    const buffer = buffers.pop()!
+    try {
+      const entry = await writeOne(join(dir, file.path), file, buffer, skip)
+      if (!entry.skipped && isDescriptorFile(file.path))
+        texts.set(file.path, await readFile(join(dir, file.path), 'utf8'))
+      return entry
+    } finally {
+      buffers.push(buffer)
+    }
+  })
+  // Directory mtimes last (writing into a directory changes its mtime), deepest first.
+  for (const level of [...levels].reverse()) {
+    await mapLimit(level, COPY_LANES, (path) => utimes(join(dir, path), FIXED_MTIME, FIXED_MTIME))
+  }
+  await utimes(dir, FIXED_MTIME, FIXED_MTIME)
+  const dirEntries: PackageEntry[] = levels.flat().map((path) => ({path, kind: 'dir', mode: 0o755, size: 0}))
+  const kept = written.filter((entry) => !entry.skipped)
+  const skipped = written.filter((entry) => entry.skipped).map(({skipped: _skipped, ...entry}) => entry)
+  const snapshot = finishSnapshot({type: 'directory', path: dir}, [...dirEntries, ...kept], texts, [], {
+    digest: true,
+  })
+  return {snapshot, skipped}
+}
+
+async function writeOne(
+  destination: string,
+  file: OutputFile,
+  buffer: Buffer,
+  skip?: SkipFile,
+): Promise<PackageEntry & {skipped?: boolean}> {
+  const hash = createHash('sha256')
+  if (typeof file.source !== 'string') {
+    const bytes = Buffer.from(file.source)
+    const mode = file.executable ? 0o755 : 0o644
+    await writeFile(destination, bytes, {mode})
+    await utimes(destination, FIXED_MTIME, FIXED_MTIME)
+    return fileEntry(file.path, mode, bytes.length, headOf(bytes), hash.update(bytes).digest('hex'))
+  }
+  const input = await open(file.source, 'r')
+  try {
+    const info = await input.stat()
+    const mode = (file.executable ?? (info.mode & 0o111) !== 0) ? 0o755 : 0o644
+    let {bytesRead} = await input.read(buffer, 0, buffer.length, null)
+    const head = headOf(buffer.subarray(0, bytesRead))
+    // Decided on the first bytes, before the output exists: a pruned file is never written.
+    if (skip?.(file.path, head)) return {...fileEntry(file.path, mode, info.size, head, ''), skipped: true}
+    const output = await open(destination, 'wx', mode)
+    try {
+      let size = 0
+      while (bytesRead > 0) {
+        const chunk = buffer.subarray(0, bytesRead)
+        hash.update(chunk)
+        await output.write(chunk, 0, bytesRead, null)
+        size += bytesRead
+        if (bytesRead < buffer.length) break
+        ;({bytesRead} = await input.read(buffer, 0, buffer.length, null))
+      }
+      await output.utimes(FIXED_MTIME, FIXED_MTIME)
+      return fileEntry(file.path, mode, size, head, hash.digest('hex'))
+    } finally {
+      await output.close()
+    }
+  } finally {
+    await input.close()
+  }
+}
+
+function headOf(bytes: Buffer): Buffer {
+  return Buffer.from(
+    trimHead(bytes.subarray(0, bytes[0] === 0x4d && bytes[1] === 0x5a ? PE_PROBE_BYTES : HEADER_BYTES)),
+  )
+}
+
+function fileEntry(path: string, mode: number, size: number, head: Buffer, sha256: string): PackageEntry {
+  return {path, kind: 'file', mode, size, head, sha256}
+}
+
+/**
+ * JSON as the package files are written: two-space indent, trailing newline, and the keys of the
+ * given maps (bin, env) sorted so that equal inputs give equal bytes.
+ */
+export function packageJsonText(value: unknown): string {
+  return `${JSON.stringify(value, null, 2)}\n`
+}
+
+/** Returns a copy of a string map with its keys in byte order. */
+export function sortedMap<T>(map: Record<string, T>): Record<string, T> {
+  return Object.fromEntries(Object.entries(map).sort(([a], [b]) => compareBytes(a, b)))
+}

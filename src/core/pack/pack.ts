@@ -1,0 +1,759 @@
+import {
+  lstat,
+  mkdtemp,
+  readdir,
+  readFile,
+  realpath,
+  rename,
+  rm,
+  stat,
+  symlink,
+  writeFile,
+} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
+import {join, posix, resolve, sep} from 'node:path'
+import {mapLimit} from '../../lib/concurrency.js'
+import {analyzePackage} from '../analyze.js'
+import {AgentosError, type Problem} from '../errors.js'
+import {normalizeBin, unscopedName} from '../format/bin-map.js'
+import {describeKind, detectHeader, isNativeKind} from '../format/header.js'
+import {parseJsonDocument} from '../format/json.js'
+import {checkManifest, MANIFEST_FILE} from '../format/manifest.js'
+import {
+  checkTarget,
+  commitStaging,
+  createStaging,
+  discardStaging,
+  type OutputFile,
+  outputError,
+  packageJsonText,
+  type Staging,
+  sortedMap,
+  writePackageFiles,
+} from '../output.js'
+import type {PackageEntry} from '../package-reader.js'
+import {loadNpmConfig, type NpmFlatOptions} from './npm-config.js'
+import {classifySource, type PackSource} from './source.js'
+import {type ArbNode, type Closure, type LeftOut, productionClosure} from './tree.js'
+
+/** The steps `pack` reports progress for, in order. */
+export const PACK_STEPS = {
+  resolve: 'Resolve the source and its production closure',
+  install: 'Install the closure into a staging directory',
+  bins: 'Plan the files and rewrite the bin map',
+  copy: 'Copy the closure',
+  check: 'Check native code and validate',
+  write: 'Write the package into place',
+} as const
+
+/** Identifier of a pack step. */
+export type PackStep = keyof typeof PACK_STEPS
+
+/** Progress callbacks; `pack` never prints. */
+export interface PackReporter {
+  start?(step: PackStep): void
+  done?(step: PackStep, detail?: string): void
+  skip?(step: PackStep, reason: string): void
+}
+
+/** Options of {@link pack}. */
+export interface PackOptions {
+  /** Project directory, `.tgz`/`.tar`, or registry spec. */
+  source: string
+  /** Where relative paths resolve (default: process.cwd()). */
+  cwd?: string
+  /** Output: the package dir (flat layout) or the store root (versioned layout). */
+  out?: string
+  /** `flat` → out is the package; `versioned` → out/<name>/<version> plus out/<name>/current. */
+  layout?: 'flat' | 'versioned'
+  /** Command to record as `agent.acpEntrypoint`. */
+  agent?: string
+  /** Replace a foreign non-empty target; override a different declared acpEntrypoint. */
+  force?: boolean
+  /** Delete native addons/binaries from the closure instead of failing. */
+  pruneNative?: boolean
+  /** Install when the local tree is missing or unsatisfied (default true). */
+  install?: boolean
+  /** Use only the npm cache. */
+  offline?: boolean
+  /** Prefer cached metadata over revalidating with the registry. */
+  preferOffline?: boolean
+  /** Registry URL overriding the npm configuration. */
+  registry?: string
+  /** Also write a deterministic tarball of the package here. */
+  tar?: string
+  reporter?: PackReporter
+}
+
+/** One closure package in the report, with why it was included. */
+export interface PackedPackage {
+  name: string
+  version: string
+  path: string
+  why: string[]
+}
+
+/** A native file removed by `--prune-native`, or found without it. */
+export interface NativeFile {
+  package: string
+  path: string
+  kind: string
+  bytes: number
+}
+
+/** Result of {@link pack}. */
+export interface PackResult {
+  name: string
+  npmName: string
+  version: string
+  /** The package directory written. */
+  out: string
+  layout: 'flat' | 'versioned'
+  /** For the versioned layout: the `current` pointer updated to this version. */
+  current?: string
+  digest: string
+  commands: Array<{name: string; entry: string}>
+  packages: number
+  files: number
+  bytes: number
+  pruned: NativeFile[]
+  prunedBytes: number
+  warnings: Problem[]
+  source: {kind: PackSource['kind']; spec: string; installed: boolean}
+  closure: {packages: PackedPackage[]; leftOut: LeftOut[]}
+  tar?: {path: string; sha256: string; bytes: number}
+}
+
+/**
+ * Packs a Node.js project, package tarball or registry spec into a self-contained agentOS package:
+ * the production closure as a flat `node_modules`, a `package.json` whose bin map points at real
+ * files, and `agentos-package.json`. Everything is validated before the package is moved into
+ * place; on any failure the target is exactly as before.
+ */
+export async function pack(options: PackOptions): Promise<PackResult> {
+  const cwd = resolve(options.cwd ?? process.cwd())
+  const report = options.reporter ?? {}
+  const scratch: string[] = []
+  let staging: Staging | undefined
+  try {
+    report.start?.('resolve')
+    const source = await classifySource(options.source, cwd)
+    const npmConfig = await loadNpmConfig(source.kind === 'directory' ? source.path : cwd, {
+      offline: options.offline,
+      preferOffline: options.preferOffline,
+      registry: options.registry,
+    })
+    let resolved = source.kind === 'directory' ? await fromInstalledTree(source.path) : undefined
+    if (resolved && resolved.closure.missing.length > 0) {
+      if (options.install === false) {
+        const names = resolved.closure.missing.map((m) => `${m.name}@${m.spec} (needed by ${m.from})`)
+        throw new AgentosError(
+          'ERR_AGENTOS_PACK_DEPS_MISSING',
+          `the installed node_modules does not satisfy ${names.length} production dependencies: ${names.join(', ')}`,
+          {
+            hint: 'Run `npm install` in the project, or drop --no-install to install into a staging dir.',
+            path: source.spec,
+          },
+        )
+      }
+      resolved = undefined
+    }
+    report.done?.(
+      'resolve',
+      resolved ? 'using the installed node_modules' : `install needed for ${source.spec}`,
+    )
+
+    if (resolved) {
+      report.skip?.('install', 'the installed tree satisfies the production dependencies')
+    } else {
+      report.start?.('install')
+      const dir = await mkdtemp(join(tmpdir(), 'agentos-pack-install-'))
+      scratch.push(dir)
+      resolved = await installIntoStaging(source, dir, npmConfig)
+      report.done?.('install', `${resolved.closure.nodes.length} packages`)
+    }
+    const {root, rootDir, closure} = resolved
+    const npmName = String(root.package.name ?? root.packageName)
+    const version = String(root.package.version ?? '')
+    if (!version) {
+      throw new AgentosError(
+        'ERR_AGENTOS_PACK_NO_VERSION',
+        `${npmName} has no "version" in its package.json`,
+        {
+          hint: 'Add a version to package.json.',
+          path: join(rootDir, 'package.json'),
+        },
+      )
+    }
+
+    // Everything about the inputs is checked before a byte is written.
+    report.start?.('bins')
+    const manifestInput = await readSourceManifest(rootDir)
+    const rootOut = `node_modules/${closure.nodes[0]!.out.slice('node_modules/'.length)}`
+    const files = await planFiles(resolved)
+    const planned = new Map(files.map((file) => [file.path, file]))
+    const bin = normalizeBin(root.package)
+    const binErrors = bin.problems.filter((p) => p.severity === 'error')
+    if (binErrors.length > 0) {
+      throw new AgentosError('ERR_AGENTOS_PACK_BIN_INVALID', `${npmName}: ${binErrors[0]!.message}`, {
+        hint: binErrors[0]!.hint,
+        path: join(rootDir, 'package.json'),
+        details: binErrors,
+      })
+    }
+    if (bin.commands.length === 0) {
+      throw new AgentosError(
+        'ERR_AGENTOS_PACK_NO_BIN',
+        `${npmName} declares no commands in package.json "bin"`,
+        {
+          hint: 'Add "bin": {"my-tool": "cli.js"} to the package.json of the project.',
+          path: join(rootDir, 'package.json'),
+        },
+      )
+    }
+    const warnings: Problem[] = bin.problems.filter((p) => p.severity !== 'error')
+    const commands: Array<{name: string; entry: string}> = []
+    for (const command of bin.commands) {
+      const entry = resolveBinEntry(command.entry, rootOut, planned)
+      if (!entry) {
+        throw new AgentosError(
+          'ERR_AGENTOS_PACK_BIN_NOT_FOUND',
+          `bin "${command.name}" → ${command.entry} is not in the package or its hoisted dependencies`,
+          {
+            hint: 'Fix the bin path in package.json, or add the file to the package "files" list.',
+            path: join(rootDir, 'package.json'),
+          },
+        )
+      }
+      const file = planned.get(entry)!
+      file.executable = true
+      const bytes = typeof file.source === 'string' ? await readFile(file.source) : Buffer.from(file.source)
+      const header = detectHeader(bytes.subarray(0, 4096))
+      if (header.kind === 'unknown' && !header.bomShebang && /\.(c|m)?js$/.test(entry)) {
+        // A JS entry without a shebang cannot be executed by the runtime's header dispatch.
+        file.source = Buffer.concat([Buffer.from('#!/usr/bin/env node\n'), bytes])
+        warnings.push({
+          code: 'WARN_AGENTOS_PACK_SHEBANG_ADDED',
+          severity: 'warning',
+          path: entry,
+          message: `added "#!/usr/bin/env node" to ${entry} (command "${command.name}")`,
+          hint: 'Add the shebang to the source file so the package works without this rewrite.',
+        })
+      }
+      commands.push({name: command.name, entry})
+    }
+    const manifest = buildManifest(manifestInput, npmName, version, commands, options)
+    report.done?.('bins', commands.map((c) => c.name).join(', '))
+
+    // Where it goes.
+    const layout = options.layout ?? (source.kind === 'registry' ? 'versioned' : 'flat')
+    const outRoot = resolve(
+      cwd,
+      options.out ?? (layout === 'versioned' ? 'packages' : `${unscopedName(npmName)}-package`),
+    )
+    const target = layout === 'versioned' ? join(outRoot, manifest.name as string, version) : outRoot
+    const sources = source.kind === 'directory' ? [source.path] : []
+    await checkTarget(target, {force: options.force, sources})
+
+    report.start?.('copy')
+    files.push(
+      {
+        path: 'package.json',
+        source: Buffer.from(packageJsonText(packageJsonFor(npmName, version, commands))),
+        executable: false,
+      },
+      {path: MANIFEST_FILE, source: Buffer.from(packageJsonText(manifest)), executable: false},
+    )
+    staging = await createStaging(target)
+    const commandPaths = new Set(commands.map((c) => c.entry))
+    // With --prune-native, native files are recognised by their first bytes as they stream by and
+    // never written; a command entry is never pruned (the package would be useless without it).
+    const skip = options.pruneNative
+      ? (path: string, head: Buffer) => !commandPaths.has(path) && nativeKind(path, head) !== undefined
+      : undefined
+    const {snapshot, skipped} = await writePackageFiles(staging.dir, files, skip).catch(
+      (error: NodeJS.ErrnoException) => {
+        throw error instanceof AgentosError ? error : outputError(error, target)
+      },
+    )
+    report.done?.('copy', `${files.length - skipped.length} files`)
+
+    report.start?.('check')
+    const natives = findNatives(snapshot.entries, closure)
+    if (natives.length > 0) {
+      const nativeCommand = natives.find((n) => commandPaths.has(n.path))
+      const list = natives.slice(0, 5).map((n) => `${n.package} ${n.path} (${n.kind})`)
+      throw new AgentosError(
+        'ERR_AGENTOS_PACK_NATIVE',
+        `the closure holds ${natives.length} native file${natives.length === 1 ? '' : 's'}, which cannot run in agentOS: ${list.join(', ')}${natives.length > 5 ? ', …' : ''}`,
+        {
+          hint: nativeCommand
+            ? `Command entry ${nativeCommand.path} is native itself; it cannot be pruned.`
+            : 'Re-run with --prune-native if they are never loaded on the code path the commands use.',
+          details: natives,
+        },
+      )
+    }
+    const pruned = findNatives(skipped, closure)
+    const {problems} = analyzePackage(snapshot)
+    const errors = problems.filter((p) => p.severity === 'error')
+    if (errors.length > 0) {
+      throw new AgentosError(
+        'ERR_AGENTOS_PACK_INVALID',
+        `the packed output fails validation: ${errors[0]!.code} ${errors[0]!.path ?? ''} ${errors[0]!.message}`,
+        {hint: 'See details for every problem; fix the source package.', details: errors},
+      )
+    }
+    warnings.push(...problems.filter((p) => p.severity === 'warning'))
+    report.done?.('check', pruned.length > 0 ? `pruned ${pruned.length} native files` : 'valid')
+
+    report.start?.('write')
+    await commitStaging(staging).catch((error: NodeJS.ErrnoException) => {
+      throw outputError(error, target)
+    })
+    staging = undefined
+    let current: string | undefined
+    if (layout === 'versioned') current = await pointCurrent(join(outRoot, manifest.name as string), version)
+    let tar: PackResult['tar']
+    if (options.tar) {
+      const {writePackageTarball} = await import('./tarball.js')
+      tar = await writePackageTarball(target, resolve(cwd, options.tar))
+    }
+    report.done?.('write', target)
+
+    const fileEntries = snapshot.entries.filter((e) => e.kind === 'file')
+    return {
+      name: manifest.name as string,
+      npmName,
+      version,
+      out: target,
+      layout,
+      ...(current ? {current} : {}),
+      digest: snapshot.digest!,
+      commands,
+      packages: closure.nodes.length,
+      files: fileEntries.length,
+      bytes: fileEntries.reduce((sum, e) => sum + e.size, 0),
+      pruned,
+      prunedBytes: pruned.reduce((sum, n) => sum + n.bytes, 0),
+      warnings,
+      source: {kind: source.kind, spec: source.spec, installed: scratch.length > 0},
+      closure: {
+        packages: closure.nodes.map((n) => ({
+          name: n.node.packageName,
+          version: n.node.version,
+          path: n.out,
+          why: n.why,
+        })),
+        leftOut: closure.leftOut,
+      },
+      ...(tar ? {tar} : {}),
+    }
+  } finally {
+    if (staging) await discardStaging(staging)
+    for (const dir of scratch) await rm(dir, {recursive: true, force: true})
+  }
+}
+
+/** A resolved closure: the package being packed, where its files are, and what it needs. */
+interface Resolved {
+  root: ArbNode
+  rootDir: string
+  /** True when the root is the user's project (files chosen like `npm pack`). */
+  project: boolean
+  closure: Closure
+}
+
+async function loadArborist(): Promise<typeof import('@npmcli/arborist')> {
+  return (await import('@npmcli/arborist')).default as unknown as typeof import('@npmcli/arborist')
+}
+
+/** The closure from a project's own installed node_modules: no network, no install. */
+async function fromInstalledTree(dir: string): Promise<Resolved> {
+  const Arborist = await loadArborist()
+  const tree = (await new Arborist({path: dir}).loadActual()) as unknown as ArbNode
+  if (!tree.package.name) {
+    throw new AgentosError('ERR_AGENTOS_PACK_NO_PACKAGE_JSON', `${dir} has no package.json with a "name"`, {
+      hint: 'Pack a project directory with a package.json (name, version, bin).',
+      path: join(dir, 'package.json'),
+    })
+  }
+  const rootName = String(tree.package.name)
+  const links = new Map<string, string>()
+  const outOf = (node: ArbNode): string => {
+    if (node === tree) return `node_modules/${rootName}`
+    if (node.isLink) {
+      links.set(node.target.location, node.location)
+      return node.location
+    }
+    if (node.location.startsWith('node_modules/')) return node.location
+    // A package inside a workspace or file: dependency's own folder: re-home it under the link.
+    for (const [targetLocation, linkLocation] of links) {
+      if (node.location === targetLocation) return linkLocation
+      if (node.location.startsWith(`${targetLocation}/`))
+        return linkLocation + node.location.slice(targetLocation.length)
+    }
+    return node.location
+  }
+  return {root: tree, rootDir: dir, project: true, closure: productionClosure(tree, outOf)}
+}
+
+/**
+ * Installs the source into a scratch directory with arborist, the way `npm install --omit=dev
+ * --install-strategy=hoisted --ignore-scripts` would, and returns the closure of the installed
+ * package.
+ */
+async function installIntoStaging(
+  source: PackSource,
+  dir: string,
+  npmConfig: NpmFlatOptions,
+): Promise<Resolved> {
+  const Arborist = await loadArborist()
+  const spec = source.kind === 'registry' ? source.spec : `file:${source.path}`
+  await writeFile(join(dir, 'package.json'), '{"private": true}\n')
+  const arborist = new Arborist({
+    ...npmConfig,
+    path: dir,
+    // Hoisted gives the flat node_modules the runtime expects; no scripts run on a packer's
+    // machine; dev dependencies are never part of a package.
+    installStrategy: 'hoisted',
+    omit: ['dev'],
+    ignoreScripts: true,
+    // A local directory is copied (as npm pack would), never linked.
+    installLinks: true,
+    audit: false,
+    fund: false,
+    save: true,
+  } as never)
+  try {
+    await arborist.reify({add: [spec]} as never)
+  } catch (error) {
+    throw installError(error as NodeJS.ErrnoException & {uri?: string}, source, npmConfig)
+  }
+  const tree = (await new Arborist({path: dir}).loadActual()) as unknown as ArbNode
+  const pkg = JSON.parse(await readFile(join(dir, 'package.json'), 'utf8')) as {
+    dependencies?: Record<string, string>
+  }
+  const [name] = Object.keys(pkg.dependencies ?? {})
+  const edge = name ? tree.edgesOut.get(name) : undefined
+  const root = edge?.to
+  if (!root) throw new Error(`arborist installed ${spec} but the tree has no node for it`)
+  const real = root.isLink ? root.target : root
+  const closure = productionClosure(real, (node) => (node === real ? root.location : node.location))
+  if (closure.missing.length > 0) {
+    const names = closure.missing.map((m) => `${m.name}@${m.spec}`)
+    throw new AgentosError(
+      'ERR_AGENTOS_PACK_DEPS_MISSING',
+      `the install left dependencies unsatisfied: ${names.join(', ')}`,
+      {
+        hint: 'Check the package versions the registry offers.',
+      },
+    )
+  }
+  return {root: real, rootDir: real.realpath, project: false, closure}
+}
+
+function installError(
+  error: NodeJS.ErrnoException & {uri?: string; pkgid?: string},
+  source: PackSource,
+  npmConfig: NpmFlatOptions,
+): Error {
+  const registry = String(npmConfig.registry ?? 'https://registry.npmjs.org/')
+  const what = error.pkgid ?? packageFromUri(error.uri) ?? source.spec
+  switch (error.code) {
+    case 'E404':
+      return new AgentosError('ERR_AGENTOS_PACK_NOT_FOUND', `${what} is not in the registry ${registry}`, {
+        hint: 'Check the package name and scope, or the registry configured for that scope.',
+        cause: error,
+      })
+    case 'ETARGET':
+      return new AgentosError(
+        'ERR_AGENTOS_PACK_NO_MATCHING_VERSION',
+        `no version of ${what} matches the spec`,
+        {
+          hint: 'Check the version range or dist-tag.',
+          cause: error,
+        },
+      )
+    case 'ENOTCACHED':
+      return new AgentosError('ERR_AGENTOS_PACK_NOT_CACHED', `${what} is not in the npm cache (offline)`, {
+        hint: 'Run once without --offline to fill the cache, or use --prefer-offline.',
+        cause: error,
+      })
+    case 'E401':
+    case 'E403':
+      return new AgentosError(
+        'ERR_AGENTOS_PACK_REGISTRY_AUTH',
+        `the registry ${registry} refused access to ${what} (${error.code})`,
+        {
+          hint: 'Log in (npm login) or set an auth token for this registry in .npmrc.',
+          cause: error,
+        },
+      )
+    case 'ECONNREFUSED':
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+    case 'ETIMEDOUT':
+    case 'ECONNRESET':
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+      return new AgentosError(
+        'ERR_AGENTOS_PACK_REGISTRY_UNREACHABLE',
+        `cannot reach the registry ${registry} (${error.code})`,
+        {
+          hint: 'Check the network or proxy settings, or run with --offline to use the npm cache.',
+          cause: error,
+        },
+      )
+    case 'EINVALIDPACKAGENAME':
+    case 'EINVALIDTAGNAME':
+      return new AgentosError(
+        'ERR_AGENTOS_PACK_SPEC_INVALID',
+        `"${source.spec}" is not a valid package spec`,
+        {
+          hint: 'Use name, name@version, name@tag, @scope/name@range or alias@npm:name@range.',
+          cause: error,
+        },
+      )
+    default:
+      if (error.code?.startsWith('E') && /^E\d{3}$/.test(error.code)) {
+        return new AgentosError(
+          'ERR_AGENTOS_PACK_REGISTRY_ERROR',
+          `the registry ${registry} answered ${error.code} for ${what}`,
+          {
+            hint: 'Retry later, or check the registry configuration.',
+            cause: error,
+          },
+        )
+      }
+      return error
+  }
+}
+
+function packageFromUri(uri: string | undefined): string | undefined {
+  if (!uri) return undefined
+  try {
+    const path = decodeURIComponent(new URL(uri).pathname).replace(/^\/+/, '')
+    return path.split('/-/')[0] || undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** The files to write: each closure package's own files under its output directory. */
+async function planFiles(resolved: Resolved): Promise<OutputFile[]> {
+  const {default: packlist} = await import('npm-packlist')
+  const perPackage = await mapLimit(resolved.closure.nodes, 8, async ({node, out}) => {
+    // Packages that come from the user's own folders (the project, workspaces, file: deps) ship
+    // what `npm pack` would ship; packages installed from tarballs already are exactly that.
+    const local = resolved.project && (node === resolved.root || !/(^|\/)node_modules\//.test(node.location))
+    const relativeFiles = local
+      ? (await packlist(node as never)).filter(
+          // A workspace's list also names its hoisted dependencies (../../node_modules/…): those
+          // are closure packages of their own.
+          (f) => !f.startsWith('node_modules/') && !f.startsWith('../'),
+        )
+      : await walkPackage(node.realpath)
+    return relativeFiles.map((file): OutputFile => ({
+      path: `${out}/${file}`,
+      source: join(node.realpath, file),
+    }))
+  })
+  return perPackage.flat()
+}
+
+/**
+ * Lists a package directory's files, minus its nested node_modules (those are packages of their
+ * own). Symlinks are followed to real files as long as they stay inside the package; a link out of
+ * it or a link cycle is an error, never a silent copy of the host.
+ */
+async function walkPackage(dir: string): Promise<string[]> {
+  const out: string[] = []
+  const realRoot = await realpath(dir)
+  // `real` is the resolved path of the directory being listed: a symlinked directory whose target
+  // is that directory or one of its ancestors would recurse forever.
+  const visit = async (rel: string, real: string): Promise<void> => {
+    const abs = rel ? join(dir, rel) : dir
+    const entries = await readdir(abs, {withFileTypes: true})
+    const subdirs: Array<Promise<void>> = []
+    for (const entry of entries) {
+      if (!rel && (entry.name === 'node_modules' || entry.name === '.bin')) continue
+      const childRel = rel ? `${rel}/${entry.name}` : entry.name
+      if (entry.isDirectory()) {
+        subdirs.push(visit(childRel, join(real, entry.name)))
+      } else if (entry.isFile()) {
+        out.push(childRel)
+      } else if (entry.isSymbolicLink()) {
+        const childAbs = join(abs, entry.name)
+        const target = await realpath(childAbs).catch((error: NodeJS.ErrnoException) => {
+          const loop = error.code === 'ELOOP'
+          throw new AgentosError(
+            loop ? 'ERR_AGENTOS_PACK_SYMLINK_LOOP' : 'ERR_AGENTOS_PACK_SYMLINK_BROKEN',
+            `${childAbs} is a ${loop ? 'symlink cycle' : 'broken symlink'}`,
+            {
+              hint: 'Remove or fix the link in the source; packages hold only real files.',
+              path: childAbs,
+              cause: error,
+            },
+          )
+        })
+        if (target !== realRoot && !target.startsWith(realRoot + sep)) {
+          throw new AgentosError(
+            'ERR_AGENTOS_PACK_SYMLINK_OUTSIDE',
+            `${childAbs} links outside its package (→ ${target})`,
+            {
+              hint: 'Replace the link with the real file; the packer never copies from outside a package.',
+              path: childAbs,
+            },
+          )
+        }
+        const info = await stat(target)
+        if (info.isDirectory()) {
+          if (real === target || real.startsWith(target + sep)) {
+            throw new AgentosError('ERR_AGENTOS_PACK_SYMLINK_LOOP', `${childAbs} is a symlink cycle`, {
+              hint: 'Remove the link that points back at its own parent.',
+              path: childAbs,
+            })
+          }
+          subdirs.push(visit(childRel, target))
+        } else if (info.isFile()) {
+          out.push(childRel)
+        }
+      }
+    }
+    await Promise.all(subdirs)
+  }
+  await visit('', realRoot)
+  return out
+}
+
+/**
+ * A bin entry as the runtime resolves it: inside the package first, then — for wrapper packages
+ * whose bin points into their own `node_modules/` — the hoisted copy, walking up like Node does.
+ */
+function resolveBinEntry(
+  entry: string,
+  rootOut: string,
+  planned: Map<string, OutputFile>,
+): string | undefined {
+  const direct = posix.normalize(`${rootOut}/${entry}`)
+  if (planned.has(direct)) return direct
+  const match = /^(?:\.\/)?node_modules\/(.+)$/.exec(entry)
+  if (match) {
+    const hoisted = posix.normalize(`node_modules/${match[1]}`)
+    if (planned.has(hoisted)) return hoisted
+  }
+  return undefined
+}
+
+async function readSourceManifest(rootDir: string): Promise<Record<string, unknown> | undefined> {
+  const file = join(rootDir, MANIFEST_FILE)
+  const text = await readFile(file, 'utf8').catch(() => undefined)
+  if (text === undefined) return undefined
+  const parsed = parseJsonDocument(text, MANIFEST_FILE)
+  const problems = parsed.ok ? checkManifest(parsed.value).problems : parsed.problems
+  // The name is rewritten by pack (it may be absent in a source manifest); all else must be right.
+  const errors = problems.filter(
+    (p) => p.severity === 'error' && p.code !== 'ERR_AGENTOS_MANIFEST_NAME_INVALID',
+  )
+  if (!parsed.ok || errors.length > 0) {
+    const first = errors[0] ?? parsed.problems[0]!
+    throw new AgentosError('ERR_AGENTOS_PACK_MANIFEST_INVALID', `${file}: ${first.message}`, {
+      hint: first.hint,
+      path: file,
+      details: errors,
+    })
+  }
+  return parsed.value as Record<string, unknown>
+}
+
+function buildManifest(
+  input: Record<string, unknown> | undefined,
+  npmName: string,
+  version: string,
+  commands: Array<{name: string}>,
+  options: PackOptions,
+): Record<string, unknown> {
+  const name = typeof input?.name === 'string' && input.name !== '' ? input.name : unscopedName(npmName)
+  let agent = input?.agent as Record<string, unknown> | undefined
+  if (options.agent) {
+    if (!commands.some((c) => c.name === options.agent)) {
+      throw new AgentosError(
+        'ERR_AGENTOS_PACK_AGENT_NOT_COMMAND',
+        `--agent "${options.agent}" is not one of the commands: ${commands.map((c) => c.name).join(', ')}`,
+        {hint: 'Name the ACP command, as listed in the package.json "bin" map.'},
+      )
+    }
+    if (agent && agent.acpEntrypoint !== options.agent && !options.force) {
+      throw new AgentosError(
+        'ERR_AGENTOS_PACK_AGENT_CONFLICT',
+        `--agent "${options.agent}" differs from the source's agent.acpEntrypoint "${String(agent.acpEntrypoint)}"`,
+        {hint: 'Drop --agent to keep the declared entrypoint, or add --force to replace it.'},
+      )
+    }
+    agent = {...(agent ?? {}), acpEntrypoint: options.agent}
+  }
+  const manifest: Record<string, unknown> = {name, version}
+  if (agent) {
+    manifest.agent = {
+      acpEntrypoint: agent.acpEntrypoint,
+      ...(agent.env ? {env: sortedMap(agent.env as Record<string, string>)} : {}),
+      ...(agent.launchArgs ? {launchArgs: agent.launchArgs} : {}),
+      snapshot: agent.snapshot === true,
+    }
+  }
+  const provides = input?.provides as Record<string, unknown> | undefined
+  if (provides) {
+    manifest.provides = {
+      ...(provides.env ? {env: sortedMap(provides.env as Record<string, string>)} : {}),
+      ...(provides.files ? {files: provides.files} : {}),
+    }
+  }
+  return manifest
+}
+
+function packageJsonFor(name: string, version: string, commands: Array<{name: string; entry: string}>) {
+  return {name, version, bin: sortedMap(Object.fromEntries(commands.map((c) => [c.name, c.entry])))}
+}
+
+/** "node addon" or the native kind of a file, or undefined when it is not native code. */
+function nativeKind(path: string, head: Buffer): string | undefined {
+  if (path.endsWith('.node')) return 'node addon'
+  const header = detectHeader(head)
+  return isNativeKind(header.kind) ? describeKind(header) : undefined
+}
+
+function findNatives(entries: readonly PackageEntry[], closure: Closure): NativeFile[] {
+  const owners = [...closure.nodes].sort((a, b) => b.out.length - a.out.length)
+  const natives: NativeFile[] = []
+  for (const entry of entries) {
+    if (entry.kind !== 'file') continue
+    const kind = nativeKind(entry.path, entry.head ?? Buffer.alloc(0))
+    if (!kind) continue
+    const owner = owners.find((o) => entry.path.startsWith(`${o.out}/`))
+    natives.push({
+      package: owner ? `${owner.node.packageName}@${owner.node.version}` : '(package root)',
+      path: entry.path,
+      kind,
+      bytes: entry.size,
+    })
+  }
+  return natives
+}
+
+/** Repoints `<dir>/current` at `<version>` atomically (a new link renamed over the old one). */
+async function pointCurrent(dir: string, version: string): Promise<string> {
+  const current = join(dir, 'current')
+  const existing = await lstat(current).catch(() => undefined)
+  if (existing && !existing.isSymbolicLink()) {
+    throw new AgentosError('ERR_AGENTOS_OUT_CURRENT_NOT_LINK', `${current} exists and is not a symlink`, {
+      hint: 'Move it away; pack keeps `current` as a pointer to the newest version.',
+      path: current,
+    })
+  }
+  const temp = join(dir, `.current.agentos-tmp-${process.pid}`)
+  await rm(temp, {force: true})
+  await symlink(version, temp)
+  await rename(temp, current)
+  return current
+}

@@ -1,0 +1,201 @@
+import {dirname, join} from 'node:path'
+import {fileURLToPath} from 'node:url'
+import {runError} from './errors.js'
+import {nodeOptionsFromShebang, type Resolution} from './resolve.js'
+import {assembleRoot, type VmRoot, type WasmShim} from './root.js'
+import {bwrapArgs, guestNodePath, type Isolation, mapEnv, mapVmPath, mapVmPathsInValue} from './sandbox.js'
+import type {Vm} from './vm.js'
+
+/** The WASI runner entry (dist/core/run/wasi-main.js), for WASM guests in child processes. */
+export const WASI_RUNNER = join(dirname(fileURLToPath(import.meta.url)), 'wasi-main.js')
+/** The directory holding this CLI's compiled code, bound into the namespace for the runner. */
+const DIST_DIR = dirname(dirname(dirname(WASI_RUNNER)))
+
+/** A VM with its root assembled and its isolation decided: what guest processes run in. */
+export interface VmSession {
+  vm: Vm
+  root: VmRoot
+  isolation: Isolation
+  /** Where `node` is inside the namespace (bwrap), or this CLI's Node.js (path-mapped). */
+  node: string
+  /** bubblewrap binary and the arguments up to the guest's argv (bwrap only). */
+  bwrap?: {file: string; args: string[]}
+}
+
+/**
+ * Assembles the root for guests that run as child processes and prepares the isolation: the
+ * bubblewrap arguments, or the path mapping. WASM commands are linked as runner shims so any
+ * guest can spawn them.
+ */
+export async function openSession(vm: Vm, isolation: Isolation, bwrap?: string): Promise<VmSession> {
+  const node = isolation === 'bwrap' ? await guestNodePath(vm) : process.execPath
+  const shim: WasmShim =
+    isolation === 'bwrap'
+      ? {
+          node,
+          runner: WASI_RUNNER,
+          runnerArgs: () => [],
+          modulePath: (v, _root, name) => v.links.get(name)!.target,
+        }
+      : {
+          node,
+          runner: WASI_RUNNER,
+          runnerArgs: (v, r) => pathMappedPreopens(v, r),
+          modulePath: (v, _root, name) => v.links.get(name)!.command.hostPath,
+        }
+  const root = await assembleRoot(vm, {
+    layout: isolation === 'bwrap' ? 'mountpoints' : 'symlinks',
+    wasmShim: shim,
+  })
+  const session: VmSession = {vm, root, isolation, node}
+  if (isolation === 'bwrap') {
+    try {
+      session.bwrap = {
+        file: bwrap!,
+        args: await bwrapArgs(vm, root, {hostPaths: [DIST_DIR], nodeTarget: node}),
+      }
+    } catch (error) {
+      await root.remove()
+      throw error
+    }
+  }
+  return session
+}
+
+function pathMappedPreopens(vm: Vm, root: VmRoot): string[] {
+  return [
+    '--preopen',
+    `/=${root.root}`,
+    ...vm.packages.flatMap((pkg) => ['--ro-preopen', `/opt/agentos/${pkg.name}=${pkg.dir}`]),
+  ]
+}
+
+/** A child process to start: program, argv, env and cwd as the host sees them. */
+export interface ProcessPlan {
+  file: string
+  args: string[]
+  env: Record<string, string>
+  cwd?: string
+  /** bubblewrap reports the guest's pid on fd 3. */
+  infoFd: boolean
+  /** The guest's argv, as the VM sees it (for reports). */
+  guestArgv: string[]
+}
+
+/**
+ * The child process that runs a resolved command with `args` in the session: the interpreter
+ * from the `#!` line with at most its one argument, Node.js for node scripts, the WASI runner for
+ * WebAssembly. Inside bubblewrap every path is a VM path; path-mapped, VM paths in argv, env and
+ * cwd are rewritten to the assembled root.
+ */
+export function planProcess(
+  session: VmSession,
+  resolution: Resolution,
+  args: string[],
+  env: Record<string, string> = session.vm.env,
+): ProcessPlan {
+  const {vm, root} = session
+  const bwrap = session.isolation === 'bwrap'
+  // Each part is [as the guest sees it, as the host sees it (path-mapped mode)].
+  const vmPart = (value: string): [string, string] => [value, mapVmPathsInValue(vm, root, value)]
+  const hostPart = (guest: string, host: string): [string, string] => [guest, host]
+  const invoked = resolution.vmPath!
+  const interpreter = resolution.interpreter
+  const userArgs = args.map(vmPart)
+  let parts: Array<[string, string]>
+  switch (resolution.executor) {
+    case 'node': {
+      const node = hostPart(session.node, process.execPath)
+      parts =
+        interpreter?.via === 'package'
+          ? [
+              node,
+              vmPart(interpreter.path),
+              ...opt(interpreter.argument).map(vmPart),
+              vmPart(invoked),
+              ...userArgs,
+            ]
+          : [
+              node,
+              ...nodeOptionsFromShebang(interpreter!.path, interpreter!.argument).map(vmPart),
+              vmPart(invoked),
+              ...userArgs,
+            ]
+      break
+    }
+    case 'interpreter':
+      parts = [
+        hostPart(interpreter!.path, interpreter!.hostPath!),
+        ...opt(interpreter!.argument).map(vmPart),
+        vmPart(invoked),
+        ...userArgs,
+      ]
+      break
+    case 'system':
+      parts = [
+        resolution.hostPath === process.execPath
+          ? hostPart(session.node, process.execPath)
+          : hostPart(invoked, resolution.hostPath!),
+        ...userArgs,
+      ]
+      break
+    case 'wasi': {
+      const chained = interpreter?.via === 'package'
+      const wasmArgv = chained
+        ? [vmPart(interpreter.path), ...opt(interpreter.argument).map(vmPart), vmPart(invoked), ...userArgs]
+        : [hostPart(resolution.command, resolution.command), ...userArgs]
+      const module = chained ? interpreter.path : (resolution.target ?? invoked)
+      const preopens = bwrap ? [] : pathMappedPreopens(vm, root).map((value) => hostPart(value, value))
+      parts = [
+        hostPart(session.node, process.execPath),
+        hostPart(WASI_RUNNER, WASI_RUNNER),
+        ...preopens,
+        hostPart('--', '--'),
+        hostPart(module, hostModule(resolution)),
+        ...wasmArgv,
+      ]
+      break
+    }
+    default:
+      throw runError('ERR_AGENTOS_RUN_CANNOT_EXECUTE', `${resolution.command} cannot be executed`)
+  }
+  const guestArgv = parts.map(([guest]) => guest)
+  if (bwrap) {
+    return {
+      file: session.bwrap!.file,
+      args: [...session.bwrap!.args, '--', ...guestArgv],
+      env,
+      infoFd: true,
+      guestArgv,
+    }
+  }
+  const hostArgv = parts.map(([, host]) => host)
+  return {
+    file: hostArgv[0]!,
+    args: hostArgv.slice(1),
+    env: mapEnv(vm, root, env),
+    cwd: mapVmPath(vm, root, vm.cwd),
+    infoFd: false,
+    guestArgv,
+  }
+}
+
+function hostModule(resolution: Resolution): string {
+  return resolution.interpreter?.via === 'package' ? resolution.interpreter.hostPath! : resolution.hostPath!
+}
+
+function opt(value: string | undefined): string[] {
+  return value === undefined ? [] : [value]
+}
+
+/** An assembled root for in-process WASI: packages as read-only preopens over the root's `/`. */
+export async function wasiPreopens(vm: Vm): Promise<{root: VmRoot; preopens: import('./wasi.js').Preopen[]}> {
+  const root = await assembleRoot(vm, {layout: 'mountpoints'})
+  return {
+    root,
+    preopens: [
+      {guest: '/', host: root.root},
+      ...vm.packages.map((pkg) => ({guest: `/opt/agentos/${pkg.name}`, host: pkg.dir, readOnly: true})),
+    ],
+  }
+}

@@ -1,0 +1,153 @@
+import {cp, lstat, mkdir, mkdtemp, realpath, rm, stat, symlink, writeFile} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
+import {dirname, join, posix} from 'node:path'
+import {runError} from './errors.js'
+import {isInsideDir} from './package.js'
+import {AGENTOS_BIN, AGENTOS_ROOT, VM_HOME, type Vm} from './vm.js'
+
+/** How the packages appear at `/opt/agentos/<name>` in the assembled root. */
+export type PackageLayout =
+  /** Empty directories: bubblewrap binds the packages over them, WASI preopens map them. */
+  | 'mountpoints'
+  /** Symlinks to the host package directories (path-mapped mode, no namespace). */
+  | 'symlinks'
+
+/** A WASM command linked as a small shell script that runs it through the WASI runner. */
+export interface WasmShim {
+  /** Program that runs the shim (Node.js), as the guest sees it. */
+  node: string
+  /** The WASI runner script, as the guest sees it. */
+  runner: string
+  /** Extra runner arguments before `--` (preopens in path-mapped mode). */
+  runnerArgs: (vm: Vm, root: VmRoot) => string[]
+  /** Where the guest finds the module of a command (a VM path, or a host path when path-mapped). */
+  modulePath: (vm: Vm, root: VmRoot, name: string) => string
+}
+
+/** Options of {@link assembleRoot}. */
+export interface AssembleOptions {
+  layout: PackageLayout
+  /**
+   * Link WASM commands as shims so that guests which spawn processes (Node.js, sh) can run them:
+   * the host kernel cannot execute `\0asm` files.
+   */
+  wasmShim?: WasmShim
+}
+
+/** The per-run directory tree that is the guest's `/`: the writable upper layer of the VM. */
+export interface VmRoot {
+  /** Temp directory of this run (removed by {@link VmRoot.remove}). */
+  dir: string
+  /** The guest's `/`. */
+  root: string
+  /** Scratch space outside the guest's view (captured output of in-process WASI). */
+  scratch: string
+  /** Host path under `root` of a VM path. */
+  hostPath(vmPath: string): string
+  remove(): Promise<void>
+}
+
+/**
+ * Assembles the guest's `/` in a fresh temp directory: `/home/agentos` (writable, the default
+ * cwd), `/tmp`, `/opt/agentos/<name>` for each package, `/opt/agentos/bin/<cmd>` links, and a
+ * writable copy of every `provides.files` source at its target — the copy-up layer, so guest
+ * writes never reach the package on the host.
+ *
+ * @throws AgentosError `ERR_AGENTOS_RUN_PROVIDES_SOURCE_MISSING`, `_ROOT_FAILED`.
+ */
+export async function assembleRoot(vm: Vm, options: AssembleOptions): Promise<VmRoot> {
+  const dir = await mkdtemp(join(tmpdir(), 'agentos-run-')).catch((error: NodeJS.ErrnoException) => {
+    throw runError('ERR_AGENTOS_RUN_ROOT_FAILED', `cannot create the VM root in ${tmpdir()}: ${error.code}`, {
+      hint: 'Set TMPDIR to a writable directory.',
+      cause: error,
+    })
+  })
+  const root = join(dir, 'root')
+  const vmRoot: VmRoot = {
+    dir,
+    root,
+    scratch: join(dir, 'scratch'),
+    hostPath: (vmPath) => join(root, vmPath),
+    remove: () => rm(dir, {recursive: true, force: true, maxRetries: 2}),
+  }
+  try {
+    await mkdir(join(root, VM_HOME), {recursive: true})
+    await mkdir(join(root, AGENTOS_BIN), {recursive: true})
+    await mkdir(vmRoot.scratch)
+    await mkdir(join(root, 'tmp'), {mode: 0o1777})
+    for (const pkg of vm.packages) {
+      const mount = join(root, AGENTOS_ROOT, pkg.name)
+      if (options.layout === 'symlinks') await symlink(pkg.dir, mount)
+      else await mkdir(mount)
+    }
+    await Promise.all(
+      [...vm.links.values()].map(async (link) => {
+        const file = join(root, link.vmPath)
+        if (options.wasmShim && link.command.header.kind === 'wasm') {
+          await writeFile(file, shimScript(vm, vmRoot, options.wasmShim, link.name), {mode: 0o755})
+        } else {
+          // Relative, as the runtime's synthetic links: it resolves inside the VM either way.
+          await symlink(posix.relative(AGENTOS_BIN, link.target), file)
+        }
+      }),
+    )
+    for (const overlay of vm.overlays) {
+      const real = await realpath(overlay.hostSource).catch(() => undefined)
+      if (!real || !isInsideDir(overlay.package.dir, real)) {
+        throw runError(
+          'ERR_AGENTOS_RUN_PROVIDES_SOURCE_MISSING',
+          `package provides file source is missing: package ${overlay.package.name} source ${posix.relative(overlay.package.dir, overlay.hostSource) || '.'} target ${overlay.target}`,
+          {
+            hint: 'Add the file to the package, or fix provides.files in agentos-package.json.',
+            path: overlay.hostSource,
+          },
+        )
+      }
+      const target = join(root, overlay.target)
+      await mkdir(dirname(target), {recursive: true})
+      await cp(real, target, {recursive: true, dereference: false, force: true, errorOnExist: false})
+      await makeOwnerWritable(target)
+    }
+  } catch (error) {
+    await vmRoot.remove()
+    throw error
+  }
+  return vmRoot
+}
+
+/** The copy is the writable upper layer: a read-only source file must still take guest writes. */
+async function makeOwnerWritable(path: string): Promise<void> {
+  const info = await lstat(path)
+  if (info.isSymbolicLink()) return
+  const {chmod, readdir} = await import('node:fs/promises')
+  await chmod(path, info.mode | 0o200)
+  if (info.isDirectory()) {
+    for (const name of await readdir(path)) await makeOwnerWritable(join(path, name))
+  }
+}
+
+/** Single-quotes a string for /bin/sh. */
+export function shellQuote(value: string): string {
+  return `'${value.replace(/'/g, `'\\''`)}'`
+}
+
+function shimScript(vm: Vm, root: VmRoot, shim: WasmShim, name: string): string {
+  const parts = [shim.node, shim.runner, ...shim.runnerArgs(vm, root), '--', shim.modulePath(vm, root, name)]
+  return `#!/bin/sh\n# agentos-toolchain run: ${name} is WebAssembly; the host kernel cannot exec it, so this runs it through node:wasi.\nexec ${parts.map(shellQuote).join(' ')} "$0" "$@"\n`
+}
+
+/** True when `path` exists (without following a final symlink). */
+export async function exists(path: string): Promise<boolean> {
+  return lstat(path).then(
+    () => true,
+    () => false,
+  )
+}
+
+/** True when `path` is an existing directory. */
+export async function isDirectory(path: string): Promise<boolean> {
+  return stat(path).then(
+    (info) => info.isDirectory(),
+    () => false,
+  )
+}

@@ -1,0 +1,267 @@
+import {closeSync, openSync, readFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {RUN_EXIT, runError} from './errors.js'
+import {openSession, planProcess, wasiPreopens} from './exec.js'
+import {loadInputs} from './inputs.js'
+import type {RunPackage} from './package.js'
+import {resolveCommand, type Resolution} from './resolve.js'
+import {detectIsolation, type Isolation, type IsolationChoice} from './sandbox.js'
+import {runGuest} from './spawn.js'
+import {buildVm, parseEnvPairs, type Vm} from './vm.js'
+
+/** Options of {@link runCommandInVm} and {@link describeVm}. */
+export interface RunOptions {
+  /** Package directories and software modules, in mount order. */
+  inputs: string[]
+  /** `--env K=V` pairs. */
+  env?: string[]
+  /** Guest working directory (default /home/agentos). */
+  cwd?: string
+  isolation?: IsolationChoice
+  /** Where relative inputs are resolved (default process.cwd()). */
+  baseDir?: string
+  /** Diagnostic lines for stderr (isolation fallback, scrubbed variables). */
+  note?: (message: string) => void
+}
+
+/** Milliseconds spent in each phase. */
+export interface RunTimings {
+  load: number
+  resolve: number
+  setup: number
+  run: number
+  cleanup: number
+  total: number
+}
+
+/** How the guest was isolated: a namespace, path mapping, or WASI preopens (in-process WASM). */
+export type RunIsolation = Isolation | 'wasi'
+
+/** Result of {@link runCommandInVm}. */
+export interface CommandRun {
+  exitCode: number
+  /** Captured output (only with `capture`). */
+  stdout?: string
+  stderr?: string
+  timedOut: boolean
+  resolution: Resolution
+  /** The guest's argv as the VM sees it. */
+  argv: string[]
+  isolation: RunIsolation
+  /** Why there is no namespace, when path-mapped. */
+  isolationReason?: string
+  timings: RunTimings
+  /** The kept root (with `keepRoot`). */
+  root?: string
+}
+
+const round = (ms: number) => Math.round(ms * 10) / 10
+
+/** Loads the inputs and builds the VM, reporting scrubbed variables. */
+export async function prepareVm(
+  options: RunOptions,
+  agent?: (packages: RunPackage[]) => RunPackage | undefined,
+): Promise<{vm: Vm; packages: RunPackage[]}> {
+  if (options.inputs.length === 0) {
+    throw runError('ERR_AGENTOS_RUN_NO_PACKAGE', 'no package given', {
+      hint: 'Pass at least one package directory or software module: run ./my-tool-package -- my-tool',
+      exitCode: 2,
+    })
+  }
+  const userEnv = parseEnvPairs(options.env ?? [])
+  const packages = await loadInputs(options.inputs, options.baseDir)
+  const vm = buildVm(packages, {userEnv, cwd: options.cwd, agent: agent?.(packages)})
+  for (const {name, source} of vm.scrubbed) {
+    options.note?.(`run: ${name} (from ${source}) is removed from the guest environment, as the runtime does`)
+  }
+  return {vm, packages}
+}
+
+/** Throws the coded error of a resolution that cannot run. */
+export function assertRunnable(resolution: Resolution): void {
+  if (!resolution.error) return
+  throw runError(resolution.error.code, resolution.error.message, {
+    hint: resolution.error.hint,
+    exitCode: resolution.error.exitCode,
+    details: {resolution},
+  })
+}
+
+/** `--which`: the resolution of a command, without running anything. */
+export async function whichInVm(options: RunOptions & {command: string}): Promise<Resolution> {
+  const {vm} = await prepareVm(options)
+  return resolveCommand(vm, options.command)
+}
+
+/**
+ * Runs one command in the emulated VM and returns its exit code (and, with `capture`, its
+ * output). WebAssembly runs in this process on node:wasi with the assembled root as `/`; scripts
+ * run as child processes in a bubblewrap namespace, or path-mapped where none can be made.
+ */
+export async function runCommandInVm(
+  options: RunOptions & {
+    command: string
+    args: string[]
+    capture?: boolean
+    timeoutMs?: number
+    killAfterMs?: number
+    keepRoot?: boolean
+  },
+): Promise<CommandRun> {
+  const start = performance.now()
+  let mark = start
+  const lap = () => {
+    const now = performance.now()
+    const ms = now - mark
+    mark = now
+    return round(ms)
+  }
+  const complete = (result: CommandRun): CommandRun => {
+    result.timings.cleanup = lap()
+    result.timings.total = round(performance.now() - start)
+    return result
+  }
+  const {vm} = await prepareVm(options)
+  const load = lap()
+  const resolution = await resolveCommand(vm, options.command)
+  assertRunnable(resolution)
+  const resolve = lap()
+
+  if (resolution.executor === 'wasi' && !options.timeoutMs) {
+    const {root, preopens} = await wasiPreopens(vm)
+    const setup = lap()
+    let stdoutFd: number | undefined
+    let stderrFd: number | undefined
+    let result: CommandRun
+    try {
+      if (options.capture) {
+        stdoutFd = openSync(join(root.scratch, 'stdout'), 'w+')
+        stderrFd = openSync(join(root.scratch, 'stderr'), 'w+')
+      }
+      const chained = resolution.interpreter?.via === 'package'
+      const argv = chained
+        ? [
+            resolution.interpreter!.path,
+            ...(resolution.interpreter!.argument === undefined ? [] : [resolution.interpreter!.argument]),
+            resolution.vmPath!,
+            ...options.args,
+          ]
+        : [options.command, ...options.args]
+      const {runWasi} = await import('./wasi.js')
+      const exitCode = await runWasi({
+        module: chained ? resolution.interpreter!.hostPath! : resolution.hostPath!,
+        args: argv,
+        env: vm.env,
+        preopens,
+        stdout: stdoutFd,
+        stderr: stderrFd,
+      })
+      const ran = lap()
+      const captured = options.capture
+        ? {
+            stdout: readFileSync(join(root.scratch, 'stdout'), 'utf8'),
+            stderr: readFileSync(join(root.scratch, 'stderr'), 'utf8'),
+          }
+        : {}
+      result = {
+        exitCode,
+        ...captured,
+        timedOut: false,
+        resolution,
+        argv,
+        isolation: 'wasi',
+        timings: {load, resolve, setup, run: ran, cleanup: 0, total: 0},
+        root: options.keepRoot ? root.root : undefined,
+      }
+    } finally {
+      if (stdoutFd !== undefined) closeSync(stdoutFd)
+      if (stderrFd !== undefined) closeSync(stderrFd)
+      if (!options.keepRoot) await root.remove()
+    }
+    return complete(result)
+  }
+
+  const probe = await detectIsolation(options.isolation)
+  if (probe.isolation === 'path-mapped') {
+    options.note?.(
+      `run: no mount namespace (${probe.reason}); path-mapped mode: /opt/agentos paths in env and argv are rewritten to a host directory`,
+    )
+  }
+  const session = await openSession(vm, probe.isolation, probe.bwrap)
+  const setup = lap()
+  let result: CommandRun
+  try {
+    const plan = planProcess(session, resolution, options.args)
+    const outcome = await runGuest({
+      file: plan.file,
+      args: plan.args,
+      env: plan.env,
+      cwd: plan.cwd,
+      infoFd: plan.infoFd,
+      stdio: options.capture ? 'capture' : 'inherit',
+      timeoutMs: options.timeoutMs,
+      killAfterMs: options.killAfterMs,
+    })
+    if (outcome.timedOut)
+      options.note?.(`run: ${options.command} ran past --timeout ${options.timeoutMs} ms and was stopped`)
+    result = {
+      exitCode: outcome.exitCode,
+      stdout: outcome.stdout,
+      stderr: outcome.stderr,
+      timedOut: outcome.timedOut,
+      resolution,
+      argv: plan.guestArgv,
+      isolation: probe.isolation,
+      isolationReason: probe.reason,
+      timings: {load, resolve, setup, run: lap(), cleanup: 0, total: 0},
+      root: options.keepRoot ? session.root.root : undefined,
+    }
+  } finally {
+    if (!options.keepRoot) await session.root.remove()
+  }
+  return complete(result)
+}
+
+/** A summary of the VM, for `run <packages>` without a command. */
+export interface VmDescription {
+  packages: Array<{
+    name: string
+    version?: string
+    dir: string
+    mount: string
+    commands: string[]
+    agent?: string
+  }>
+  commands: Array<{name: string; link: string; target: string; kind: string}>
+  overlays: Array<{target: string; source: string; package: string}>
+  env: Record<string, string>
+  envSources: Record<string, string>
+  cwd: string
+}
+
+/** Describes the VM the packages make, without running anything. */
+export async function describeVm(options: RunOptions): Promise<VmDescription> {
+  const {vm} = await prepareVm(options)
+  return {
+    packages: vm.packages.map((pkg) => ({
+      name: pkg.name,
+      version: pkg.version,
+      dir: pkg.dir,
+      mount: `/opt/agentos/${pkg.name}`,
+      commands: pkg.commands.map((c) => c.name),
+      agent: pkg.agent?.acpEntrypoint,
+    })),
+    commands: [...vm.links.values()].map((link) => ({
+      name: link.name,
+      link: link.vmPath,
+      target: link.target,
+      kind: link.command.header.kind,
+    })),
+    overlays: vm.overlays.map((o) => ({target: o.target, source: o.hostSource, package: o.package.name})),
+    env: vm.env,
+    envSources: vm.envSources,
+    cwd: vm.cwd,
+  }
+}
+
+export {RUN_EXIT}

@@ -1,0 +1,194 @@
+import {readFile} from 'node:fs/promises'
+import {AGENTOS_HOST_MODULES, WASI_MODULES} from '../wasm-module.js'
+import {RUN_EXIT, runError} from './errors.js'
+
+/** A guest directory mapped to a host directory. */
+export interface Preopen {
+  guest: string
+  host: string
+  /** Writes are refused (the package mounts). */
+  readOnly?: boolean
+}
+
+/** Options of {@link runWasi}. */
+export interface WasiRunOptions {
+  /** Host path of the module. */
+  module: string
+  /** argv, argv[0] included. */
+  args: string[]
+  env: Record<string, string>
+  preopens: Preopen[]
+  stdin?: number
+  stdout?: number
+  stderr?: number
+}
+
+// lib is ES2023 without DOM, so the WebAssembly global is typed locally with the calls used here.
+interface WasmModuleDescriptor {
+  module: string
+  name: string
+  kind: string
+}
+interface WasmApi {
+  compile(bytes: Uint8Array): Promise<object>
+  instantiate(module: object, imports: object): Promise<{exports: Record<string, unknown>}>
+  Module: {imports(module: object): WasmModuleDescriptor[]; exports(module: object): WasmModuleDescriptor[]}
+  RuntimeError: new () => Error
+}
+const wasm = (globalThis as unknown as {WebAssembly: WasmApi}).WebAssembly
+
+type WasiCtor = typeof import('node:wasi').WASI
+let wasiClass: Promise<WasiCtor> | undefined
+
+/**
+ * node:wasi, loaded without its one-time ExperimentalWarning: the warning is about Node's API,
+ * not the guest, and would land in the guest's stderr.
+ */
+function loadWasi(): Promise<WasiCtor> {
+  wasiClass ??= (async () => {
+    const original = process.emitWarning
+    process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
+      const text = typeof warning === 'string' ? warning : warning.message
+      if (/WASI/.test(text)) return
+      return (original as (...args: unknown[]) => void).call(process, warning, ...rest)
+    }) as typeof process.emitWarning
+    try {
+      return (await import('node:wasi')).WASI
+    } finally {
+      process.emitWarning = original
+    }
+  })()
+  return wasiClass
+}
+
+// WASI rights (preview1 bit numbers) that modify something; a read-only preopen loses them, so
+// every open below it comes back without write access (uvwasi enforces rights per descriptor).
+const WRITE_RIGHTS =
+  (1n << 0n) | // fd_datasync
+  (1n << 3n) | // fd_fdstat_set_flags
+  (1n << 4n) | // fd_sync
+  (1n << 6n) | // fd_write
+  (1n << 8n) | // fd_allocate
+  (1n << 9n) | // path_create_directory
+  (1n << 10n) | // path_create_file
+  (1n << 11n) | // path_link_source
+  (1n << 12n) | // path_link_target
+  (1n << 16n) | // path_rename_source
+  (1n << 17n) | // path_rename_target
+  (1n << 19n) | // path_filestat_set_size
+  (1n << 20n) | // path_filestat_set_times
+  (1n << 22n) | // fd_filestat_set_size
+  (1n << 23n) | // fd_filestat_set_times
+  (1n << 24n) | // path_symlink
+  (1n << 25n) | // path_remove_directory
+  (1n << 26n) // path_unlink_file
+
+/**
+ * Runs a WASI preview1 command in this process with node:wasi: argv, env, the three standard
+ * descriptors and the exit code pass through; `preopens` give the guest its `/`. Returns the
+ * guest's exit code (a trap is 134, as an abort).
+ *
+ * @throws AgentosError `ERR_AGENTOS_RUN_WASM_IMPORTS` (agentOS host imports), `_WASM_NOT_COMMAND`,
+ *   `_WASM_INVALID`.
+ */
+export async function runWasi(options: WasiRunOptions): Promise<number> {
+  const [bytes, WASI] = await Promise.all([readFile(options.module), loadWasi()])
+  let module: object
+  try {
+    module = await wasm.compile(bytes)
+  } catch (error) {
+    throw runError(
+      'ERR_AGENTOS_RUN_WASM_INVALID',
+      `${options.module} does not compile: ${(error as Error).message}`,
+      {
+        hint: 'Check it with `agentos-toolchain assemble-wasm --check`.',
+        exitCode: RUN_EXIT.cannotExecute,
+      },
+    )
+  }
+  const imports = wasm.Module.imports(module)
+  const foreign = [...new Set(imports.map((i) => i.module).filter((name) => !WASI_MODULES.has(name)))]
+  if (foreign.length > 0) {
+    const host = foreign.filter((name) => AGENTOS_HOST_MODULES.has(name))
+    throw runError(
+      'ERR_AGENTOS_RUN_WASM_IMPORTS',
+      `${options.module} imports ${foreign.join(', ')}, which ${host.length > 0 ? 'the agentOS runtime provides but this emulation does not' : 'no WASI runtime provides'}`,
+      {
+        hint: 'Only modules that import wasi_snapshot_preview1 alone run here; build with a plain WASI libc.',
+        exitCode: RUN_EXIT.cannotExecute,
+      },
+    )
+  }
+  if (!wasm.Module.exports(module).some((e) => e.name === '_start' && e.kind === 'function')) {
+    throw runError(
+      'ERR_AGENTOS_RUN_WASM_NOT_COMMAND',
+      `${options.module} exports no _start: it is not a command`,
+      {
+        hint: 'Build a command (wasm32-wasi with a main function), not a reactor or library.',
+        exitCode: RUN_EXIT.cannotExecute,
+      },
+    )
+  }
+  const version = imports.some((i) => i.module === 'wasi_unstable') ? 'unstable' : 'preview1'
+  const wasi = new WASI({
+    version,
+    args: options.args,
+    env: options.env,
+    preopens: Object.fromEntries(options.preopens.map((p) => [p.guest, p.host])),
+    returnOnExit: true,
+    stdin: options.stdin ?? 0,
+    stdout: options.stdout ?? 1,
+    stderr: options.stderr ?? 2,
+  })
+  const readOnlyFds = options.preopens.flatMap((p, index) => (p.readOnly ? [index + 3] : []))
+  const started: {instance?: {exports: Record<string, unknown>}} = {}
+  let restricted = readOnlyFds.length === 0
+  const raw = wasi.wasiImport as Record<string, (...args: unknown[]) => unknown>
+  // Rights can only be narrowed once start() has set the memory, i.e. on the guest's first call.
+  const imported: Record<string, (...args: unknown[]) => unknown> = {}
+  for (const [name, fn] of Object.entries(raw)) {
+    imported[name] = restricted
+      ? fn
+      : (...args: unknown[]) => {
+          if (!restricted) {
+            restricted = true
+            restrictRights(raw, started.instance!, readOnlyFds)
+          }
+          return fn(...args)
+        }
+  }
+  const instance = await wasm.instantiate(module, {
+    [version === 'unstable' ? 'wasi_unstable' : 'wasi_snapshot_preview1']: imported,
+  })
+  try {
+    started.instance = instance
+    return wasi.start(instance as never) ?? 0
+  } catch (error) {
+    if (error instanceof wasm.RuntimeError) {
+      const {writeSync} = await import('node:fs')
+      writeSync(options.stderr ?? 2, `wasm trap: ${error.message}\n`)
+      return 134
+    }
+    throw error
+  }
+}
+
+function restrictRights(
+  raw: Record<string, (...args: unknown[]) => unknown>,
+  instance: {exports: Record<string, unknown>},
+  fds: number[],
+): void {
+  const memory = instance.exports.memory as {buffer: ArrayBuffer} | undefined
+  if (!memory) return
+  // fd_fdstat_get writes 24 bytes into guest memory: borrow the first 24 and put them back.
+  const bytes = new Uint8Array(memory.buffer, 0, 24)
+  const saved = bytes.slice()
+  for (const fd of fds) {
+    if (raw.fd_fdstat_get!(fd, 0) !== 0) continue
+    const view = new DataView(memory.buffer)
+    const base = view.getBigUint64(8, true)
+    const inheriting = view.getBigUint64(16, true)
+    raw.fd_fdstat_set_rights!(fd, base & ~WRITE_RIGHTS, inheriting & ~WRITE_RIGHTS)
+  }
+  new Uint8Array(memory.buffer, 0, 24).set(saved)
+}

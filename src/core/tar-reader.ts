@@ -1,0 +1,157 @@
+import {createHash} from 'node:crypto'
+import {createReadStream} from 'node:fs'
+import {Parser, type ReadEntry} from 'tar'
+import {AgentosError, type Problem} from './errors.js'
+import {PE_PROBE_BYTES} from './format/header.js'
+import {MANIFEST_FILE} from './format/manifest.js'
+import {
+  finishSnapshot,
+  isDescriptorFile,
+  memberPath,
+  type PackageEntry,
+  type PackageSnapshot,
+  type ReadOptions,
+  trimHead,
+} from './package-reader.js'
+
+const TEXT_LIMIT = 4 * 1024 * 1024
+
+const KINDS: Record<string, PackageEntry['kind']> = {
+  File: 'file',
+  OldFile: 'file',
+  ContiguousFile: 'file',
+  Directory: 'dir',
+  SymbolicLink: 'symlink',
+  Link: 'hardlink',
+}
+
+/**
+ * Reads a `.tgz`/`.tar` in one streaming pass without extracting anything: headers, the JSON
+ * descriptor files and (optionally) content hashes are taken as the members stream by. A single
+ * top-level folder holding the package (npm's `package/`) is treated as the root.
+ */
+export async function readTarball(file: string, options: ReadOptions): Promise<PackageSnapshot> {
+  const raw: PackageEntry[] = []
+  const texts = new Map<string, string>()
+  const problems: Problem[] = []
+  const fatal: string[] = []
+
+  await new Promise<void>((resolvePromise, reject) => {
+    const parser = new Parser({
+      strict: false,
+      onwarn: (code: string, message: string | Error) => {
+        const text = typeof message === 'string' ? message : message.message
+        if (
+          code === 'TAR_ENTRY_INVALID' ||
+          code === 'TAR_ENTRY_ERROR' ||
+          code === 'TAR_BAD_ARCHIVE' ||
+          code === 'TAR_ABORT'
+        ) {
+          fatal.push(text)
+        }
+      },
+    })
+    parser.on('entry', (entry: ReadEntry) => {
+      const path = memberPath(entry.path)
+      if (path === null) {
+        problems.push({
+          code: 'ERR_AGENTOS_TAR_PATH_ESCAPES',
+          severity: 'error',
+          path: entry.path,
+          message: `tarball member ${JSON.stringify(entry.path)} is outside the package root`,
+          hint: 'Rebuild the tarball from the package directory; members must be relative without "..".',
+        })
+        entry.resume()
+        return
+      }
+      const kind = KINDS[entry.type] ?? 'other'
+      const record: PackageEntry = {
+        path,
+        kind,
+        mode: (entry.mode ?? (kind === 'dir' ? 0o755 : 0o644)) & 0o7777,
+        size: kind === 'file' ? (entry.size ?? 0) : 0,
+      }
+      if (kind === 'symlink' || kind === 'hardlink') record.linkTarget = entry.linkpath ?? ''
+      if (path !== '') raw.push(record)
+      if (kind !== 'file') {
+        entry.resume()
+        return
+      }
+      const hash = options.digest ? createHash('sha256') : undefined
+      const chunks: Buffer[] = []
+      let kept = 0
+      const keepText =
+        isDescriptorFile(path) || path.endsWith(`/${MANIFEST_FILE}`) || path.endsWith('/package.json')
+      entry.on('data', (chunk: Buffer) => {
+        hash?.update(chunk)
+        const limit = keepText ? TEXT_LIMIT : PE_PROBE_BYTES
+        if (kept < limit) {
+          chunks.push(chunk.subarray(0, limit - kept))
+          kept += Math.min(chunk.length, limit - kept)
+        }
+      })
+      entry.on('end', () => {
+        const content = Buffer.concat(chunks)
+        record.head = trimHead(content)
+        if (hash) record.sha256 = hash.digest('hex')
+        if (keepText && record.size <= TEXT_LIMIT) texts.set(path, content.toString('utf8'))
+      })
+    })
+    parser.on('end', () => resolvePromise())
+    parser.on('error', reject)
+    const input = createReadStream(file)
+    input.on('error', reject)
+    input.pipe(parser)
+  }).catch((error: Error) => {
+    throw new AgentosError(
+      'ERR_AGENTOS_TAR_CORRUPT',
+      `${file} is not a readable tar archive: ${error.message}`,
+      {
+        hint: 'Pass a .tgz or .tar produced by npm pack or agentos-toolchain pack.',
+        path: file,
+        cause: error,
+      },
+    )
+  })
+  if (fatal.length > 0 || raw.length === 0) {
+    throw new AgentosError(
+      'ERR_AGENTOS_TAR_CORRUPT',
+      `${file} is not a readable tar archive${fatal[0] ? `: ${fatal[0]}` : ' (no members)'}`,
+      {hint: 'Pass a .tgz or .tar produced by npm pack or agentos-toolchain pack.', path: file},
+    )
+  }
+
+  const prefix = packageRootPrefix(raw)
+  const entries: PackageEntry[] = []
+  const seen = new Set<string>()
+  for (const entry of raw) {
+    if (prefix && !(entry.path === prefix || entry.path.startsWith(`${prefix}/`))) continue
+    const path = prefix ? entry.path.slice(prefix.length + 1) : entry.path
+    if (path === '' || seen.has(path)) continue
+    seen.add(path)
+    entries.push({...entry, path})
+  }
+  const rootedTexts = new Map<string, string>()
+  for (const [path, text] of texts) {
+    const rooted = prefix ? (path.startsWith(`${prefix}/`) ? path.slice(prefix.length + 1) : null) : path
+    if (rooted !== null && isDescriptorFile(rooted)) rootedTexts.set(rooted, text)
+  }
+  return finishSnapshot(
+    {type: 'tarball', path: file, prefix: prefix || undefined},
+    entries,
+    rootedTexts,
+    problems,
+    options,
+  )
+}
+
+/** npm tarballs hold everything under `package/`; find such a single folder holding the package. */
+function packageRootPrefix(entries: readonly PackageEntry[]): string {
+  if (entries.some((e) => e.path === 'package.json' || e.path === MANIFEST_FILE)) return ''
+  const tops = new Set(entries.map((e) => e.path.split('/')[0]))
+  if (tops.size !== 1) return ''
+  const [top] = tops
+  return entries.some((e) => e.path === `${top}/package.json` || e.path === `${top}/${MANIFEST_FILE}`)
+    ? top!
+    : ''
+}

@@ -1,0 +1,25 @@
+import type {PackResult} from '../core/pack/pack.js'
+import {formatBytes, table} from './render.js'
+
+/** Human output of `pack`. */
+export function renderPack(result: PackResult): string {
+  const out: string[] = []
+  out.push(`packed ${result.npmName}@${result.version} → ${result.out}`)
+  if (result.current) out.push(`  current: ${result.current} → ${result.version}`)
+  out.push(`  digest:   ${result.digest}`)
+  out.push(`  closure:  ${result.packages} packages, ${result.files} files, ${formatBytes(result.bytes)}`)
+  out.push('  commands:')
+  out.push(
+    table(
+      result.commands.map((c) => [c.name, c.entry]),
+      '    ',
+    ),
+  )
+  for (const native of result.pruned) {
+    out.push(`  pruned:   ${native.package} ${native.path} (${native.kind}, ${formatBytes(native.bytes)})`)
+  }
+  if (result.pruned.length > 0) out.push(`  pruned ${formatBytes(result.prunedBytes)} of native code`)
+  for (const warning of result.warnings) out.push(`  warning ${warning.code}: ${warning.message}`)
+  if (result.tar) out.push(`  tarball:  ${result.tar.path} (sha256 ${result.tar.sha256})`)
+  return out.join('\n')
+}

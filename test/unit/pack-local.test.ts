@@ -1,0 +1,120 @@
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {afterEach, beforeEach, describe, expect, it} from 'vitest'
+import {pack} from '../../src/core/pack/pack.js'
+import {ROOT} from '../helpers/cli.js'
+
+// Packing local projects whose node_modules is installed: no registry, no network.
+const installed = join(ROOT, 'fixtures/examples/my-tool-package/node_modules')
+let work: string
+
+/** The Node.js quick start's my-tool/ project with its one dependency installed. */
+function project(): string {
+  const dir = join(work, 'my-tool')
+  cpSync(join(installed, 'my-tool'), dir, {recursive: true})
+  cpSync(join(installed, 'ms'), join(dir, 'node_modules/ms'), {recursive: true})
+  return dir
+}
+
+const editJson = (file: string, edit: (value: Record<string, unknown>) => void) => {
+  const value = JSON.parse(readFileSync(file, 'utf8'))
+  edit(value)
+  writeFileSync(file, JSON.stringify(value))
+}
+
+beforeEach(() => {
+  work = mkdtempSync(join(tmpdir(), 'agentos-pack-local-'))
+})
+afterEach(() => rmSync(work, {recursive: true, force: true}))
+
+describe('pack of an installed local project', () => {
+  it('writes ./<name>-package with the bin rewritten into node_modules (the Node.js quick start)', async () => {
+    const dir = project()
+    const result = await pack({source: './my-tool', cwd: work})
+    expect(result.out).toBe(join(work, 'my-tool-package'))
+    expect(JSON.parse(readFileSync(join(work, 'my-tool-package/package.json'), 'utf8'))).toEqual({
+      name: 'my-tool',
+      version: '1.0.0',
+      bin: {'my-tool': 'node_modules/my-tool/cli.js'},
+    })
+    expect(result.source).toEqual({kind: 'directory', spec: './my-tool', installed: false})
+    expect(existsSync(join(dir, 'node_modules/ms/index.js'))).toBe(true)
+  })
+
+  it('refuses a project without package.json, without bin, or with a missing bin target', async () => {
+    const dir = project()
+    rmSync(join(dir, 'package.json'))
+    await expect(pack({source: dir, cwd: work})).rejects.toMatchObject({
+      code: 'ERR_AGENTOS_PACK_NO_PACKAGE_JSON',
+    })
+    const second = join(work, 'second')
+    cpSync(join(installed, 'my-tool'), second, {recursive: true})
+    cpSync(join(installed, 'ms'), join(second, 'node_modules/ms'), {recursive: true})
+    editJson(join(second, 'package.json'), (pkg) => delete pkg.bin)
+    await expect(pack({source: second, cwd: work})).rejects.toMatchObject({code: 'ERR_AGENTOS_PACK_NO_BIN'})
+    editJson(join(second, 'package.json'), (pkg) => (pkg.bin = {'my-tool': 'missing.js'}))
+    await expect(pack({source: second, cwd: work})).rejects.toMatchObject({
+      code: 'ERR_AGENTOS_PACK_BIN_NOT_FOUND',
+    })
+    expect(existsSync(join(work, 'my-tool-package'))).toBe(false)
+  })
+
+  it('refuses a symlink cycle and a link out of a dependency, writing nothing', async () => {
+    const dir = project()
+    mkdirSync(join(dir, 'node_modules/ms/sub'))
+    symlinkSync('..', join(dir, 'node_modules/ms/sub/loop'))
+    await expect(pack({source: dir, cwd: work})).rejects.toMatchObject({
+      code: 'ERR_AGENTOS_PACK_SYMLINK_LOOP',
+    })
+    rmSync(join(dir, 'node_modules/ms/sub'), {recursive: true})
+    symlinkSync('/etc/hostname', join(dir, 'node_modules/ms/host'))
+    await expect(pack({source: dir, cwd: work})).rejects.toMatchObject({
+      code: 'ERR_AGENTOS_PACK_SYMLINK_OUTSIDE',
+    })
+    rmSync(join(dir, 'node_modules/ms/host'))
+    symlinkSync('index.js', join(dir, 'node_modules/ms/alias.js'))
+    const result = await pack({source: dir, cwd: work})
+    // A link inside the package becomes the real file.
+    expect(readFileSync(join(result.out, 'node_modules/ms/alias.js'), 'utf8')).toBe(
+      readFileSync(join(dir, 'node_modules/ms/index.js'), 'utf8'),
+    )
+  })
+
+  it('writes --agent, and refuses to replace a declared entrypoint unless --force', async () => {
+    const dir = project()
+    const withAgent = await pack({source: dir, cwd: work, agent: 'my-tool'})
+    expect(JSON.parse(readFileSync(join(withAgent.out, 'agentos-package.json'), 'utf8')).agent).toEqual({
+      acpEntrypoint: 'my-tool',
+      snapshot: false,
+    })
+    editJson(join(dir, 'package.json'), (pkg) => (pkg.bin = {'my-tool': 'cli.js', other: 'cli.js'}))
+    writeFileSync(
+      join(dir, 'agentos-package.json'),
+      JSON.stringify({name: 'my-tool', agent: {acpEntrypoint: 'my-tool'}}),
+    )
+    await expect(pack({source: dir, cwd: work, agent: 'other'})).rejects.toMatchObject({
+      code: 'ERR_AGENTOS_PACK_AGENT_CONFLICT',
+    })
+    const forced = await pack({source: dir, cwd: work, agent: 'other', force: true})
+    expect(
+      JSON.parse(readFileSync(join(forced.out, 'agentos-package.json'), 'utf8')).agent.acpEntrypoint,
+    ).toBe('other')
+  })
+
+  it('gives the same digest for the same project packed twice', async () => {
+    const dir = project()
+    const a = await pack({source: dir, cwd: work, out: join(work, 'a')})
+    const b = await pack({source: dir, cwd: work, out: join(work, 'b')})
+    expect(b.digest).toBe(a.digest)
+  })
+})

@@ -1,0 +1,183 @@
+import {mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {dirname, join, resolve} from 'node:path'
+import {fileURLToPath} from 'node:url'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {AgentosError, isAgentosError} from '../../src/core/errors.js'
+import {defineSoftware, flattenSoftware, type Software} from '../../src/core/software.js'
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
+const example = join(repoRoot, 'fixtures', 'examples', 'my-tool-package')
+
+let scratch: string
+let emptyDir: string
+let manifestOnly: string
+let packageJsonOnly: string
+let plainFile: string
+
+beforeAll(() => {
+  scratch = mkdtempSync(join(tmpdir(), 'agentos-software-'))
+  emptyDir = join(scratch, 'empty')
+  manifestOnly = join(scratch, 'manifest-only')
+  packageJsonOnly = join(scratch, 'package-json-only')
+  plainFile = join(scratch, 'file.txt')
+  mkdirSync(emptyDir)
+  mkdirSync(join(emptyDir, 'bin'))
+  writeFileSync(join(emptyDir, 'bin', 'tool'), '#!/bin/sh\n')
+  mkdirSync(manifestOnly)
+  writeFileSync(join(manifestOnly, 'agentos-package.json'), '{"name":"m"}')
+  mkdirSync(packageJsonOnly)
+  writeFileSync(join(packageJsonOnly, 'package.json'), '{"name":"p"}')
+  writeFileSync(plainFile, 'x')
+})
+
+afterAll(() => {
+  rmSync(scratch, {recursive: true, force: true})
+})
+
+function codeOf(fn: () => unknown): string | undefined {
+  try {
+    fn()
+  } catch (error) {
+    expect(isAgentosError(error)).toBe(true)
+    expect(error).toBeInstanceOf(AgentosError)
+    return (error as AgentosError).code
+  }
+  throw new Error('expected a throw')
+}
+
+describe('defineSoftware', () => {
+  it('refuses a relative packageDir', () => {
+    expect(codeOf(() => defineSoftware({packageDir: 'fixtures/examples/my-tool-package'}))).toBe(
+      'ERR_AGENTOS_SOFTWARE_DIR_RELATIVE',
+    )
+    expect(codeOf(() => defineSoftware({packageDir: './my-tool-package'}))).toBe(
+      'ERR_AGENTOS_SOFTWARE_DIR_RELATIVE',
+    )
+  })
+
+  it('names the path and gives a hint on failure', () => {
+    try {
+      defineSoftware({packageDir: 'rel'})
+      expect.unreachable()
+    } catch (error) {
+      const e = error as AgentosError
+      expect(e.path).toBe('rel')
+      expect(e.hint).toBeTruthy()
+      expect(e.message).toContain('rel')
+    }
+  })
+
+  it('refuses a directory that does not exist', () => {
+    expect(codeOf(() => defineSoftware({packageDir: join(scratch, 'missing')}))).toBe(
+      'ERR_AGENTOS_SOFTWARE_DIR_NOT_FOUND',
+    )
+  })
+
+  it('refuses a file instead of a directory', () => {
+    expect(codeOf(() => defineSoftware({packageDir: plainFile}))).toBe('ERR_AGENTOS_SOFTWARE_DIR_NOT_FOUND')
+  })
+
+  it('refuses a directory with neither package.json nor agentos-package.json', () => {
+    expect(codeOf(() => defineSoftware({packageDir: emptyDir}))).toBe('ERR_AGENTOS_SOFTWARE_NOT_PACKAGE')
+  })
+
+  it('refuses a missing, empty or non-string packageDir', () => {
+    for (const bad of [{}, {packageDir: ''}, {packageDir: 42}, null, undefined]) {
+      expect(codeOf(() => defineSoftware(bad as unknown as {packageDir: string}))).toBe(
+        'ERR_AGENTOS_SOFTWARE_INVALID',
+      )
+    }
+  })
+
+  it('returns a frozen descriptor holding only packageDir', () => {
+    const software = defineSoftware({packageDir: example, extra: 1} as {packageDir: string})
+    expect(software).toEqual({packageDir: example})
+    expect(Object.isFrozen(software)).toBe(true)
+    expect(() => {
+      ;(software as {packageDir: string}).packageDir = '/elsewhere'
+    }).toThrow(TypeError)
+  })
+
+  it('accepts a directory with only one of the two descriptor files', () => {
+    expect(defineSoftware({packageDir: manifestOnly})).toEqual({packageDir: manifestOnly})
+    expect(defineSoftware({packageDir: packageJsonOnly})).toEqual({packageDir: packageJsonOnly})
+  })
+
+  it('normalizes the packageDir', () => {
+    expect(defineSoftware({packageDir: `${scratch}/empty/../manifest-only`})).toEqual({
+      packageDir: manifestOnly,
+    })
+    expect(defineSoftware({packageDir: `${scratch}//./manifest-only`})).toEqual({packageDir: manifestOnly})
+  })
+
+  it('accepts arrays (meta-packages), nested, and freezes them', () => {
+    const meta = defineSoftware([{packageDir: example}, [{packageDir: manifestOnly}, []], []])
+    expect(meta).toEqual([{packageDir: example}, [{packageDir: manifestOnly}, []], []])
+    expect(Object.isFrozen(meta)).toBe(true)
+    expect(Object.isFrozen(meta[1])).toBe(true)
+    expect(Object.isFrozen(meta[0])).toBe(true)
+    expect(defineSoftware([])).toEqual([])
+  })
+
+  it('accepts already-defined entries inside an array', () => {
+    const tool = defineSoftware({packageDir: example})
+    expect(defineSoftware([tool, tool])).toEqual([tool, tool])
+  })
+
+  it('checks every entry of an array, nested ones too', () => {
+    expect(codeOf(() => defineSoftware([{packageDir: example}, {packageDir: 'rel'}]))).toBe(
+      'ERR_AGENTOS_SOFTWARE_DIR_RELATIVE',
+    )
+    expect(codeOf(() => defineSoftware([[{packageDir: example}, [{packageDir: emptyDir}]]]))).toBe(
+      'ERR_AGENTOS_SOFTWARE_NOT_PACKAGE',
+    )
+  })
+})
+
+describe('flattenSoftware', () => {
+  it('returns a single descriptor as a one-element list', () => {
+    const tool = defineSoftware({packageDir: example})
+    expect(flattenSoftware(tool)).toEqual([tool])
+  })
+
+  it('flattens nested arrays in order', () => {
+    const a = defineSoftware({packageDir: example})
+    const b = defineSoftware({packageDir: manifestOnly})
+    const c = defineSoftware({packageDir: packageJsonOnly})
+    expect(flattenSoftware([a, [[b], []], [[[c]]]])).toEqual([a, b, c])
+    expect(flattenSoftware([])).toEqual([])
+  })
+
+  it('keeps the first of each directory', () => {
+    const a = defineSoftware({packageDir: example})
+    const b = defineSoftware({packageDir: manifestOnly})
+    const a2 = {packageDir: example}
+    const result = flattenSoftware([a, [b, a2], [[a]]])
+    expect(result).toEqual([a, b])
+    expect(result[0]).toBe(a)
+  })
+
+  it('treats equivalent spellings of a directory as the same', () => {
+    const a = {packageDir: manifestOnly}
+    const dotted = {packageDir: `${scratch}/./empty/../manifest-only`}
+    const doubled = {packageDir: `${scratch}//manifest-only`}
+    expect(flattenSoftware([a, dotted, doubled])).toEqual([a])
+  })
+
+  // Regression (fixed): flattenSoftware keeps "the first of each directory" (JSDoc) using path.normalize as the key,
+  // but normalize keeps a trailing separator, so "/x/pkg/" and "/x/pkg" count as two directories and
+  // the same package is mounted twice (defineSoftware also keeps the trailing "/" in packageDir).
+  it('treats "dir/" and "dir" as the same directory', () => {
+    const a = defineSoftware({packageDir: manifestOnly})
+    const slashed = defineSoftware({packageDir: `${manifestOnly}/`})
+    expect(flattenSoftware([a, slashed])).toEqual([a])
+  })
+
+  it('does not mutate its input', () => {
+    const list: Software[] = [{packageDir: example}, [{packageDir: example}]]
+    const copy = structuredClone(list)
+    flattenSoftware(list)
+    expect(list).toEqual(copy)
+  })
+})

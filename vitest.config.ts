@@ -1,0 +1,18 @@
+import {defineConfig} from 'vitest/config'
+
+// .ci/run sets VITEST_JSON_OUT to collect the totals of each run (Node 20 and Node 24).
+const jsonOut = process.env.VITEST_JSON_OUT
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    // End-to-end tests spawn real processes; two cores are shared by all workers.
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    pool: 'forks',
+    // oclif writes through console.log; @oclif/test captures process.stdout, which vitest's
+    // console interception would bypass.
+    disableConsoleIntercept: true,
+    reporters: jsonOut ? ['default', ['json', {outputFile: jsonOut}]] : ['default'],
+  },
+})
