@@ -1,4 +1,4 @@
-import {defineConfig} from 'vitest/config'
+import {configDefaults, defineConfig} from 'vitest/config'
 
 // .ci/run sets VITEST_JSON_OUT to collect the totals of each run (Node 20 and Node 24).
 const jsonOut = process.env.VITEST_JSON_OUT
@@ -6,6 +6,11 @@ const jsonOut = process.env.VITEST_JSON_OUT
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // The npm registry tests need the network: only `npm run test:registry` runs them.
+    exclude: [
+      ...configDefaults.exclude,
+      ...(process.env.AGENTOS_NPM_REGISTRY_TESTS === '1' ? [] : ['test/registry-npm/**']),
+    ],
     // End-to-end tests spawn real processes; two cores are shared by all workers.
     testTimeout: 60_000,
     hookTimeout: 60_000,

@@ -1,4 +1,5 @@
 import {Args, Flags} from '@oclif/core'
+import type {OutputFormat} from '../core/aospkg/writer.js'
 import {assembleWasm, checkWasmPackage} from '../core/assemble-wasm.js'
 import {EXIT_FAILED, EXIT_USAGE} from '../core/errors.js'
 import {BaseCommand} from '../lib/base-command.js'
@@ -10,6 +11,8 @@ export default class AssembleWasm extends BaseCommand {
 
 Name and version come from --name/--version, else the nearest package.json, else Cargo.toml [package]. The project's agentos-package.json is merged (provides and agent kept). The output is written atomically; a non-empty directory that is not an earlier package output is refused unless --force.
 
+--format aospkg writes the package as one deterministic .aospkg archive at <out>.aospkg (default dist/package.aospkg, the layout of the @agentos-software npm packages; an --out ending in .aospkg names it) instead of the directory; --format both writes both. The archive has the same tree digest as the directory.
+
 --check <dir> checks a directory that already holds package.json + bin/ and writes only a missing agentos-package.json.
 
 Exit codes: 0 assembled (or checked) without errors, 1 errors found or failed, 2 usage error.`
@@ -18,6 +21,7 @@ Exit codes: 0 assembled (or checked) without errors, 1 errors found or failed, 2
     '<%= config.bin %> assemble-wasm build/ --out dist/package --include "share/man/**"',
     '<%= config.bin %> assemble-wasm --command ls=build/box.wasm --command cat=build/box.wasm --name my-box --version 1.0.0',
     '<%= config.bin %> assemble-wasm --check ./my-cmds',
+    '<%= config.bin %> assemble-wasm build/*.wasm --format both',
   ]
   static override strict = false
   static override args = {
@@ -50,6 +54,12 @@ Exit codes: 0 assembled (or checked) without errors, 1 errors found or failed, 2
       exclusive: ['out', 'name', 'version', 'command', 'include', 'project', 'force'],
     }),
     verbose: Flags.boolean({char: 'v', description: 'also list informational notes'}),
+    format: Flags.string({
+      options: ['dir', 'aospkg', 'both'],
+      default: 'dir',
+      description:
+        'dir: the package directory; aospkg: <out>.aospkg instead; both: the directory and <out>.aospkg',
+    }),
   }
 
   async run(): Promise<void> {
@@ -70,6 +80,7 @@ Exit codes: 0 assembled (or checked) without errors, 1 errors found or failed, 2
       include: flags.include,
       project: flags.project,
       force: flags.force,
+      format: flags.format as OutputFormat,
     })
     this.finish(result, (r) => renderAssemble(r, flags.verbose), result.ok ? 0 : EXIT_FAILED)
   }

@@ -1,4 +1,5 @@
 import {Args, Flags} from '@oclif/core'
+import type {OutputFormat} from '../core/aospkg/writer.js'
 import {PACK_STEPS, type PackResult, pack} from '../core/pack/pack.js'
 import {BaseCommand} from '../lib/base-command.js'
 import {stepProgress} from '../lib/progress.js'
@@ -12,11 +13,14 @@ A project whose node_modules already satisfies its production dependencies is pa
 
 The output holds package.json ({name, version, bin} with every bin entry pointing at a real file), the flat node_modules closure and agentos-package.json — no symlinks. It is validated before it is moved into place; on failure the target is unchanged.
 
-Default output: ./<name>-package for a directory or tarball; for a registry spec the versioned store layout ./packages/<name>/<version>/ plus a ./packages/<name>/current pointer.`
+Default output: ./<name>-package for a directory or tarball; for a registry spec the versioned store layout ./packages/<name>/<version>/ plus a ./packages/<name>/current pointer.
+
+--format aospkg writes the package as one deterministic .aospkg archive at <out>.aospkg (an --out ending in .aospkg names it) instead of the directory; --format both writes the directory and <out>.aospkg next to it. The archive has the same tree digest as the directory.`
   static override examples = [
     '<%= config.bin %> pack ./my-tool',
     '<%= config.bin %> pack @scope/my-agent --out ./packages --agent my-agent-acp',
     '<%= config.bin %> pack ./my-tool --out dist/package --tar dist/my-tool.tgz --json',
+    '<%= config.bin %> pack ./my-tool --format aospkg --out dist/my-tool.aospkg',
   ]
   static override args = {
     source: Args.string({description: 'project directory, .tgz, or registry spec', required: true}),
@@ -47,6 +51,12 @@ Default output: ./<name>-package for a directory or tarball; for a registry spec
     'prefer-offline': Flags.boolean({description: 'use cached registry metadata without revalidating'}),
     registry: Flags.string({description: 'registry URL (overrides the npm configuration)'}),
     tar: Flags.string({description: 'also write a deterministic .tgz of the package to this file'}),
+    format: Flags.string({
+      options: ['dir', 'aospkg', 'both'],
+      default: 'dir',
+      description:
+        'dir: the package directory; aospkg: <out>.aospkg instead; both: the directory and <out>.aospkg',
+    }),
   }
 
   async run(): Promise<void> {
@@ -67,6 +77,7 @@ Default output: ./<name>-package for a directory or tarball; for a registry spec
         preferOffline: flags['prefer-offline'],
         registry: flags.registry,
         tar: flags.tar,
+        format: flags.format as OutputFormat,
         reporter: progress.reporter,
       })
     } catch (error) {

@@ -2,6 +2,7 @@ import {posix} from 'node:path'
 import semver from 'semver'
 import type {Problem} from './errors.js'
 import {type BinSource, type CommandEntry, normalizeBin, unscopedName} from './format/bin-map.js'
+import {containerBin} from './aospkg/analysis.js'
 import {describeKind, detectHeader, type HeaderInfo, isNativeKind} from './format/header.js'
 import {parseJsonDocument, parseJsonLenient} from './format/json.js'
 import {checkManifest, MANIFEST_FILE, type Manifest} from './format/manifest.js'
@@ -69,7 +70,8 @@ export function analyzePackage(snapshot: PackageSnapshot): Analysis {
   // package.json
   let packageJson: Record<string, unknown> | undefined
   const pkgText = snapshot.texts.get('package.json')
-  if (pkgText === undefined) {
+  // An archive needs no package.json: the runtime takes its commands from the manifest chunk.
+  if (pkgText === undefined && !snapshot.container) {
     problems.push({
       code: 'ERR_AGENTOS_PKG_JSON_MISSING',
       severity: 'error',
@@ -77,7 +79,7 @@ export function analyzePackage(snapshot: PackageSnapshot): Analysis {
       message: 'package.json is missing at the package root',
       hint: 'A package needs a package.json with name, version and a bin map; pack and assemble-wasm write one.',
     })
-  } else {
+  } else if (pkgText !== undefined) {
     const parsed = parseJsonDocument(pkgText, 'package.json')
     problems.push(...parsed.problems)
     if (parsed.ok) {
@@ -125,14 +127,17 @@ export function analyzePackage(snapshot: PackageSnapshot): Analysis {
   const binDir = snapshot.entries
     .filter((e) => e.path.startsWith('bin/') && !e.path.slice(4).includes('/') && e.kind !== 'dir')
     .map((e) => e.path.slice(4))
-  const bin = packageJson
-    ? normalizeBin(packageJson, binDir)
-    : {commands: [], source: 'none' as const, problems: []}
+  const bin = snapshot.container
+    ? containerBin(snapshot.container, snapshot, packageJson, binDir)
+    : packageJson
+      ? normalizeBin(packageJson, binDir)
+      : {commands: [], source: 'none' as const, problems: []}
+  const hasBinMap = packageJson !== undefined || snapshot.container !== undefined
   problems.push(...bin.problems)
   const commands = bin.commands.map((command) => inspectCommand(command, byPath, problems))
 
   const agent = manifestRaw?.agent as Record<string, unknown> | undefined
-  if (agent && typeof agent.acpEntrypoint === 'string' && agent.acpEntrypoint !== '' && packageJson) {
+  if (agent && typeof agent.acpEntrypoint === 'string' && agent.acpEntrypoint !== '' && hasBinMap) {
     if (!commands.some((c) => c.name === agent.acpEntrypoint)) {
       problems.push({
         code: 'ERR_AGENTOS_AGENT_ENTRYPOINT_UNKNOWN',
@@ -145,7 +150,7 @@ export function analyzePackage(snapshot: PackageSnapshot): Analysis {
       })
     }
   }
-  if (packageJson && commands.length === 0 && !bin.problems.some((p) => p.severity === 'error')) {
+  if (hasBinMap && commands.length === 0 && !bin.problems.some((p) => p.severity === 'error')) {
     problems.push({
       code: 'WARN_AGENTOS_NO_COMMANDS',
       severity: 'warning',
@@ -192,7 +197,7 @@ export function analyzePackage(snapshot: PackageSnapshot): Analysis {
   checkTree(snapshot, packageJson, problems)
   const closure = closurePackages(snapshot, packageJson, problems)
 
-  const npmName = typeof packageJson?.name === 'string' ? packageJson.name : undefined
+  const npmName = typeof packageJson?.name === 'string' ? packageJson.name : snapshot.container?.wrapper?.name
   const files = snapshot.entries.filter((e) => e.kind === 'file')
   const model: PackageModel = {
     name:

@@ -22,6 +22,13 @@ import semver from 'semver'
 import {parse as parseToml} from 'smol-toml'
 import {compareBytes} from '../lib/concurrency.js'
 import {analyzePackage, sortProblems} from './analyze.js'
+import {
+  archivePathFor,
+  checkArchiveTarget,
+  type OutputFormat,
+  writeAospkg,
+  type WrittenAospkg,
+} from './aospkg/writer.js'
 import {AgentosError, EXIT_USAGE, type Problem} from './errors.js'
 import {commandNameIssue, unscopedName} from './format/bin-map.js'
 import {parseJsonDocument, parseJsonLenient} from './format/json.js'
@@ -66,6 +73,11 @@ export interface AssembleOptions {
   project?: string
   /** Base of relative paths (default: `process.cwd()`). */
   cwd?: string
+  /**
+   * `dir` (default): the package directory; `aospkg`: `<out>.aospkg` instead of it (an `out`
+   * ending in `.aospkg` names the archive); `both`: the directory and `<out>.aospkg` beside it.
+   */
+  format?: OutputFormat
 }
 
 /** One command of an assembled (or checked) package. */
@@ -94,8 +106,11 @@ export interface AssembleResult {
   /** npm name written to package.json. */
   name: string
   version: string
-  /** Absolute output directory. */
+  /** Absolute output directory (with format `aospkg`: the archive). */
   out: string
+  format: OutputFormat
+  /** The archive, with format `aospkg` or `both` (only when written). */
+  aospkg?: Pick<WrittenAospkg, 'path' | 'sha256' | 'bytes'>
   /** `sha256:<hex>` tree digest of the package (only when written). */
   digest?: string
   /** The metadata files name and version were read from (absolute). */
@@ -165,10 +180,15 @@ export async function assembleWasm(options: AssembleOptions): Promise<AssembleRe
   const out = options.out === undefined ? join(projectDir, DEFAULT_WASM_OUT) : resolve(cwd, options.out)
   const included = await collectIncludes(options.include ?? [], project.root, out, generated)
 
-  await checkTarget(out, {
-    force: options.force,
-    sources: [project.root, ...candidates.map((c) => c.file)],
-  })
+  const format = options.format ?? 'dir'
+  const archive = format === 'dir' ? undefined : archivePathFor(out, format)
+  if (format !== 'aospkg') {
+    await checkTarget(out, {
+      force: options.force,
+      sources: [project.root, ...candidates.map((c) => c.file)],
+    })
+  }
+  if (archive) await checkArchiveTarget(archive, {force: options.force})
 
   // Each distinct module is read and checked once, however many commands share it.
   const modules = new Map<string, {bytes: Buffer; facts: WasmFacts}>()
@@ -201,7 +221,8 @@ export async function assembleWasm(options: AssembleOptions): Promise<AssembleRe
     written: false,
     name,
     version,
-    out,
+    out: format === 'aospkg' ? archive! : out,
+    format,
     metadataFrom: options.name !== undefined && options.version !== undefined ? [] : project.from,
     project: project.root,
     commands,
@@ -242,9 +263,18 @@ export async function assembleWasm(options: AssembleOptions): Promise<AssembleRe
       await discard()
       return finishResult(result, problems)
     }
-    await commitStaging(staging).catch((error: NodeJS.ErrnoException) => {
-      throw error.code ? outputError(error, out) : error
-    })
+    if (archive) {
+      const written = await writeAospkg(staging.dir, archive, {snapshot})
+      result.aospkg = {path: written.path, sha256: written.sha256, bytes: written.bytes}
+    }
+    if (format === 'aospkg') {
+      // The staged tree was only the archive's source; the parents it made now hold the archive.
+      await discardStaging(staging)
+    } else {
+      await commitStaging(staging).catch((error: NodeJS.ErrnoException) => {
+        throw error.code ? outputError(error, out) : error
+      })
+    }
     result.digest = snapshot.digest
     result.written = true
     return finishResult(result, problems)
@@ -801,7 +831,9 @@ function withFile(snapshot: PackageSnapshot, path: string, text: string): Packag
     entries,
     byPath: new Map(entries.map((e) => [e.path, e])),
     texts,
-    digest: entries.every((e) => e.kind !== 'file' || e.sha256) ? treeDigest(entries) : undefined,
+    digest: entries.every((e) => e.kind !== 'file' || e.sha256)
+      ? treeDigest(entries, texts.get(MANIFEST_FILE))
+      : undefined,
   }
 }
 

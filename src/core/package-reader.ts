@@ -3,6 +3,8 @@ import {createReadStream} from 'node:fs'
 import {lstat, open, readdir, readFile, readlink, realpath, stat} from 'node:fs/promises'
 import {join, resolve} from 'node:path'
 import {compareBytes, mapLimit} from '../lib/concurrency.js'
+import type {ContainerFacts} from './aospkg/snapshot.js'
+import {canonicalManifestText} from './aospkg/manifest.js'
 import {AgentosError, type Problem} from './errors.js'
 import {HEADER_BYTES, PE_PROBE_BYTES} from './format/header.js'
 import {MANIFEST_FILE} from './format/manifest.js'
@@ -29,11 +31,15 @@ export interface PackageEntry {
 
 /** Where a snapshot was read from. */
 export interface SnapshotOrigin {
-  type: 'directory' | 'tarball'
-  /** Absolute path of the directory or tarball. */
+  type: 'directory' | 'tarball' | 'aospkg'
+  /** Absolute path of the directory, tarball or `.aospkg`. */
   path: string
   /** For a tarball: the top-level folder the package was found in (`package/`), if any. */
   prefix?: string
+  /** For an `.aospkg` inside an npm tarball: its member path (`package/dist/package.aospkg`). */
+  member?: string
+  /** For an `.aospkg`: its format version (1 or 2). */
+  formatVersion?: number
 }
 
 /**
@@ -52,6 +58,8 @@ export interface PackageSnapshot {
   problems: Problem[]
   /** `sha256:<hex>` tree digest, when requested. */
   digest?: string
+  /** Set when the snapshot was read from an `.aospkg`: its decoded manifest and versions. */
+  container?: ContainerFacts
 }
 
 /** Options of {@link readPackage}. */
@@ -72,8 +80,9 @@ export function isDescriptorFile(path: string): boolean {
 }
 
 /**
- * Reads a package directory, or a `.tgz`/`.tar` holding one (in place, never extracted), into a
- * {@link PackageSnapshot}.
+ * Reads a package directory, a `.tgz`/`.tar` holding one, or an `.aospkg` archive (also inside an
+ * npm tarball as `dist/package.aospkg`) into a {@link PackageSnapshot}, in place: nothing is
+ * extracted.
  */
 export async function readPackage(target: string, options: ReadOptions = {}): Promise<PackageSnapshot> {
   const absolute = resolve(target)
@@ -81,16 +90,16 @@ export async function readPackage(target: string, options: ReadOptions = {}): Pr
     throw new AgentosError(
       error.code === 'ENOENT' ? 'ERR_AGENTOS_TARGET_NOT_FOUND' : 'ERR_AGENTOS_TARGET_UNREADABLE',
       error.code === 'ENOENT' ? `${target} does not exist` : `cannot read ${target}: ${error.code}`,
-      {hint: 'Pass a package directory, or a .tgz/.tar holding one.', path: target, cause: error},
+      {hint: 'Pass a package directory, a .tgz/.tar holding one, or an .aospkg.', path: target, cause: error},
     )
   })
   if (info.isDirectory()) return readDirectory(await realpath(absolute), options)
   if (info.isFile()) {
-    const {readTarball} = await import('./tar-reader.js')
-    return readTarball(absolute, options)
+    const {readPackageFile} = await import('./aospkg/snapshot.js')
+    return readPackageFile(absolute, options)
   }
   throw new AgentosError('ERR_AGENTOS_TARGET_UNREADABLE', `${target} is neither a directory nor a file`, {
-    hint: 'Pass a package directory, or a .tgz/.tar holding one.',
+    hint: 'Pass a package directory, a .tgz/.tar holding one, or an .aospkg.',
     path: target,
   })
 }
@@ -207,7 +216,7 @@ export function finishSnapshot(
   entries.sort((a, b) => compareBytes(a.path, b.path))
   const byPath = new Map(entries.map((entry) => [entry.path, entry]))
   const snapshot: PackageSnapshot = {origin, entries, byPath, texts, problems}
-  if (options.digest) snapshot.digest = treeDigest(entries)
+  if (options.digest) snapshot.digest = treeDigest(entries, texts.get(MANIFEST_FILE))
   return snapshot
 }
 
@@ -216,11 +225,19 @@ export function finishSnapshot(
  * contributing its path, its normalized mode (0755 when any exec bit is set, else 0644) and its
  * content hash (a symlink: its target). Directories do not count, so a tarball without directory
  * members and the extracted directory have the same digest.
+ *
+ * `agentos-package.json` counts by its canonical form when `manifestText` (its text) converts to a
+ * container manifest: an `.aospkg` keeps the manifest as BARE, not as bytes, so this is what makes
+ * an archive and the directory it was written from hash alike (see aospkg/manifest.ts).
  */
-export function treeDigest(entries: readonly PackageEntry[]): string {
+export function treeDigest(entries: readonly PackageEntry[], manifestText?: string): string {
   const hash = createHash('sha256')
+  const canonical = manifestText === undefined ? undefined : canonicalManifestText(manifestText)
   for (const entry of [...entries].sort((a, b) => compareBytes(a.path, b.path))) {
-    if (entry.kind === 'file') {
+    if (entry.kind === 'file' && canonical !== undefined && entry.path === MANIFEST_FILE) {
+      const sha = createHash('sha256').update(canonical).digest('hex')
+      hash.update(`m\0${sha}\0${entry.path}\0`)
+    } else if (entry.kind === 'file') {
       if (entry.sha256 === undefined) throw new Error(`no content hash for ${entry.path}`)
       hash.update(`f\0${normalizedMode(entry.mode).toString(8)}\0${entry.sha256}\0${entry.path}\0`)
     } else if (entry.kind === 'symlink') {

@@ -25,12 +25,23 @@ const KINDS: Record<string, PackageEntry['kind']> = {
   Link: 'hardlink',
 }
 
+/** Members to keep whole in memory during the pass (matched on the normalized tar path). */
+export interface KeepMembers {
+  match: (path: string) => boolean
+  kept: Map<string, Buffer>
+}
+
 /**
  * Reads a `.tgz`/`.tar` in one streaming pass without extracting anything: headers, the JSON
  * descriptor files and (optionally) content hashes are taken as the members stream by. A single
- * top-level folder holding the package (npm's `package/`) is treated as the root.
+ * top-level folder holding the package (npm's `package/`) is treated as the root. Members that
+ * `keep` matches are also kept whole, so a caller can look inside one without a second pass.
  */
-export async function readTarball(file: string, options: ReadOptions): Promise<PackageSnapshot> {
+export async function readTarball(
+  file: string,
+  options: ReadOptions,
+  keep?: KeepMembers,
+): Promise<PackageSnapshot> {
   const raw: PackageEntry[] = []
   const texts = new Map<string, string>()
   const problems: Problem[] = []
@@ -82,8 +93,12 @@ export async function readTarball(file: string, options: ReadOptions): Promise<P
       let kept = 0
       const keepText =
         isDescriptorFile(path) || path.endsWith(`/${MANIFEST_FILE}`) || path.endsWith('/package.json')
+      // Sized from the header once, so a large member is never held twice while it is joined.
+      const whole = keep?.match(path) ? Buffer.allocUnsafe(record.size) : undefined
+      let filled = 0
       entry.on('data', (chunk: Buffer) => {
         hash?.update(chunk)
+        if (whole) filled += chunk.copy(whole, filled)
         const limit = keepText ? TEXT_LIMIT : PE_PROBE_BYTES
         if (kept < limit) {
           chunks.push(chunk.subarray(0, limit - kept))
@@ -95,6 +110,7 @@ export async function readTarball(file: string, options: ReadOptions): Promise<P
         record.head = trimHead(content)
         if (hash) record.sha256 = hash.digest('hex')
         if (keepText && record.size <= TEXT_LIMIT) texts.set(path, content.toString('utf8'))
+        if (whole && filled === whole.length) keep!.kept.set(path, whole)
       })
     })
     parser.on('end', () => resolvePromise())

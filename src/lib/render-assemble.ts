@@ -48,6 +48,7 @@ export function renderAssemble(result: AssembleResult, verbose = false): string 
       `✔ assembled ${result.name}@${result.version} → ${shown(result.out)} (${plural(result.commands.length, 'command')}, ${plural(result.files, 'file')}, ${formatBytes(result.bytes)}; ${counts(result.summary)})`,
       `  digest: ${result.digest}`,
     )
+    if (result.aospkg && result.format === 'both') out.push(`  aospkg: ${shown(result.aospkg.path)}`)
   } else {
     out.push(`✖ not assembled: ${counts(result.summary)}; nothing was written to ${shown(result.out)}`)
   }

@@ -21,5 +21,6 @@ export function renderPack(result: PackResult): string {
   if (result.pruned.length > 0) out.push(`  pruned ${formatBytes(result.prunedBytes)} of native code`)
   for (const warning of result.warnings) out.push(`  warning ${warning.code}: ${warning.message}`)
   if (result.tar) out.push(`  tarball:  ${result.tar.path} (sha256 ${result.tar.sha256})`)
+  if (result.aospkg) out.push(`  aospkg:   ${result.aospkg.path} (sha256 ${result.aospkg.sha256})`)
   return out.join('\n')
 }

@@ -9,8 +9,8 @@ export interface CommandEntry {
   entry: string
 }
 
-/** Where the command list came from. */
-export type BinSource = 'bin-string' | 'bin-object' | 'bin-dir' | 'none'
+/** Where the command list came from (`aospkg`: the manifest chunk of an archive without package.json). */
+export type BinSource = 'bin-string' | 'bin-object' | 'bin-dir' | 'aospkg' | 'none'
 
 /** Result of {@link normalizeBin}. */
 export interface BinMap {

@@ -14,6 +14,13 @@ import {tmpdir} from 'node:os'
 import {join, posix, resolve, sep} from 'node:path'
 import {mapLimit} from '../../lib/concurrency.js'
 import {analyzePackage} from '../analyze.js'
+import {
+  archivePathFor,
+  checkArchiveTarget,
+  type OutputFormat,
+  writeAospkg,
+  type WrittenAospkg,
+} from '../aospkg/writer.js'
 import {AgentosError, type Problem} from '../errors.js'
 import {normalizeBin, unscopedName} from '../format/bin-map.js'
 import {describeKind, detectHeader, isNativeKind} from '../format/header.js'
@@ -82,6 +89,11 @@ export interface PackOptions {
   registry?: string
   /** Also write a deterministic tarball of the package here. */
   tar?: string
+  /**
+   * `dir` (default): the package directory; `aospkg`: `<out>.aospkg` instead of it (an `out`
+   * ending in `.aospkg` names the archive); `both`: the directory and `<out>.aospkg` beside it.
+   */
+  format?: OutputFormat
   reporter?: PackReporter
 }
 
@@ -106,8 +118,11 @@ export interface PackResult {
   name: string
   npmName: string
   version: string
-  /** The package directory written. */
+  /** The package directory written (with format `aospkg`: the archive). */
   out: string
+  format: OutputFormat
+  /** The archive, with format `aospkg` or `both`. */
+  aospkg?: Pick<WrittenAospkg, 'path' | 'sha256' | 'bytes'>
   layout: 'flat' | 'versioned'
   /** For the versioned layout: the `current` pointer updated to this version. */
   current?: string
@@ -253,7 +268,10 @@ export async function pack(options: PackOptions): Promise<PackResult> {
     )
     const target = layout === 'versioned' ? join(outRoot, manifest.name as string, version) : outRoot
     const sources = source.kind === 'directory' ? [source.path] : []
-    await checkTarget(target, {force: options.force, sources})
+    const format = options.format ?? 'dir'
+    const archive = format === 'dir' ? undefined : archivePathFor(target, format)
+    if (format !== 'aospkg') await checkTarget(target, {force: options.force, sources})
+    if (archive) await checkArchiveTarget(archive, {force: options.force})
 
     report.start?.('copy')
     files.push(
@@ -308,25 +326,36 @@ export async function pack(options: PackOptions): Promise<PackResult> {
     report.done?.('check', pruned.length > 0 ? `pruned ${pruned.length} native files` : 'valid')
 
     report.start?.('write')
-    await commitStaging(staging).catch((error: NodeJS.ErrnoException) => {
-      throw outputError(error, target)
-    })
-    staging = undefined
+    // The archive is written from the staged tree, before the directory (if any) is committed.
+    const written = archive ? await writeAospkg(staging.dir, archive, {snapshot}) : undefined
+    // With format aospkg the staged tree is only the archive's source; `finally` discards it.
+    const contentDir = format === 'aospkg' ? staging.dir : target
     let current: string | undefined
-    if (layout === 'versioned') current = await pointCurrent(join(outRoot, manifest.name as string), version)
+    if (format !== 'aospkg') {
+      await commitStaging(staging).catch((error: NodeJS.ErrnoException) => {
+        throw outputError(error, target)
+      })
+      staging = undefined
+      // `current` points at version directories; an archive alone leaves it as it was.
+      if (layout === 'versioned')
+        current = await pointCurrent(join(outRoot, manifest.name as string), version)
+    }
     let tar: PackResult['tar']
     if (options.tar) {
       const {writePackageTarball} = await import('./tarball.js')
-      tar = await writePackageTarball(target, resolve(cwd, options.tar))
+      tar = await writePackageTarball(contentDir, resolve(cwd, options.tar))
     }
-    report.done?.('write', target)
+    const out = format === 'aospkg' ? archive! : target
+    report.done?.('write', format === 'both' ? `${target} and ${archive}` : out)
 
     const fileEntries = snapshot.entries.filter((e) => e.kind === 'file')
     return {
       name: manifest.name as string,
       npmName,
       version,
-      out: target,
+      out,
+      format,
+      ...(written ? {aospkg: {path: written.path, sha256: written.sha256, bytes: written.bytes}} : {}),
       layout,
       ...(current ? {current} : {}),
       digest: snapshot.digest!,
