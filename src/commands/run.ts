@@ -109,7 +109,12 @@ With --agent: 0 ok; 3 protocol error (a JSON-RPC error, non-JSON on stdout, wron
         keepRoot: flags['keep-root'],
         json: this.jsonEnabled(),
       },
-      {note: (message) => this.note(message), write: (text) => process.stdout.write(text)},
+      {
+        // Straight to stderr: oclif mutes its own stderr logging under --json, and the isolation
+        // fallback must be said in both modes.
+        note: (message) => process.stderr.write(`${message}\n`),
+        write: (text) => process.stdout.write(text),
+      },
     )
     this.finish(outcome.result as never, outcome.render, outcome.exitCode)
   }

@@ -362,16 +362,19 @@ async function handshake(
       report.steps.push({step: name, ms: since(t), ok: true})
       return result
     } catch (error) {
-      // A dead agent also closes the connection: report the crash, not the closed stream.
-      const failure = error instanceof Failure ? error : classify(error, name)
-      const final =
-        guest.done &&
-        failure.outcome !== 'timeout' &&
-        failure.outcome !== 'crashed' &&
-        !failure.extra.line &&
-        failure.extra.code === undefined
-          ? await crashed.catch((crash: Failure) => crash)
-          : failure
+      // A dead agent also closes the connection: report the crash, not the closed stream. The
+      // exit is seen a moment after the stream ends, so a transport failure waits for it briefly.
+      let final = error instanceof Failure ? error : classify(error, name)
+      if (
+        final.outcome === 'protocol-error' &&
+        final.extra.line === undefined &&
+        final.extra.code === undefined
+      ) {
+        const grace = delay(1000)
+        await Promise.race([guest.exited, grace.promise])
+        grace.cancel()
+        if (guest.done) final = await crashed.catch((crash: Failure) => crash)
+      }
       report.steps.push({step: name, ms: since(t), ok: false, detail: final.message})
       throw final
     } finally {

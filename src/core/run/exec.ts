@@ -41,10 +41,10 @@ export async function openSession(vm: Vm, isolation: Isolation, bwrap?: string):
           node,
           runner: WASI_RUNNER,
           runnerArgs: (v, r) => pathMappedPreopens(v, r),
-          modulePath: (v, _root, name) => v.links.get(name)!.command.hostPath,
+          modulePath: (v, r, name) => r.hostPath(v.links.get(name)!.target),
         }
   const root = await assembleRoot(vm, {
-    layout: isolation === 'bwrap' ? 'mountpoints' : 'symlinks',
+    layout: isolation === 'bwrap' ? 'mountpoints' : 'copies',
     wasmShim: shim,
   })
   const session: VmSession = {vm, root, isolation, node}
@@ -66,7 +66,10 @@ function pathMappedPreopens(vm: Vm, root: VmRoot): string[] {
   return [
     '--preopen',
     `/=${root.root}`,
-    ...vm.packages.flatMap((pkg) => ['--ro-preopen', `/opt/agentos/${pkg.name}=${pkg.dir}`]),
+    ...vm.packages.flatMap((pkg) => [
+      '--ro-preopen',
+      `/opt/agentos/${pkg.name}=${root.hostPath(`/opt/agentos/${pkg.name}`)}`,
+    ]),
   ]
 }
 

@@ -1,3 +1,4 @@
+import {constants} from 'node:fs'
 import {cp, lstat, mkdir, mkdtemp, realpath, rm, stat, symlink, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {dirname, join, posix} from 'node:path'
@@ -9,8 +10,11 @@ import {AGENTOS_BIN, AGENTOS_ROOT, VM_HOME, type Vm} from './vm.js'
 export type PackageLayout =
   /** Empty directories: bubblewrap binds the packages over them, WASI preopens map them. */
   | 'mountpoints'
-  /** Symlinks to the host package directories (path-mapped mode, no namespace). */
-  | 'symlinks'
+  /**
+   * Per-run copies (reflinks where the filesystem has them) of the packages: path-mapped mode has
+   * no read-only mount, and the host's package bytes must never change.
+   */
+  | 'copies'
 
 /** A WASM command linked as a small shell script that runs it through the WASI runner. */
 export interface WasmShim {
@@ -77,8 +81,11 @@ export async function assembleRoot(vm: Vm, options: AssembleOptions): Promise<Vm
     await mkdir(join(root, 'tmp'), {mode: 0o1777})
     for (const pkg of vm.packages) {
       const mount = join(root, AGENTOS_ROOT, pkg.name)
-      if (options.layout === 'symlinks') await symlink(pkg.dir, mount)
-      else await mkdir(mount)
+      if (options.layout === 'copies') {
+        await cp(pkg.dir, mount, {recursive: true, mode: constants.COPYFILE_FICLONE, verbatimSymlinks: true})
+      } else {
+        await mkdir(mount)
+      }
     }
     await Promise.all(
       [...vm.links.values()].map(async (link) => {

@@ -184,7 +184,7 @@ export async function runCommandInVm(
   const probe = await detectIsolation(options.isolation)
   if (probe.isolation === 'path-mapped') {
     options.note?.(
-      `run: no mount namespace (${probe.reason}); path-mapped mode: /opt/agentos paths in env and argv are rewritten to a host directory`,
+      `run: no mount namespace (${probe.reason}); path-mapped mode: packages are per-run copies and /opt/agentos paths in env and argv are rewritten to them`,
     )
   }
   const session = await openSession(vm, probe.isolation, probe.bwrap)

@@ -1,4 +1,5 @@
 import {type ChildProcess, spawn} from 'node:child_process'
+import {readFile} from 'node:fs/promises'
 import {constants} from 'node:os'
 import type {Readable, Writable} from 'node:stream'
 import {RUN_EXIT, runError} from './errors.js'
@@ -53,6 +54,21 @@ export interface GuestProcess {
    * step that ended it.
    */
   terminate(graceMs: number): Promise<'exited' | 'SIGTERM' | 'SIGKILL'>
+}
+
+/**
+ * bwrap's child-pid is the pid namespace's init (bwrap's reaper), which does not pass signals on;
+ * the guest is its child. Found through /proc, waiting briefly while bwrap execs it.
+ */
+async function guestOf(init: number): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const children = await readFile(`/proc/${init}/task/${init}/children`, 'utf8').catch(() => undefined)
+    if (children === undefined) return init
+    const first = children.trim().split(/\s+/)[0]
+    if (first) return Number(first)
+    await delay(10).promise
+  }
+  return init
 }
 
 /** Shell convention for a process killed by a signal: 128 + its number. */
@@ -114,9 +130,12 @@ export async function startGuest(options: SpawnOptions): Promise<GuestProcess> {
       info.setEncoding('utf8').on('data', (chunk: string) => {
         text += chunk
         const match = /"child-pid"\s*:\s*(\d+)/.exec(text)
-        if (match) resolve(Number(match[1]))
+        if (match) void guestOf(Number(match[1])).then(resolve)
       })
-      info.on('close', () => resolve(undefined))
+      // bwrap closes the fd right after writing: only a close without a pid means there is none.
+      info.on('close', () => {
+        if (!/"child-pid"/.test(text)) resolve(undefined)
+      })
     })
   }
 
