@@ -1,7 +1,7 @@
 import {Args, Errors, Flags} from '@oclif/core'
 import {splitRunArgv} from '../core/run/argv.js'
 import {BaseCommand} from '../lib/base-command.js'
-import {dispatchRun} from '../lib/run-dispatch.js'
+import {dispatchRun, RUN_DEFAULTS} from '../lib/run-dispatch.js'
 
 export default class Run extends BaseCommand {
   static override summary =
@@ -40,34 +40,35 @@ With --agent: 0 ok; 3 protocol error (a JSON-RPC error, non-JSON on stdout, wron
       description: 'ACP smoke test of the agent (bare --agent: the only agent among the packages)',
     }),
     prompt: Flags.string({description: 'with --agent: send one session/prompt and stream the updates'}),
-    cwd: Flags.string({description: 'guest working directory', default: '/home/agentos'}),
+    cwd: Flags.string({description: 'guest working directory', default: RUN_DEFAULTS.cwd}),
     isolation: Flags.string({
       options: ['auto', 'bwrap', 'path-mapped'],
-      default: 'auto',
+      default: RUN_DEFAULTS.isolation,
       description:
         'bwrap: mount namespace (required); path-mapped: rewrite VM paths; auto: bwrap when it works',
     }),
     timeout: Flags.integer({min: 0, description: 'stop the command after this many ms (exit 124); 0: none'}),
     'init-timeout': Flags.integer({
       min: 1,
-      default: 10_000,
+      default: RUN_DEFAULTS.initTimeout,
       description: 'ms to wait for the initialize answer',
     }),
     'session-timeout': Flags.integer({
       min: 1,
-      default: 30_000,
+      default: RUN_DEFAULTS.sessionTimeout,
       description: 'ms to wait for the session/new answer',
     }),
     'prompt-timeout': Flags.integer({
       min: 0,
-      default: 0,
+      default: RUN_DEFAULTS.promptTimeout,
       description: 'ms to wait for the prompt to end; 0: none',
     }),
     'kill-after': Flags.integer({
       min: 0,
-      default: 5000,
+      default: RUN_DEFAULTS.killAfter,
       description: 'ms between SIGTERM and SIGKILL when stopping a guest',
     }),
+    node: Flags.string({description: 'Node.js that runs Node guests (default: the one running this CLI)'}),
     'keep-root': Flags.boolean({
       description: "keep the per-run VM root (the guest's / and copy-up layer) for inspection",
     }),
@@ -107,6 +108,7 @@ With --agent: 0 ok; 3 protocol error (a JSON-RPC error, non-JSON on stdout, wron
         promptTimeout: flags['prompt-timeout'],
         killAfter: flags['kill-after'],
         keepRoot: flags['keep-root'],
+        node: flags.node,
         json: this.jsonEnabled(),
       },
       {

@@ -35,7 +35,7 @@ export function renderWhich(resolution: Resolution): string {
     const line = `${interpreter.path}${interpreter.argument ? ` ${interpreter.argument}` : ''}`
     const via =
       interpreter.via === 'node'
-        ? `Node.js ${interpreter.version} (${interpreter.hostPath})`
+        ? `Node.js ${interpreter.version ?? ''} (${interpreter.hostPath})`.replace('  ', ' ')
         : interpreter.via === 'package'
           ? `VM command (${interpreter.hostPath})`
           : `host ${interpreter.hostPath ?? interpreter.path}`

@@ -20,8 +20,20 @@ export interface RunInput {
   promptTimeout: number
   killAfter: number
   keepRoot: boolean
+  /** Node.js for Node guests (`--node`); default this CLI's. */
+  node?: string
   json: boolean
 }
+
+/** Flag defaults, shared by the oclif command and the fast path. */
+export const RUN_DEFAULTS = {
+  cwd: '/home/agentos',
+  isolation: 'auto' as IsolationChoice,
+  initTimeout: 10_000,
+  sessionTimeout: 30_000,
+  promptTimeout: 0,
+  killAfter: 5000,
+} as const
 
 /** What to print and how to exit. */
 export interface RunOutcome {
@@ -41,6 +53,8 @@ export interface RunIo {
  * and says what to print. Shared by the oclif command and the fast path, so both behave alike.
  */
 export async function dispatchRun(input: RunInput, io: RunIo): Promise<RunOutcome> {
+  const {useNode} = await import('../core/run/node.js')
+  useNode(input.node)
   const base = {
     inputs: input.packages,
     env: input.env,

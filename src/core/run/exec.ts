@@ -1,6 +1,8 @@
+import {existsSync} from 'node:fs'
 import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {runError} from './errors.js'
+import {hostNode} from './node.js'
 import {nodeOptionsFromShebang, type Resolution} from './resolve.js'
 import {assembleRoot, type VmRoot, type WasmShim} from './root.js'
 import {bwrapArgs, guestNodePath, type Isolation, mapEnv, mapVmPath, mapVmPathsInValue} from './sandbox.js'
@@ -10,6 +12,11 @@ import type {Vm} from './vm.js'
 export const WASI_RUNNER = join(dirname(fileURLToPath(import.meta.url)), 'wasi-main.js')
 /** The directory holding this CLI's compiled code, bound into the namespace for the runner. */
 const DIST_DIR = dirname(dirname(dirname(WASI_RUNNER)))
+/**
+ * The single binary has no runner file (its code is inside the executable): there, WASM commands
+ * run only as the top-level command, in-process, and are linked as plain links for other guests.
+ */
+const RUNNER_AVAILABLE = existsSync(WASI_RUNNER)
 
 /** A VM with its root assembled and its isolation decided: what guest processes run in. */
 export interface VmSession {
@@ -28,7 +35,7 @@ export interface VmSession {
  * guest can spawn them.
  */
 export async function openSession(vm: Vm, isolation: Isolation, bwrap?: string): Promise<VmSession> {
-  const node = isolation === 'bwrap' ? await guestNodePath(vm) : process.execPath
+  const node = isolation === 'bwrap' ? await guestNodePath(vm) : hostNode()
   const shim: WasmShim =
     isolation === 'bwrap'
       ? {
@@ -45,14 +52,14 @@ export async function openSession(vm: Vm, isolation: Isolation, bwrap?: string):
         }
   const root = await assembleRoot(vm, {
     layout: isolation === 'bwrap' ? 'mountpoints' : 'copies',
-    wasmShim: shim,
+    wasmShim: RUNNER_AVAILABLE ? shim : undefined,
   })
   const session: VmSession = {vm, root, isolation, node}
   if (isolation === 'bwrap') {
     try {
       session.bwrap = {
         file: bwrap!,
-        args: await bwrapArgs(vm, root, {hostPaths: [DIST_DIR], nodeTarget: node}),
+        args: await bwrapArgs(vm, root, {hostPaths: RUNNER_AVAILABLE ? [DIST_DIR] : [], nodeTarget: node}),
       }
     } catch (error) {
       await root.remove()
@@ -108,7 +115,7 @@ export function planProcess(
   let parts: Array<[string, string]>
   switch (resolution.executor) {
     case 'node': {
-      const node = hostPart(session.node, process.execPath)
+      const node = hostPart(session.node, hostNode())
       parts =
         interpreter?.via === 'package'
           ? [
@@ -136,13 +143,20 @@ export function planProcess(
       break
     case 'system':
       parts = [
-        resolution.hostPath === process.execPath
-          ? hostPart(session.node, process.execPath)
+        resolution.hostPath === hostNode()
+          ? hostPart(session.node, hostNode())
           : hostPart(invoked, resolution.hostPath!),
         ...userArgs,
       ]
       break
     case 'wasi': {
+      if (!RUNNER_AVAILABLE) {
+        throw runError(
+          'ERR_AGENTOS_RUN_WASI_RUNNER_MISSING',
+          `${resolution.command} is WebAssembly, which this build runs only as the top-level command`,
+          {hint: 'Use the npm package (bin/run.js) to run WASM agents, terminals or nested WASM commands.'},
+        )
+      }
       const chained = interpreter?.via === 'package'
       const wasmArgv = chained
         ? [vmPart(interpreter.path), ...opt(interpreter.argument).map(vmPart), vmPart(invoked), ...userArgs]
@@ -150,7 +164,7 @@ export function planProcess(
       const module = chained ? interpreter.path : (resolution.target ?? invoked)
       const preopens = bwrap ? [] : pathMappedPreopens(vm, root).map((value) => hostPart(value, value))
       parts = [
-        hostPart(session.node, process.execPath),
+        hostPart(session.node, hostNode()),
         hostPart(WASI_RUNNER, WASI_RUNNER),
         ...preopens,
         hostPart('--', '--'),

@@ -3,6 +3,7 @@ import {access, open, realpath} from 'node:fs/promises'
 import {posix} from 'node:path'
 import {describeKind, detectHeader, type HeaderInfo, HEADER_BYTES, PE_PROBE_BYTES} from '../format/header.js'
 import {RUN_EXIT} from './errors.js'
+import {hostNode, hostNodeVersion} from './node.js'
 import {isInsideDir, type RunPackage} from './package.js'
 import {AGENTOS_BIN, AGENTOS_ROOT, type Vm} from './vm.js'
 
@@ -10,9 +11,9 @@ import {AGENTOS_BIN, AGENTOS_ROOT, type Vm} from './vm.js'
  * Commands the VM itself provides in its system directories (the runtime registers them as kernel
  * commands with stub files in /bin). Here they are the host's: the emulation's stand-in.
  */
-export const SYSTEM_COMMANDS: Readonly<Record<string, string>> = Object.freeze({
-  '/bin/node': process.execPath,
-  '/bin/sh': '/bin/sh',
+export const SYSTEM_COMMANDS: Readonly<Record<string, () => string>> = Object.freeze({
+  '/bin/node': hostNode,
+  '/bin/sh': () => '/bin/sh',
 })
 
 /** How a resolved command runs. */
@@ -98,7 +99,7 @@ function lookupVmPath(vm: Vm, vmPath: string): VmFile {
     }
   }
   const system = SYSTEM_COMMANDS[vmPath]
-  return system ? {type: 'system', hostPath: system} : {type: 'none'}
+  return system ? {type: 'system', hostPath: system()} : {type: 'none'}
 }
 
 interface FileFacts {
@@ -216,7 +217,7 @@ export async function resolveCommand(vm: Vm, command: string): Promise<Resolutio
   if (file.type === 'system') {
     resolution.kind = 'system'
     resolution.description =
-      file.hostPath === process.execPath ? `Node.js ${process.version}` : 'system shell'
+      file.hostPath === hostNode() ? `Node.js ${hostNodeVersion() ?? ''}`.trim() : 'system shell'
     resolution.executor = 'system'
     return resolution
   }
@@ -301,8 +302,8 @@ async function classifyShebang(
   }
   if (isNodeInterpreter(shebang.interpreter, shebang.argument)) {
     interpreter.via = 'node'
-    interpreter.hostPath = process.execPath
-    interpreter.version = process.version
+    interpreter.hostPath = hostNode()
+    interpreter.version = hostNodeVersion()
     resolution.executor = 'node'
     return resolution
   }

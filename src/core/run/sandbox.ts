@@ -3,6 +3,7 @@ import {constants} from 'node:fs'
 import {access, lstat, mkdir, readdir, readlink, realpath, writeFile} from 'node:fs/promises'
 import {delimiter, dirname, join, posix} from 'node:path'
 import {runError} from './errors.js'
+import {hostNode} from './node.js'
 import type {VmRoot} from './root.js'
 import {AGENTOS_ROOT, VM_HOME, type Vm} from './vm.js'
 
@@ -148,9 +149,9 @@ export async function bwrapArgs(vm: Vm, root: VmRoot, options: BwrapOptions = {}
   for (const path of options.hostPaths ?? []) args.push('--ro-bind', path, path)
   if (
     nodeTarget &&
-    (!nodeExists || (await realpath(nodeTarget).catch(() => '')) !== (await realpath(process.execPath)))
+    (!nodeExists || (await realpath(nodeTarget).catch(() => '')) !== (await realpath(hostNode())))
   ) {
-    args.push('--ro-bind', process.execPath, nodeTarget)
+    args.push('--ro-bind', hostNode(), nodeTarget)
   }
   args.push('--dev', '/dev', '--proc', '/proc', '--chdir', vm.cwd)
   return args

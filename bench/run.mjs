@@ -1,0 +1,103 @@
+#!/usr/bin/env node
+// Benchmark: what `run` costs over running the same thing directly, side by side.
+//   wasm  `run <wasm package> -- echo hi`          vs  `node -e 0`            (target ≤ 1.4×)
+//   node  `run my-tool-package -- my-tool 1h`       vs  `node <its cli.js> 1h`  (target ≤ 1.5×)
+// Each case is timed twice: through the CLI (bin/run.js: oclif loads every command first) and
+// through dist/lib/run-fast.js (the same dispatch without oclif, which a bin/run.js fast path
+// would call). Each pair is measured alternately (A, B, A, B, …) so machine noise hits both; prints medians,
+// ratios and the targets. Needs a build (npm run build); not part of the test suite.
+//
+//   node bench/run.mjs [--runs 15] [--isolation auto|bwrap|path-mapped]
+import {spawnSync} from 'node:child_process'
+import {chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {basename, dirname, join} from 'node:path'
+import {fileURLToPath} from 'node:url'
+import wabtInit from 'wabt'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+const arg = (name, fallback) => {
+  const index = process.argv.indexOf(name)
+  return index < 0 ? fallback : process.argv[index + 1]
+}
+const runs = Number(arg('--runs', 15))
+const isolation = arg('--isolation', 'auto')
+const cli = join(root, 'bin/run.js')
+const fast = join(root, 'dist/lib/run-fast.js')
+const work = mkdtempSync(join(tmpdir(), 'agentos-bench-run-'))
+
+/** The WASM command package, assembled from the test fixtures' WAT sources. */
+async function wasmPackage() {
+  const wabt = await wabtInit()
+  const dir = join(work, 'wasm-cmds')
+  mkdirSync(join(dir, 'bin'), {recursive: true})
+  for (const file of ['package.json', 'agentos-package.json']) {
+    writeFileSync(join(dir, file), readFileSync(join(root, 'fixtures/run/wasm-cmds', file)))
+  }
+  for (const file of readdirSync(join(root, 'fixtures/run/wat'))) {
+    const module = wabt.parseWat(file, readFileSync(join(root, 'fixtures/run/wat', file), 'utf8'))
+    const out = join(dir, 'bin', basename(file, '.wat'))
+    writeFileSync(out, module.toBinary({}).buffer)
+    chmodSync(out, 0o755)
+    module.destroy()
+  }
+  return dir
+}
+
+function wall(file, args) {
+  const start = process.hrtime.bigint()
+  const result = spawnSync(file, args, {
+    encoding: 'utf8',
+    env: {...process.env, OCLIF_SKIP_NEW_VERSION_CHECK: 'true'},
+  })
+  const ms = Number(process.hrtime.bigint() - start) / 1e6
+  if (result.status !== 0)
+    throw new Error(`${file} ${args.join(' ')} failed (${result.status}):\n${result.stderr}`)
+  return {ms, stdout: result.stdout}
+}
+
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]
+
+function pair(name, entry, target, subject, baseline) {
+  // One warm-up of each (disk cache), not counted.
+  const expected = wall(...baseline).stdout
+  const got = wall(...subject).stdout
+  if (name === 'node' && got !== expected)
+    throw new Error(`output differs: ${JSON.stringify(got)} vs ${JSON.stringify(expected)}`)
+  const a = []
+  const b = []
+  for (let i = 0; i < runs; i++) {
+    a.push(wall(...subject).ms)
+    b.push(wall(...baseline).ms)
+  }
+  const ratio = median(a) / median(b)
+  return {name, entry, subject: median(a), baseline: median(b), ratio, target, ok: ratio <= target}
+}
+
+try {
+  const wasm = await wasmPackage()
+  const tool = join(root, 'fixtures/examples/my-tool-package')
+  const wasmArgs = ['run', wasm, '--isolation', isolation, '--', 'echo', 'hi']
+  const nodeArgs = ['run', tool, '--isolation', isolation, '--', 'my-tool', '1h']
+  const nodeBaseline = [process.execPath, [join(tool, 'node_modules/my-tool/cli.js'), '1h']]
+  const rows = [
+    pair('wasm', 'cli', 1.4, [process.execPath, [cli, ...wasmArgs]], [process.execPath, ['-e', '0']]),
+    pair('wasm', 'fast', 1.4, [process.execPath, [fast, ...wasmArgs]], [process.execPath, ['-e', '0']]),
+    pair('node', 'cli', 1.5, [process.execPath, [cli, ...nodeArgs]], nodeBaseline),
+    pair('node', 'fast', 1.5, [process.execPath, [fast, ...nodeArgs]], nodeBaseline),
+  ]
+  console.log(
+    `run benchmark: median of ${runs} runs each, alternating; Node ${process.version}, isolation ${isolation}`,
+  )
+  console.log('')
+  console.log('case  entry  run (ms)  baseline (ms)  ratio   target  baseline')
+  for (const row of rows) {
+    console.log(
+      `${row.name.padEnd(4)}  ${row.entry.padEnd(5)}  ${row.subject.toFixed(1).padStart(8)}  ${row.baseline.toFixed(1).padStart(13)}  ${row.ratio.toFixed(2).padStart(5)}×  ≤ ${row.target}×  ${
+        row.name === 'wasm' ? 'node -e 0' : 'node cli.js 1h'
+      }  ${row.ok ? 'ok' : 'MISSED'}`,
+    )
+  }
+} finally {
+  rmSync(work, {recursive: true, force: true})
+}

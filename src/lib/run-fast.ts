@@ -1,0 +1,105 @@
+import {parseArgs} from 'node:util'
+import {splitRunArgv} from '../core/run/argv.js'
+import {isAgentosError} from '../core/errors.js'
+import {dispatchRun, RUN_DEFAULTS} from './run-dispatch.js'
+
+/**
+ * `run` without oclif. Loading oclif and every command costs several times a whole WASM command
+ * run, so the common shape — packages, the guest command after `--`, and the plain value flags —
+ * is parsed here with node:util and dispatched exactly as the oclif command does. Anything else
+ * (help, --which, --agent, an unknown or malformed flag) returns undefined and the caller hands
+ * the argv to oclif, which answers with its own parser and messages.
+ *
+ * Returns the exit code when it handled the run.
+ */
+export async function runFast(argv: readonly string[]): Promise<number | undefined> {
+  if (argv[0] !== 'run') return undefined
+  const split = splitRunArgv(argv.slice(1))
+  let parsed: ReturnType<typeof parse>
+  try {
+    parsed = parse(split.own)
+  } catch {
+    return undefined
+  }
+  const {values, positionals} = parsed
+  if (positionals.length === 0 || split.command === undefined) return undefined
+  const integer = (value: string | undefined, fallback?: number) => {
+    if (value === undefined) return fallback
+    return /^\d+$/.test(value) ? Number(value) : Number.NaN
+  }
+  const timeout = integer(values.timeout)
+  const killAfter = integer(values['kill-after'], RUN_DEFAULTS.killAfter)!
+  const isolation = values.isolation ?? RUN_DEFAULTS.isolation
+  if (
+    Number.isNaN(timeout) ||
+    Number.isNaN(killAfter) ||
+    !['auto', 'bwrap', 'path-mapped'].includes(isolation)
+  ) {
+    return undefined
+  }
+  const json = values.json === true
+  try {
+    const outcome = await dispatchRun(
+      {
+        ...RUN_DEFAULTS,
+        packages: positionals,
+        command: split.command,
+        args: split.args,
+        env: values.env ?? [],
+        cwd: values.cwd ?? RUN_DEFAULTS.cwd,
+        isolation: isolation as 'auto' | 'bwrap' | 'path-mapped',
+        timeout: timeout || undefined,
+        killAfter,
+        keepRoot: values['keep-root'] === true,
+        node: values.node,
+        json,
+      },
+      {note: (message) => process.stderr.write(`${message}\n`), write: (text) => process.stdout.write(text)},
+    )
+    if (json) process.stdout.write(`${JSON.stringify(outcome.result, null, 2)}\n`)
+    else {
+      const text = (outcome.render as (result: unknown) => string)(outcome.result)
+      if (text) process.stdout.write(`${text}\n`)
+    }
+    return outcome.exitCode
+  } catch (error) {
+    if (!isAgentosError(error)) throw error
+    // The same two renderings as BaseCommand's for a coded error.
+    if (json) process.stdout.write(`${JSON.stringify({ok: false, error: error.toJSON()}, null, 2)}\n`)
+    else
+      process.stderr.write(
+        `error ${error.code}: ${error.message}${error.hint ? `\n  hint: ${error.hint}` : ''}\n`,
+      )
+    return error.exitCode
+  }
+}
+
+function parse(args: string[]) {
+  return parseArgs({
+    args,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      env: {type: 'string', short: 'e', multiple: true},
+      cwd: {type: 'string'},
+      isolation: {type: 'string'},
+      timeout: {type: 'string'},
+      'kill-after': {type: 'string'},
+      node: {type: 'string'},
+      'keep-root': {type: 'boolean'},
+      json: {type: 'boolean'},
+    },
+  })
+}
+
+// Run as a program (`node dist/lib/run-fast.js run <packages…> -- <command>`): the entry the
+// benchmark times, and what a bin/run.js fast path would call before loading oclif.
+if (process.argv[1] && import.meta.url === (await import('node:url')).pathToFileURL(process.argv[1]).href) {
+  const code = await runFast(process.argv.slice(2))
+  if (code === undefined) {
+    process.stderr.write('run-fast: this argv needs the full CLI (bin/run.js)\n')
+    process.exitCode = 2
+  } else {
+    process.exitCode = code
+  }
+}
