@@ -9,6 +9,7 @@ import {
   digestOf,
   example,
   nativePackage,
+  processesMatching,
   runFixture,
   wasmCmdsPackage,
 } from '../helpers/run-fixtures.js'
@@ -165,19 +166,23 @@ describe('run: Node.js and sh commands', () => {
     expect(result.stderr).toContain('no mount namespace')
   })
 
-  it('stops a command at --timeout with exit 124', async () => {
+  it('stops a command at --timeout with exit 124, leaving no process behind', async () => {
+    const marker = `run-timeout-test-${process.pid}`
     const result = await runProcess([
       'run',
-      runFixture('agents/hang'),
+      runFixture('sh-tool'),
       '--timeout',
       '300',
       '--kill-after',
       '200',
       '--',
-      'hang-acp',
+      'node',
+      '-e',
+      `setInterval(() => {}, 1000) // ${marker}`,
     ])
     expect(result.exitCode).toBe(124)
     expect(result.stderr).toContain('ran past --timeout 300 ms')
+    expect(await processesMatching(marker)).toEqual([])
   })
 })
 

@@ -1,5 +1,5 @@
 import {constants} from 'node:fs'
-import {cp, lstat, mkdir, mkdtemp, realpath, rm, stat, symlink, writeFile} from 'node:fs/promises'
+import {cp, lstat, mkdir, mkdtemp, realpath, rm, symlink, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {dirname, join, posix} from 'node:path'
 import {runError} from './errors.js'
@@ -141,20 +141,4 @@ export function shellQuote(value: string): string {
 function shimScript(vm: Vm, root: VmRoot, shim: WasmShim, name: string): string {
   const parts = [shim.node, shim.runner, ...shim.runnerArgs(vm, root), '--', shim.modulePath(vm, root, name)]
   return `#!/bin/sh\n# agentos-toolchain run: ${name} is WebAssembly; the host kernel cannot exec it, so this runs it through node:wasi.\nexec ${parts.map(shellQuote).join(' ')} "$0" "$@"\n`
-}
-
-/** True when `path` exists (without following a final symlink). */
-export async function exists(path: string): Promise<boolean> {
-  return lstat(path).then(
-    () => true,
-    () => false,
-  )
-}
-
-/** True when `path` is an existing directory. */
-export async function isDirectory(path: string): Promise<boolean> {
-  return stat(path).then(
-    (info) => info.isDirectory(),
-    () => false,
-  )
 }

@@ -1,6 +1,6 @@
 import {closeSync, openSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {RUN_EXIT, runError} from './errors.js'
+import {runError} from './errors.js'
 import {openSession, planProcess, wasiPreopens} from './exec.js'
 import {loadInputs} from './inputs.js'
 import type {RunPackage} from './package.js'
@@ -263,5 +263,3 @@ export async function describeVm(options: RunOptions): Promise<VmDescription> {
     cwd: vm.cwd,
   }
 }
-
-export {RUN_EXIT}

@@ -26,6 +26,10 @@ export interface SpawnOptions {
   tailBytes?: number
   /** Mirror stderr to this stream while keeping the tail (stdio `pipe` only). */
   stderrMirror?: Writable
+  /** Aborting stops the guest as {@link GuestProcess.terminate} does. */
+  signal?: AbortSignal
+  /** Grace between SIGTERM and SIGKILL when aborted (default 5 s). */
+  killAfterMs?: number
 }
 
 /** How a guest ended. */
@@ -158,7 +162,7 @@ export async function startGuest(options: SpawnOptions): Promise<GuestProcess> {
     }
   }
 
-  return {
+  const guest: GuestProcess = {
     child,
     stdin: child.stdin ?? undefined,
     stdout: options.stdio === 'pipe' ? (child.stdout ?? undefined) : undefined,
@@ -183,6 +187,15 @@ export async function startGuest(options: SpawnOptions): Promise<GuestProcess> {
       return 'SIGKILL'
     },
   }
+  if (options.signal) {
+    const abort = () => void guest.terminate(options.killAfterMs ?? 5000)
+    if (options.signal.aborted) abort()
+    else {
+      options.signal.addEventListener('abort', abort, {once: true})
+      void exited.then(() => options.signal!.removeEventListener('abort', abort))
+    }
+  }
+  return guest
 }
 
 /** Result of {@link runGuest}. */
@@ -198,9 +211,7 @@ export interface GuestRun {
  * Runs a guest to completion. With `timeoutMs`, a guest still running then gets SIGTERM, SIGKILL
  * after `killAfterMs`, and the run reports exit code 124.
  */
-export async function runGuest(
-  options: SpawnOptions & {timeoutMs?: number; killAfterMs?: number},
-): Promise<GuestRun> {
+export async function runGuest(options: SpawnOptions & {timeoutMs?: number}): Promise<GuestRun> {
   const guest = await startGuest(options)
   let timedOut = false
   const timer = options.timeoutMs ? delay(options.timeoutMs) : undefined
