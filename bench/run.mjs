@@ -10,7 +10,7 @@
 //   node bench/run.mjs [--runs 15] [--isolation auto|bwrap|path-mapped]
 import {spawnSync} from 'node:child_process'
 import {chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
-import {tmpdir} from 'node:os'
+import {availableParallelism, loadavg, tmpdir} from 'node:os'
 import {basename, dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import wabtInit from 'wabt'
@@ -44,16 +44,18 @@ async function wasmPackage() {
   return dir
 }
 
+/** Wall time, and CPU time (user + sys, from /usr/bin/time) which load on the machine disturbs less. */
 function wall(file, args) {
   const start = process.hrtime.bigint()
-  const result = spawnSync(file, args, {
+  const result = spawnSync('/usr/bin/time', ['-f', '%U %S', file, ...args], {
     encoding: 'utf8',
     env: {...process.env, OCLIF_SKIP_NEW_VERSION_CHECK: 'true'},
   })
   const ms = Number(process.hrtime.bigint() - start) / 1e6
   if (result.status !== 0)
     throw new Error(`${file} ${args.join(' ')} failed (${result.status}):\n${result.stderr}`)
-  return {ms, stdout: result.stdout}
+  const [user, sys] = result.stderr.trim().split('\n').pop().split(' ').map(Number)
+  return {ms, cpu: (user + sys) * 1000, stdout: result.stdout}
 }
 
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]
@@ -67,11 +69,22 @@ function pair(name, entry, target, subject, baseline) {
   const a = []
   const b = []
   for (let i = 0; i < runs; i++) {
-    a.push(wall(...subject).ms)
-    b.push(wall(...baseline).ms)
+    a.push(wall(...subject))
+    b.push(wall(...baseline))
   }
-  const ratio = median(a) / median(b)
-  return {name, entry, subject: median(a), baseline: median(b), ratio, target, ok: ratio <= target}
+  const ms = (list) => median(list.map((r) => r.ms))
+  const cpu = (list) => median(list.map((r) => r.cpu))
+  const ratio = ms(a) / ms(b)
+  return {
+    name,
+    entry,
+    subject: ms(a),
+    baseline: ms(b),
+    ratio,
+    cpuRatio: cpu(a) / Math.max(cpu(b), 1),
+    target,
+    ok: ratio <= target,
+  }
 }
 
 try {
@@ -87,13 +100,16 @@ try {
     pair('node', 'fast', 1.5, [process.execPath, [fast, ...nodeArgs]], nodeBaseline),
   ]
   console.log(
-    `run benchmark: median of ${runs} runs each, alternating; Node ${process.version}, isolation ${isolation}`,
+    `run benchmark: median of ${runs} runs each, alternating; Node ${process.version}, isolation ${isolation}; ` +
+      `load average ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')} on ${availableParallelism()} cores`,
   )
   console.log('')
-  console.log('case  entry  run (ms)  baseline (ms)  ratio   target  baseline')
+  console.log('case  entry  run (ms)  baseline (ms)  ratio   cpu ratio  target  baseline')
   for (const row of rows) {
     console.log(
-      `${row.name.padEnd(4)}  ${row.entry.padEnd(5)}  ${row.subject.toFixed(1).padStart(8)}  ${row.baseline.toFixed(1).padStart(13)}  ${row.ratio.toFixed(2).padStart(5)}×  ≤ ${row.target}×  ${
+      `${row.name.padEnd(4)}  ${row.entry.padEnd(5)}  ${row.subject.toFixed(1).padStart(8)}  ${row.baseline.toFixed(1).padStart(13)}  ${row.ratio.toFixed(2).padStart(5)}×  ${row.cpuRatio.toFixed(2).padStart(8)}×  ≤ ${row.target}×  ${
         row.name === 'wasm' ? 'node -e 0' : 'node cli.js 1h'
       }  ${row.ok ? 'ok' : 'MISSED'}`,
     )

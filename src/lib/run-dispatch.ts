@@ -1,6 +1,5 @@
 import {runError} from '../core/run/errors.js'
 import type {IsolationChoice} from '../core/run/sandbox.js'
-import {formatUpdate, renderAgent, renderVm, renderWhich} from './render-run.js'
 
 /** Everything `run` was asked to do, after flag parsing (by oclif or the fast path). */
 export interface RunInput {
@@ -75,7 +74,10 @@ export async function dispatchRun(input: RunInput, io: RunIo): Promise<RunOutcom
     })
   }
   if (input.which !== undefined) {
-    const {whichInVm} = await import('../core/run/run.js')
+    const [{whichInVm}, {renderWhich}] = await Promise.all([
+      import('../core/run/run.js'),
+      import('./render-run.js'),
+    ])
     const resolution = await whichInVm({...base, command: input.which})
     return {
       result: resolution,
@@ -84,7 +86,10 @@ export async function dispatchRun(input: RunInput, io: RunIo): Promise<RunOutcom
     }
   }
   if (input.agent !== undefined) {
-    const {runAgent} = await import('../core/run/agent.js')
+    const [{runAgent}, {formatUpdate, renderAgent}] = await Promise.all([
+      import('../core/run/agent.js'),
+      import('./render-run.js'),
+    ])
     const report = await runAgent({
       ...base,
       agentName: input.agent === '' ? undefined : input.agent,
@@ -102,7 +107,10 @@ export async function dispatchRun(input: RunInput, io: RunIo): Promise<RunOutcom
     return {result: report, render: renderAgent as RunOutcome['render'], exitCode: report.exitCode}
   }
   if (input.command === undefined) {
-    const {describeVm} = await import('../core/run/run.js')
+    const [{describeVm}, {renderVm}] = await Promise.all([
+      import('../core/run/run.js'),
+      import('./render-run.js'),
+    ])
     return {result: await describeVm(base), render: renderVm as RunOutcome['render'], exitCode: 0}
   }
   const {runCommandInVm} = await import('../core/run/run.js')

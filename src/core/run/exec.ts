@@ -204,15 +204,3 @@ function hostModule(resolution: Resolution): string {
 function opt(value: string | undefined): string[] {
   return value === undefined ? [] : [value]
 }
-
-/** An assembled root for in-process WASI: packages as read-only preopens over the root's `/`. */
-export async function wasiPreopens(vm: Vm): Promise<{root: VmRoot; preopens: import('./wasi.js').Preopen[]}> {
-  const root = await assembleRoot(vm, {layout: 'mountpoints'})
-  return {
-    root,
-    preopens: [
-      {guest: '/', host: root.root},
-      ...vm.packages.map((pkg) => ({guest: `/opt/agentos/${pkg.name}`, host: pkg.dir, readOnly: true})),
-    ],
-  }
-}

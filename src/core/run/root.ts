@@ -142,3 +142,15 @@ function shimScript(vm: Vm, root: VmRoot, shim: WasmShim, name: string): string 
   const parts = [shim.node, shim.runner, ...shim.runnerArgs(vm, root), '--', shim.modulePath(vm, root, name)]
   return `#!/bin/sh\n# agentos-toolchain run: ${name} is WebAssembly; the host kernel cannot exec it, so this runs it through node:wasi.\nexec ${parts.map(shellQuote).join(' ')} "$0" "$@"\n`
 }
+
+/** An assembled root for in-process WASI: packages as read-only preopens over the root's `/`. */
+export async function wasiPreopens(vm: Vm): Promise<{root: VmRoot; preopens: import('./wasi.js').Preopen[]}> {
+  const root = await assembleRoot(vm, {layout: 'mountpoints'})
+  return {
+    root,
+    preopens: [
+      {guest: '/', host: root.root},
+      ...vm.packages.map((pkg) => ({guest: `${AGENTOS_ROOT}/${pkg.name}`, host: pkg.dir, readOnly: true})),
+    ],
+  }
+}

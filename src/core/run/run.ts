@@ -1,12 +1,11 @@
 import {closeSync, openSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {runError} from './errors.js'
-import {openSession, planProcess, wasiPreopens} from './exec.js'
 import {loadInputs} from './inputs.js'
 import type {RunPackage} from './package.js'
 import {resolveCommand, type Resolution} from './resolve.js'
-import {detectIsolation, type Isolation, type IsolationChoice} from './sandbox.js'
-import {runGuest} from './spawn.js'
+import {wasiPreopens} from './root.js'
+import type {Isolation, IsolationChoice} from './sandbox.js'
 import {buildVm, parseEnvPairs, type Vm} from './vm.js'
 
 /** Options of {@link runCommandInVm} and {@link describeVm}. */
@@ -181,6 +180,12 @@ export async function runCommandInVm(
     return complete(result)
   }
 
+  // Loaded here, not up front: a WASM command (above) needs none of the process machinery.
+  const [{detectIsolation}, {openSession, planProcess}, {runGuest}] = await Promise.all([
+    import('./sandbox.js'),
+    import('./exec.js'),
+    import('./spawn.js'),
+  ])
   const probe = await detectIsolation(options.isolation)
   if (probe.isolation === 'path-mapped') {
     options.note?.(
