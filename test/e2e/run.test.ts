@@ -1,9 +1,9 @@
-import {execFileSync} from 'node:child_process'
+import {execFileSync, spawn} from 'node:child_process'
 import {cp, mkdtemp, rm} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {hasStackTrace, runProcess} from '../helpers/cli.js'
+import {cliCommand, hasStackTrace, runProcess} from '../helpers/cli.js'
 import {
   bwrapWorks,
   digestOf,
@@ -183,6 +183,33 @@ describe('run: Node.js and sh commands', () => {
     expect(result.exitCode).toBe(124)
     expect(result.stderr).toContain('ran past --timeout 300 ms')
     expect(await processesMatching(marker)).toEqual([])
+  })
+})
+
+describe('run: signals', () => {
+  it('passes SIGTERM to the guest and exits with its status', async () => {
+    const {file, prefix} = cliCommand()
+    const child = spawn(
+      file,
+      [
+        ...prefix,
+        'run',
+        runFixture('sh-tool'),
+        '--',
+        'node',
+        '-e',
+        'process.on("SIGTERM", () => { console.log("guest got SIGTERM"); process.exit(143) }); console.log("ready"); setInterval(() => {}, 1000)',
+      ],
+      {stdio: ['ignore', 'pipe', 'pipe']},
+    )
+    let stdout = ''
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk
+      if (chunk.includes('ready')) child.kill('SIGTERM')
+    })
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
+    expect(stdout).toBe('ready\nguest got SIGTERM\n')
+    expect(code).toBe(143)
   })
 })
 

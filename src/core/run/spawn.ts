@@ -213,6 +213,11 @@ export interface GuestRun {
  */
 export async function runGuest(options: SpawnOptions & {timeoutMs?: number}): Promise<GuestRun> {
   const guest = await startGuest(options)
+  // While the guest runs, a signal to the CLI is passed on to the guest instead of killing the
+  // CLI, so the run still ends through its cleanup (the per-run root is removed).
+  const forward = (signal: NodeJS.Signals) => void guest.signal(signal)
+  const forwarded = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const
+  for (const signal of forwarded) process.on(signal, forward)
   let timedOut = false
   const timer = options.timeoutMs ? delay(options.timeoutMs) : undefined
   void timer?.promise.then(async () => {
@@ -220,6 +225,7 @@ export async function runGuest(options: SpawnOptions & {timeoutMs?: number}): Pr
     await guest.terminate(options.killAfterMs ?? 5000)
   })
   const exit = await guest.exited
+  for (const signal of forwarded) process.off(signal, forward)
   timer?.cancel()
   const captured = options.stdio === 'capture' ? guest.captured() : {}
   return {exit, exitCode: timedOut ? RUN_EXIT.timeout : exitCodeOf(exit), timedOut, ...captured}
