@@ -1,6 +1,6 @@
 import {compareBytes} from '../../lib/concurrency.js'
 import type {Problem} from '../errors.js'
-import {normalizePackagePath} from './paths.js'
+import {NAME_MAX, normalizePackagePath} from './paths.js'
 
 /** One command of a package: the name linked into `/opt/agentos/bin` and its entry file. */
 export interface CommandEntry {
@@ -36,6 +36,8 @@ export function commandNameIssue(name: string): string | null {
   if (name.includes('/')) return 'contains "/"'
   if (name.includes('\0')) return 'contains a NUL byte'
   if (CONTROL.test(name)) return 'contains a control character'
+  // Longer names cannot be created as a link in /opt/agentos/bin (nor as bin/<name>).
+  if (Buffer.byteLength(name) > NAME_MAX) return `is longer than ${NAME_MAX} bytes`
   return null
 }
 

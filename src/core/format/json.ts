@@ -24,6 +24,24 @@ export function parseJsonDocument(text: string, file: string): JsonParse {
       ],
     }
   }
+  // Checked before anything else looks at the text: the syntax locator and the duplicate-key scan
+  // (jsonc-parser) recurse once per level and overflow the stack on a document nested 100k deep.
+  const tooDeep = depthOverflow(text, MAX_JSON_DEPTH)
+  if (tooDeep !== undefined) {
+    const {line, column} = lineColumn(text, tooDeep)
+    return {
+      ok: false,
+      problems: [
+        {
+          code: 'ERR_AGENTOS_JSON_TOO_DEEP',
+          severity: 'error',
+          path: `${file}:${line}:${column}`,
+          message: `${file} nests arrays and objects more than ${MAX_JSON_DEPTH} levels deep (line ${line}, column ${column})`,
+          hint: 'Flatten the document; the runtime rejects JSON nested this deep.',
+        },
+      ],
+    }
+  }
   let value: unknown
   try {
     value = JSON.parse(text)
@@ -52,6 +70,36 @@ export function parseJsonDocument(text: string, file: string): JsonParse {
     })
   }
   return {ok: true, value, problems}
+}
+
+/**
+ * The deepest nesting of arrays and objects a descriptor may have: the runtime reads these files
+ * with serde_json, whose default recursion limit (128) rejects the 128th nested level.
+ */
+export const MAX_JSON_DEPTH = 127
+
+/**
+ * The offset of the first `[`/`{` that opens level `limit + 1`, or undefined when the text stays
+ * within `limit` levels. A flat scan (strings skipped, escapes honoured) that works on any text,
+ * valid JSON or not, without recursion.
+ */
+function depthOverflow(text: string, limit: number): number | undefined {
+  let depth = 0
+  let inString = false
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (inString) {
+      if (c === 0x5c) i++
+      else if (c === 0x22) inString = false
+    } else if (c === 0x22) {
+      inString = true
+    } else if (c === 0x5b || c === 0x7b) {
+      if (++depth > limit) return i
+    } else if ((c === 0x5d || c === 0x7d) && depth > 0) {
+      depth--
+    }
+  }
+  return undefined
 }
 
 /** Lenient parse for files Node itself reads (dependency package.json files): BOM allowed. */

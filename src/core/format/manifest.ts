@@ -1,3 +1,4 @@
+import {posix} from 'node:path'
 import {type Static, type TSchema, Type} from '@sinclair/typebox'
 import {Value} from '@sinclair/typebox/value'
 import semver from 'semver'
@@ -320,6 +321,17 @@ function checkProvidedFiles(files: unknown[], problems: Problem[]): void {
         })
         return
       }
+      const reserved = reservedTarget(target)
+      if (reserved) {
+        problems.push({
+          code: 'ERR_AGENTOS_PROVIDES_TARGET_RESERVED',
+          severity: 'error',
+          path: fieldName(`/provides/files/${index}/target`),
+          message: `provides target ${target} ${reserved}`,
+          hint: 'Overlay files elsewhere, e.g. under /etc or /usr/share; /proc, /sys, /dev and /opt/agentos belong to the VM.',
+        })
+        return
+      }
       const first = targets.get(target)
       if (first !== undefined) {
         problems.push({
@@ -334,4 +346,34 @@ function checkProvidedFiles(files: unknown[], problems: Problem[]): void {
       }
     }
   })
+  // Overlays are read-only mounts: one inside another hides or is hidden by it, depending on the
+  // order the runtime mounts them, so neither source reliably wins.
+  for (const [target, index] of targets) {
+    for (let parent = posix.dirname(target); parent !== '/'; parent = posix.dirname(parent)) {
+      const outer = targets.get(parent)
+      if (outer === undefined) continue
+      problems.push({
+        code: 'ERR_AGENTOS_PROVIDES_TARGET_OVERLAP',
+        severity: 'error',
+        path: fieldName(`/provides/files/${index}/target`),
+        message: `provides target ${target} is inside ${parent}, the target of files[${outer}]`,
+        hint: 'Overlay a directory or the files inside it, not both.',
+      })
+      break
+    }
+  }
+}
+
+// The VM mounts procfs, sysfs and devfs itself, and the runtime owns /opt/agentos (package mounts,
+// the command links in /opt/agentos/bin): an overlay there would shadow what the VM relies on.
+const RESERVED_TARGETS = ['/proc', '/sys', '/dev', '/opt/agentos']
+
+/** Why an (already normalized, absolute) overlay target is off limits, or undefined. */
+function reservedTarget(target: string): string | undefined {
+  for (const root of RESERVED_TARGETS) {
+    if (target === root || target.startsWith(`${root}/`)) return `is under ${root}, which the VM manages`
+    // Overlaying an ancestor (/ or /opt) would hide the whole reserved tree.
+    if (target === '/' || root.startsWith(`${target}/`)) return `would cover ${root}, which the VM manages`
+  }
+  return undefined
 }

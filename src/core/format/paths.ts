@@ -45,12 +45,22 @@ export function symlinkStaysInside(linkPath: string, target: string): boolean {
   return !(resolved === '..' || resolved.startsWith('../'))
 }
 
+/** The longest file name (one path segment) Linux allows, in bytes (NAME_MAX). */
+export const NAME_MAX = 255
+
 /**
  * A name usable as one path segment (`/opt/agentos/<name>`, a command in `/opt/agentos/bin`):
- * non-empty, not `.`/`..`, no `/`, NUL or control characters.
+ * non-empty, not `.`/`..`, no `/`, NUL or control characters, at most {@link NAME_MAX} bytes.
  */
 export function isSafeSegment(name: string): boolean {
-  return name !== '' && name !== '.' && name !== '..' && !name.includes('/') && !CONTROL.test(name)
+  return (
+    name !== '' &&
+    name !== '.' &&
+    name !== '..' &&
+    !name.includes('/') &&
+    !CONTROL.test(name) &&
+    Buffer.byteLength(name) <= NAME_MAX
+  )
 }
 
 /** POSIX portable environment variable name. */
