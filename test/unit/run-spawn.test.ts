@@ -23,7 +23,9 @@ describe('the guest spawn helper', () => {
     const stubborn = await runGuest({
       ...node('process.on("SIGTERM", () => {}); console.log("ready"); setInterval(() => {}, 1000)'),
       stdio: 'capture',
-      timeoutMs: 300,
+      // Long enough for Node to start and install its SIGTERM handler on a loaded machine;
+      // otherwise SIGTERM alone ends it and the SIGKILL path is never taken.
+      timeoutMs: 3000,
       killAfterMs: 200,
     })
     expect(stubborn).toMatchObject({exitCode: 124, exit: {signal: 'SIGKILL'}})
