@@ -123,6 +123,8 @@ export function analyzePackage(snapshot: PackageSnapshot): Analysis {
     }
   }
 
+  explainUnreadDescriptors(snapshot, problems)
+
   // commands
   const binDir = snapshot.entries
     .filter((e) => e.path.startsWith('bin/') && !e.path.slice(4).includes('/') && e.kind !== 'dir')
@@ -546,6 +548,37 @@ function closurePackages(
   return [...packages.values()]
     .map(({deps: _deps, ...rest}) => rest)
     .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
+}
+
+// The readers keep descriptor text up to 4 MiB (TEXT_LIMIT in package-reader.ts and tar-reader.ts).
+const DESCRIPTOR_TEXT_LIMIT = 4 * 1024 * 1024
+
+/**
+ * A root descriptor that is there but has no text was too large to keep, or unreadable (already
+ * reported as ERR_AGENTOS_READ_FAILED): "missing" would send the user looking for a file that
+ * exists, so that problem is replaced by the real reason.
+ */
+function explainUnreadDescriptors(snapshot: PackageSnapshot, problems: Problem[]): void {
+  const missingCodes: Array<[string, string]> = [
+    ['package.json', 'ERR_AGENTOS_PKG_JSON_MISSING'],
+    [MANIFEST_FILE, 'ERR_AGENTOS_MANIFEST_MISSING'],
+  ]
+  for (const [path, code] of missingCodes) {
+    const entry = snapshot.byPath.get(path)
+    const at = problems.findIndex((p) => p.code === code)
+    if (at < 0 || entry?.kind !== 'file') continue
+    const unreadable = snapshot.problems.some((p) => p.path === path)
+    if (!unreadable && entry.size <= DESCRIPTOR_TEXT_LIMIT) continue
+    problems.splice(at, 1)
+    if (unreadable) continue
+    problems.push({
+      code: 'ERR_AGENTOS_JSON_TOO_LARGE',
+      severity: 'error',
+      path,
+      message: `${path} is ${entry.size} bytes; descriptors over ${DESCRIPTOR_TEXT_LIMIT} bytes are not read`,
+      hint: 'Keep package.json and agentos-package.json small: move data into files of their own.',
+    })
+  }
 }
 
 const SEVERITY_ORDER = {error: 0, warning: 1, info: 2}

@@ -674,6 +674,7 @@ async function collectIncludes(
     for (const match of matches) paths.add(match)
   }
   const files: OutputFile[] = []
+  const realRoot = await realpath(root)
   for (const path of [...paths].sort(compareBytes)) {
     if (generated.has(path)) {
       throw new AgentosError(
@@ -685,10 +686,47 @@ async function collectIncludes(
         },
       )
     }
+    // The globs follow symlinks: a link in the project must not pull host files into the package.
+    const real = await realpath(join(root, path))
+    if (real !== realRoot && !real.startsWith(realRoot + sep)) {
+      throw new AgentosError(
+        'ERR_AGENTOS_ASSEMBLE_INCLUDE_SYMLINK_OUTSIDE',
+        `--include would copy ${path}, which links outside the project (→ ${real})`,
+        {
+          hint: 'Replace the link with the file itself, or narrow the --include pattern to leave it out.',
+          path,
+        },
+      )
+    }
+    const cycle = await symlinkCycle(root, path)
+    if (cycle) {
+      throw new AgentosError(
+        'ERR_AGENTOS_ASSEMBLE_INCLUDE_SYMLINK_LOOP',
+        `--include would copy ${path}, which goes through the symlink cycle ${cycle}`,
+        {hint: 'Remove the link that points back at its own parent, or narrow the --include pattern.', path},
+      )
+    }
     const info = await stat(join(root, path))
     files.push({path, source: join(root, path), executable: (info.mode & 0o111) !== 0})
   }
   return files
+}
+
+/**
+ * The first directory link on `path` (relative to `root`) that points at its own directory or an
+ * ancestor: the globs follow it round and round until the kernel's ELOOP, copying the same files
+ * under ever deeper paths.
+ */
+async function symlinkCycle(root: string, path: string): Promise<string | undefined> {
+  const parts = path.split('/')
+  for (let i = 1; i < parts.length; i++) {
+    const link = parts.slice(0, i).join('/')
+    if (!(await lstat(join(root, link))).isSymbolicLink()) continue
+    const target = await realpath(join(root, link))
+    const parent = await realpath(join(root, ...parts.slice(0, i - 1)))
+    if (parent === target || parent.startsWith(target + sep)) return link
+  }
+  return undefined
 }
 
 /** What `--check` did with the manifest. */

@@ -13,7 +13,7 @@ import {
 } from 'node:fs/promises'
 import {basename, dirname, join, relative, resolve, sep} from 'node:path'
 import {compareBytes, mapLimit} from '../lib/concurrency.js'
-import {AgentosError} from './errors.js'
+import {AgentosError, isAgentosError} from './errors.js'
 import {HEADER_BYTES, PE_PROBE_BYTES} from './format/header.js'
 import {MANIFEST_FILE} from './format/manifest.js'
 import {normalizePackagePath} from './format/paths.js'
@@ -192,8 +192,12 @@ export async function discardStaging(staging: Staging): Promise<void> {
   await rm(staging.dir, {recursive: true, force: true})
 }
 
-/** Turns a filesystem error while writing output into a coded error. */
+/**
+ * Turns a filesystem error while writing output into a coded error. An error that is already
+ * coded (an unreadable source file met while copying) is returned as it is: it says more.
+ */
 export function outputError(error: NodeJS.ErrnoException, path: string): AgentosError {
+  if (isAgentosError(error)) return error
   const code =
     error.code === 'ENOSPC'
       ? 'ERR_AGENTOS_OUT_NO_SPACE'
@@ -307,11 +311,29 @@ async function writeOne(
     await utimes(destination, FIXED_MTIME, FIXED_MTIME)
     return fileEntry(file.path, mode, bytes.length, headOf(bytes), hash.update(bytes).digest('hex'))
   }
-  const input = await open(file.source, 'r')
+  const source = file.source
+  // A source that cannot be read is the input's fault: reported as such, not as "cannot write".
+  const unreadable = (error: NodeJS.ErrnoException) =>
+    new AgentosError(
+      'ERR_AGENTOS_SOURCE_UNREADABLE',
+      `cannot read ${source}: ${error.code ?? error.message}`,
+      {
+        hint: 'Make the file readable (chmod u+r), or leave it out of the package; nothing was written.',
+        path: source,
+        cause: error,
+      },
+    )
+  const input = await open(source, 'r').catch((error: NodeJS.ErrnoException) => {
+    throw unreadable(error)
+  })
+  const readChunk = () =>
+    input.read(buffer, 0, buffer.length, null).catch((error: NodeJS.ErrnoException) => {
+      throw unreadable(error)
+    })
   try {
     const info = await input.stat()
     const mode = (file.executable ?? (info.mode & 0o111) !== 0) ? 0o755 : 0o644
-    let {bytesRead} = await input.read(buffer, 0, buffer.length, null)
+    let {bytesRead} = await readChunk()
     const head = headOf(buffer.subarray(0, bytesRead))
     // Decided on the first bytes, before the output exists: a pruned file is never written.
     if (skip?.(file.path, head)) return {...fileEntry(file.path, mode, info.size, head, ''), skipped: true}
@@ -324,7 +346,7 @@ async function writeOne(
         await output.write(chunk, 0, bytesRead, null)
         size += bytesRead
         if (bytesRead < buffer.length) break
-        ;({bytesRead} = await input.read(buffer, 0, buffer.length, null))
+        ;({bytesRead} = await readChunk())
       }
       await output.utimes(FIXED_MTIME, FIXED_MTIME)
       return fileEntry(file.path, mode, size, head, hash.digest('hex'))

@@ -216,7 +216,19 @@ export function finishSnapshot(
   entries.sort((a, b) => compareBytes(a.path, b.path))
   const byPath = new Map(entries.map((entry) => [entry.path, entry]))
   const snapshot: PackageSnapshot = {origin, entries, byPath, texts, problems}
-  if (options.digest) snapshot.digest = treeDigest(entries, texts.get(MANIFEST_FILE))
+  if (options.digest) {
+    // A file that could not be read has no hash, and a package with one has no content address:
+    // said as a coded error (validate, which needs no digest, lists each such file as a problem).
+    const unread = entries.find((entry) => entry.kind === 'file' && entry.sha256 === undefined)
+    if (unread) {
+      throw new AgentosError(
+        'ERR_AGENTOS_TARGET_UNREADABLE',
+        `cannot compute the digest of ${origin.path}: ${unread.path} could not be read`,
+        {hint: 'Make every file of the package readable (chmod -R u+r).', path: unread.path},
+      )
+    }
+    snapshot.digest = treeDigest(entries, texts.get(MANIFEST_FILE))
+  }
   return snapshot
 }
 

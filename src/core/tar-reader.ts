@@ -129,7 +129,8 @@ export async function readTarball(
       },
     )
   })
-  if (fatal.length > 0 || raw.length === 0) {
+  // An archive whose every member leaves the root is not "empty": its problems say what it holds.
+  if (fatal.length > 0 || (raw.length === 0 && problems.length === 0)) {
     throw new AgentosError(
       'ERR_AGENTOS_TAR_CORRUPT',
       `${file} is not a readable tar archive${fatal[0] ? `: ${fatal[0]}` : ' (no members)'}`,

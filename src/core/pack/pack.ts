@@ -24,7 +24,7 @@ import {
 import {AgentosError, type Problem} from '../errors.js'
 import {normalizeBin, unscopedName} from '../format/bin-map.js'
 import {describeKind, detectHeader, isNativeKind} from '../format/header.js'
-import {parseJsonDocument} from '../format/json.js'
+import {parseJsonDocument, parseJsonLenient} from '../format/json.js'
 import {checkManifest, MANIFEST_FILE} from '../format/manifest.js'
 import {
   checkTarget,
@@ -208,7 +208,16 @@ export async function pack(options: PackOptions): Promise<PackResult> {
     const files = await planFiles(resolved)
     const planned = new Map(files.map((file) => [file.path, file]))
     const bin = normalizeBin(root.package)
-    const binErrors = bin.problems.filter((p) => p.severity === 'error')
+    // npm rewrites unsafe bin names and paths as it reads them ("a/b" → "b", "../x" → "x", ".."
+    // dropped): the map as written is judged too, so such a package is refused with the reason
+    // instead of being packed under other command names or refused as having no commands.
+    const asWritten = normalizeBin(
+      parseJsonLenient(await readFile(join(rootDir, 'package.json'), 'utf8').catch(() => '')),
+    )
+    const binErrors = [
+      ...asWritten.problems.filter((p) => UNSAFE_BIN_CODES.has(p.code)),
+      ...bin.problems.filter((p) => p.severity === 'error'),
+    ]
     if (binErrors.length > 0) {
       throw new AgentosError('ERR_AGENTOS_PACK_BIN_INVALID', `${npmName}: ${binErrors[0]!.message}`, {
         hint: binErrors[0]!.hint,
@@ -402,6 +411,27 @@ async function fromInstalledTree(dir: string): Promise<Resolved> {
   const Arborist = await loadArborist()
   const tree = (await new Arborist({path: dir}).loadActual()) as unknown as ArbNode
   if (!tree.package.name) {
+    // Arborist reads a broken package.json as an empty one: say what is wrong with it instead.
+    const file = join(dir, 'package.json')
+    const text = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) =>
+      error.code === 'ENOENT' ? undefined : error,
+    )
+    if (text instanceof Error) {
+      throw new AgentosError('ERR_AGENTOS_SOURCE_UNREADABLE', `cannot read ${file}: ${text.code}`, {
+        hint: 'Make package.json readable (chmod u+r).',
+        path: file,
+        cause: text,
+      })
+    }
+    if (text !== undefined && parseJsonLenient(text) === undefined) {
+      // npm tolerates a byte order mark here, so only the syntax is judged.
+      const problem = parseJsonDocument(text.replace(/^\uFEFF/, ''), 'package.json').problems[0]!
+      throw new AgentosError('ERR_AGENTOS_PACK_PACKAGE_JSON_INVALID', `${file}: ${problem.message}`, {
+        hint: problem.hint,
+        path: file,
+        details: [problem],
+      })
+    }
     throw new AgentosError('ERR_AGENTOS_PACK_NO_PACKAGE_JSON', `${dir} has no package.json with a "name"`, {
       hint: 'Pack a project directory with a package.json (name, version, bin).',
       path: join(dir, 'package.json'),
@@ -555,6 +585,18 @@ function installError(
           },
         )
       }
+      // A tarball that is empty (ENODATA from the npm cache), not gzip/tar, or cut short.
+      if (source.kind === 'tarball' && (error.code === 'ENODATA' || /^(TAR|Z)_/.test(error.code ?? ''))) {
+        return new AgentosError(
+          'ERR_AGENTOS_PACK_TARBALL_CORRUPT',
+          `${source.spec} is not a readable package tarball: ${error.message}`,
+          {
+            hint: 'Pass a .tgz made by npm pack (or agentos-toolchain pack --tar), or the project directory.',
+            path: source.spec,
+            cause: error,
+          },
+        )
+      }
       return error
   }
 }
@@ -568,6 +610,9 @@ function packageFromUri(uri: string | undefined): string | undefined {
     return undefined
   }
 }
+
+// Bin problems of the map as written that npm's rewriting would hide (see pack()).
+const UNSAFE_BIN_CODES = new Set(['ERR_AGENTOS_BIN_NAME_INVALID', 'ERR_AGENTOS_BIN_ENTRY_ESCAPES'])
 
 /** The files to write: each closure package's own files under its output directory. */
 async function planFiles(resolved: Resolved): Promise<OutputFile[]> {
