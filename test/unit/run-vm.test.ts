@@ -5,7 +5,12 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {MANIFEST_FILE} from '../../src/core/format/manifest.js'
 import {splitRunArgv} from '../../src/core/run/argv.js'
 import {loadInputs} from '../../src/core/run/inputs.js'
-import {loadRunPackage, RUN_MANIFEST_FILE, type RunPackage} from '../../src/core/run/package.js'
+import {
+  commandHeader,
+  loadRunPackage,
+  RUN_MANIFEST_FILE,
+  type RunPackage,
+} from '../../src/core/run/package.js'
 import {isNodeInterpreter, nodeOptionsFromShebang, resolveCommand} from '../../src/core/run/resolve.js'
 import {buildVm, isScrubbedEnvName, parseEnvPairs} from '../../src/core/run/vm.js'
 import {example, runFixture} from '../helpers/run-fixtures.js'
@@ -77,13 +82,7 @@ describe('the VM model', () => {
   })
 
   it('refuses a command linked by two packages, naming both', () => {
-    const command = (dir: string) => ({
-      name: 'tool',
-      entry: 'bin/tool',
-      hostPath: `${dir}/bin/tool`,
-      header: {kind: 'wasm' as const},
-      mode: 0o755,
-    })
+    const command = (dir: string) => ({name: 'tool', entry: 'bin/tool', hostPath: `${dir}/bin/tool`})
     const a = pkg('a', {commands: [command('/host/a')]})
     const b = pkg('b', {commands: [command('/host/b')]})
     expect(() => buildVm([a, b])).toThrow(
@@ -126,7 +125,10 @@ describe('package projection', () => {
   it('reads name, commands with headers, agent and provides', async () => {
     const agent = await loadRunPackage(example('my-agent-package'))
     expect(agent.name).toBe('my-agent')
-    expect(agent.commands.map((c) => [c.name, c.header.kind])).toEqual([
+    const kinds = await Promise.all(
+      agent.commands.map(async (c) => [c.name, (await commandHeader(agent, c)).kind]),
+    )
+    expect(kinds).toEqual([
       ['my-agent', 'shebang'],
       ['my-agent-acp', 'shebang'],
     ])

@@ -23,10 +23,11 @@ export interface RunCommand {
   entry: string
   /** Host path of the entry file. */
   hostPath: string
-  /** Header of the entry; `missing` when there is no such regular file inside the package. */
-  header: HeaderInfo | {kind: 'missing'}
-  /** Permission bits of the entry (0 when missing). */
-  mode: number
+  /**
+   * Header of the entry, `missing` when there is no such regular file inside the package. Read
+   * on demand ({@link commandHeader}): resolution reads only the command that runs.
+   */
+  header?: HeaderInfo | {kind: 'missing'}
 }
 
 /** The agent block of a package, with defaults filled in. */
@@ -57,9 +58,9 @@ export interface RunPackage {
 }
 
 /**
- * Reads a package directory the way the runtime projects it: `package.json` `bin` (or `bin/`),
- * `agentos-package.json`, and the header of each command entry — never the whole tree, so a
- * 20,000-file agent mounts as fast as a single WASM command.
+ * Reads a package directory the way the runtime projects it: `package.json` `bin` (or `bin/`) and
+ * `agentos-package.json` — never the whole tree (nor every command's header), so a 20,000-file
+ * agent mounts as fast as a single WASM command.
  *
  * @throws AgentosError `ERR_AGENTOS_RUN_PACKAGE_NOT_FOUND`, `_NOT_DIRECTORY`, `_INVALID`.
  */
@@ -120,9 +121,12 @@ export async function loadRunPackage(path: string): Promise<RunPackage> {
   }
 
   const binDir = isObject(pkg) && pkg.bin !== undefined ? [] : await listBinDir(dir)
-  const commands = await Promise.all(
-    normalizeBin(pkg ?? {}, binDir).commands.map((command) => readCommand(dir, command.name, command.entry)),
-  )
+  const commands: RunCommand[] = normalizeBin(pkg ?? {}, binDir).commands.map(({name, entry}) => ({
+    name,
+    entry,
+    hostPath: join(dir, entry),
+  }))
+
   const version = isObject(pkg) && typeof pkg.version === 'string' ? pkg.version : undefined
   const result: RunPackage = {
     name: name!,
@@ -299,11 +303,24 @@ export function isInsideDir(parent: string, child: string): boolean {
   return rel === '' || (!rel.startsWith(`..${sep}`) && rel !== '..' && !rel.startsWith(sep))
 }
 
-async function readCommand(dir: string, name: string, entry: string): Promise<RunCommand> {
-  const hostPath = join(dir, entry)
-  const missing: RunCommand = {name, entry, hostPath, header: {kind: 'missing'}, mode: 0}
-  // The mount shows only what is inside the package: an entry reached through a symlink that
-  // leaves it does not exist in the VM.
+/**
+ * The header of a command's entry, read once: `missing` when the entry is not a regular file
+ * inside the package (the mount shows only what is inside it, so an entry reached through a
+ * symlink that leaves the package does not exist in the VM).
+ */
+export function commandHeader(pkg: RunPackage, command: RunCommand): Promise<HeaderInfo | {kind: 'missing'}> {
+  let pending = headers.get(command)
+  if (!pending) {
+    pending = readHeader(pkg.dir, command.hostPath).then((header) => (command.header = header))
+    headers.set(command, pending)
+  }
+  return pending
+}
+
+const headers = new WeakMap<RunCommand, Promise<HeaderInfo | {kind: 'missing'}>>()
+
+async function readHeader(dir: string, hostPath: string): Promise<HeaderInfo | {kind: 'missing'}> {
+  const missing = {kind: 'missing'} as const
   const real = await realpath(hostPath).catch(() => undefined)
   if (!real || !isInsideDir(dir, real)) return missing
   let handle: import('node:fs/promises').FileHandle | undefined
@@ -315,7 +332,7 @@ async function readCommand(dir: string, name: string, entry: string): Promise<Ru
     const {bytesRead} = await handle.read(buffer, 0, buffer.length, 0)
     let head = buffer.subarray(0, bytesRead)
     if (!(head[0] === 0x4d && head[1] === 0x5a)) head = head.subarray(0, HEADER_BYTES)
-    return {name, entry, hostPath, header: detectHeader(head), mode: info.mode & 0o7777}
+    return detectHeader(head)
   } catch {
     return missing
   } finally {

@@ -3,7 +3,7 @@ import {cp, lstat, mkdir, mkdtemp, realpath, rm, symlink, writeFile} from 'node:
 import {tmpdir} from 'node:os'
 import {dirname, join, posix} from 'node:path'
 import {runError} from './errors.js'
-import {isInsideDir} from './package.js'
+import {commandHeader, isInsideDir} from './package.js'
 import {AGENTOS_BIN, AGENTOS_ROOT, VM_HOME, type Vm} from './vm.js'
 
 /** How the packages appear at `/opt/agentos/<name>` in the assembled root. */
@@ -90,7 +90,7 @@ export async function assembleRoot(vm: Vm, options: AssembleOptions): Promise<Vm
     await Promise.all(
       [...vm.links.values()].map(async (link) => {
         const file = join(root, link.vmPath)
-        if (options.wasmShim && link.command.header.kind === 'wasm') {
+        if (options.wasmShim && (await commandHeader(link.package, link.command)).kind === 'wasm') {
           await writeFile(file, shimScript(vm, vmRoot, options.wasmShim, link.name), {mode: 0o755})
         } else {
           // Relative, as the runtime's synthetic links: it resolves inside the VM either way.

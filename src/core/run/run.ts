@@ -2,7 +2,7 @@ import {closeSync, openSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {runError} from './errors.js'
 import {loadInputs} from './inputs.js'
-import type {RunPackage} from './package.js'
+import {commandHeader, type RunPackage} from './package.js'
 import {resolveCommand, type Resolution} from './resolve.js'
 import {wasiPreopens} from './root.js'
 import type {Isolation, IsolationChoice} from './sandbox.js'
@@ -256,12 +256,14 @@ export async function describeVm(options: RunOptions): Promise<VmDescription> {
       commands: pkg.commands.map((c) => c.name),
       agent: pkg.agent?.acpEntrypoint,
     })),
-    commands: [...vm.links.values()].map((link) => ({
-      name: link.name,
-      link: link.vmPath,
-      target: link.target,
-      kind: link.command.header.kind,
-    })),
+    commands: await Promise.all(
+      [...vm.links.values()].map(async (link) => ({
+        name: link.name,
+        link: link.vmPath,
+        target: link.target,
+        kind: (await commandHeader(link.package, link.command)).kind,
+      })),
+    ),
     overlays: vm.overlays.map((o) => ({target: o.target, source: o.hostSource, package: o.package.name})),
     env: vm.env,
     envSources: vm.envSources,

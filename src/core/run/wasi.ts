@@ -1,5 +1,4 @@
 import {readFile} from 'node:fs/promises'
-import {AGENTOS_HOST_MODULES, WASI_MODULES} from '../wasm-module.js'
 import {RUN_EXIT, runError} from './errors.js'
 
 /** A guest directory mapped to a host directory. */
@@ -107,6 +106,11 @@ export async function runWasi(options: WasiRunOptions): Promise<number> {
     )
   }
   const imports = wasm.Module.imports(module)
+  // The usual case is decided without loading wasm-module.js (and node:crypto with it).
+  const plain = imports.every((i) => i.module === 'wasi_snapshot_preview1')
+  const {AGENTOS_HOST_MODULES, WASI_MODULES} = plain
+    ? {AGENTOS_HOST_MODULES: new Set<string>(), WASI_MODULES: new Set(['wasi_snapshot_preview1'])}
+    : await import('../wasm-module.js')
   const foreign = [...new Set(imports.map((i) => i.module).filter((name) => !WASI_MODULES.has(name)))]
   if (foreign.length > 0) {
     const host = foreign.filter((name) => AGENTOS_HOST_MODULES.has(name))
