@@ -1,4 +1,5 @@
 import {createHash, randomBytes} from 'node:crypto'
+import {existsSync, renameSync, rmSync} from 'node:fs'
 import {
   lstat,
   mkdir,
@@ -35,6 +36,87 @@ export const FIXED_MTIME = new Date('1985-10-26T08:15:00.000Z')
 const TEMP_MARK = '.agentos-tmp-'
 const OLD_MARK = '.agentos-old-'
 
+/**
+ * The target's name as its siblings carry it. A name near NAME_MAX (255 bytes) would make
+ * `.<name>.agentos-tmp-<pid>-<hex>` impossible to create, so a long one is cut to a prefix plus a
+ * hash of the whole name: still unique per target, so one target never touches another's siblings.
+ */
+function siblingStem(base: string): string {
+  if (Buffer.byteLength(base) <= 160) return base
+  return `${base.slice(0, 40)}~${createHash('sha256').update(base).digest('hex').slice(0, 16)}`
+}
+
+function siblingPath(target: string, mark: string): string {
+  return join(
+    dirname(target),
+    `.${siblingStem(basename(target))}${mark}${process.pid}-${randomBytes(4).toString('hex')}`,
+  )
+}
+
+function siblingPattern(base: string, marks: readonly string[]): RegExp {
+  const alternatives = marks.map(escapeRegExp).join('|')
+  return new RegExp(`^\\.${escapeRegExp(siblingStem(base))}(${alternatives})(\\d+)-[0-9a-f]+$`)
+}
+
+/** What this process has staged, by staging dir: during a commit, also the target set aside. */
+const live = new Map<string, {target: string; aside?: string}>()
+
+/**
+ * Signals end the process without running `finally` blocks, so an interrupted run would leave its
+ * temp sibling behind and, mid-commit, no target at all (the previous output set aside). While
+ * something is staged, a signal first puts the previous output back and removes what is ours,
+ * then exits as the signal would have (128 + its number). `exit` covers a process.exit() elsewhere
+ * (e.g. a progress renderer's own SIGINT handler).
+ */
+function cleanUpSync(): void {
+  for (const [dir, {target, aside}] of live) {
+    try {
+      if (aside) {
+        if (existsSync(target)) rmSync(aside, {recursive: true, force: true})
+        else renameSync(aside, target)
+      }
+      rmSync(dir, {recursive: true, force: true})
+    } catch {
+      // Best effort: whatever is left is recognisably ours and the next run restores or removes it.
+    }
+  }
+  live.clear()
+}
+
+const SIGNAL_HANDLERS = (
+  [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+    ['SIGHUP', 129],
+  ] as const
+).map(([signal, status]) => ({
+  signal,
+  handler: () => {
+    cleanUpSync()
+    process.exit(status)
+  },
+}))
+
+function track(dir: string, target: string): void {
+  live.set(dir, {target})
+  if (live.size > 1) return
+  // Prepended: another listener that exits first (listr2 does on SIGINT) would skip the cleanup.
+  for (const {signal, handler} of SIGNAL_HANDLERS) process.prependListener(signal, handler)
+  process.on('exit', cleanUpSync)
+}
+
+function untrack(dir: string): void {
+  if (!live.delete(dir) || live.size > 0) return
+  for (const {signal, handler} of SIGNAL_HANDLERS) process.removeListener(signal, handler)
+  process.removeListener('exit', cleanUpSync)
+}
+
+/** True for a sibling that a run of this process is still using. */
+function isOurs(path: string): boolean {
+  for (const [dir, {aside}] of live) if (dir === path || aside === path) return true
+  return false
+}
+
 /** Options of {@link checkTarget}. */
 export interface TargetOptions {
   /** Replace a non-empty directory that is not an earlier package output. */
@@ -53,6 +135,7 @@ export type TargetState = 'absent' | 'empty' | 'package' | 'foreign'
  */
 export async function checkTarget(target: string, options: TargetOptions = {}): Promise<TargetState> {
   const absolute = resolve(target)
+  await restoreInterruptedCommit(absolute)
   const real = await realpath(absolute).catch(() => absolute)
   if (dirname(real) === real) {
     throw new AgentosError('ERR_AGENTOS_OUT_IS_ROOT', `refusing to write a package at ${real}`, {
@@ -125,27 +208,53 @@ export async function createStaging(target: string): Promise<Staging> {
   await mkdir(parent, {recursive: true}).catch((error: NodeJS.ErrnoException) => {
     throw outputError(error, parent)
   })
+  await restoreInterruptedCommit(absolute)
   await removeStaleSiblings(parent, basename(absolute))
-  const dir = join(
-    parent,
-    `.${basename(absolute)}${TEMP_MARK}${process.pid}-${randomBytes(4).toString('hex')}`,
-  )
+  const dir = siblingPath(absolute, TEMP_MARK)
+  // Tracked before it exists: a signal arriving as mkdir returns must still find it to remove.
+  track(dir, absolute)
   await mkdir(dir).catch((error: NodeJS.ErrnoException) => {
+    untrack(dir)
     throw outputError(error, parent)
   })
   return {dir, target: absolute}
 }
 
+/** True when a sibling's owner may still be using it (a live run of this or another process). */
+function inUse(path: string, pid: number): boolean {
+  return pid === process.pid ? isOurs(path) : isAlive(pid)
+}
+
 async function removeStaleSiblings(parent: string, base: string): Promise<void> {
   const names = await readdir(parent).catch(() => [] as string[])
+  const pattern = siblingPattern(base, [TEMP_MARK, OLD_MARK])
   for (const name of names) {
-    const match = new RegExp(`^\\.${escapeRegExp(base)}(${TEMP_MARK}|${OLD_MARK})(\\d+)-[0-9a-f]+$`).exec(
-      name,
-    )
-    if (!match) continue
-    const pid = Number(match[2])
-    if (pid !== process.pid && isAlive(pid)) continue
+    const match = pattern.exec(name)
+    if (!match || inUse(join(parent, name), Number(match[2]))) continue
     await rm(join(parent, name), {recursive: true, force: true})
+  }
+}
+
+/**
+ * A run killed between the two renames of a commit leaves no target, the previous output set aside
+ * as `.<target>.agentos-old-<pid>-<hex>` and the new one in its temp sibling: the previous output
+ * is put back, so the target is again exactly as it was before that run.
+ */
+async function restoreInterruptedCommit(target: string): Promise<void> {
+  if (await lstat(target).catch(() => undefined)) return
+  const parent = dirname(target)
+  const pattern = siblingPattern(basename(target), [OLD_MARK])
+  const names = (await readdir(parent).catch(() => [] as string[])).sort()
+  for (const name of names) {
+    const match = pattern.exec(name)
+    if (!match || inUse(join(parent, name), Number(match[2]))) continue
+    if (
+      await rename(join(parent, name), target).then(
+        () => true,
+        () => false,
+      )
+    )
+      return
   }
 }
 
@@ -162,34 +271,61 @@ function isAlive(pid: number): boolean {
   }
 }
 
+// Another run committing into the same target at the same moment makes a rename fail: ENOTEMPTY or
+// EEXIST when it put its package in place first, ENOENT when it moved the target aside first.
+const RACE_CODES = new Set(['ENOTEMPTY', 'EEXIST', 'ENOENT'])
+const COMMIT_ATTEMPTS = 5
+
 /**
  * Moves the finished staging directory into place. An existing target (already vetted by
  * {@link checkTarget}) is first renamed aside and removed only after the new tree is in place.
+ * When another run commits into the same target at once, this one looks again and retries, so the
+ * target ends up holding one complete package (the last one committed).
  */
 export async function commitStaging(staging: Staging): Promise<void> {
   const {dir, target} = staging
-  const exists = await lstat(target).catch(() => undefined)
-  if (!exists) {
-    await rename(dir, target)
-    return
+  const state = live.get(dir) ?? {target}
+  for (let attempt = 1; ; attempt++) {
+    const retry = (error: unknown) =>
+      attempt < COMMIT_ATTEMPTS && RACE_CODES.has((error as NodeJS.ErrnoException).code ?? '')
+    if (!(await lstat(target).catch(() => undefined))) {
+      try {
+        await rename(dir, target)
+        break
+      } catch (error) {
+        if (retry(error)) continue
+        throw error
+      }
+    }
+    const aside = siblingPath(target, OLD_MARK)
+    try {
+      await rename(target, aside)
+    } catch (error) {
+      if (retry(error)) continue
+      throw error
+    }
+    state.aside = aside
+    try {
+      await rename(dir, target)
+    } catch (error) {
+      // Put the previous output back. If another run filled the target meanwhile this fails and
+      // the aside stays for the next run to clear: the target then holds that run's package.
+      await rename(aside, target).catch(() => undefined)
+      state.aside = undefined
+      if (retry(error)) continue
+      throw error
+    }
+    await rm(aside, {recursive: true, force: true})
+    state.aside = undefined
+    break
   }
-  const aside = join(
-    dirname(target),
-    `.${basename(target)}${OLD_MARK}${process.pid}-${randomBytes(4).toString('hex')}`,
-  )
-  await rename(target, aside)
-  try {
-    await rename(dir, target)
-  } catch (error) {
-    await rename(aside, target)
-    throw error
-  }
-  await rm(aside, {recursive: true, force: true})
+  untrack(dir)
 }
 
 /** Removes a staging directory after a failure (the target was never touched). */
 export async function discardStaging(staging: Staging): Promise<void> {
   await rm(staging.dir, {recursive: true, force: true})
+  untrack(staging.dir)
 }
 
 /**
