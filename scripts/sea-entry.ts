@@ -7,8 +7,8 @@
  * in memory: the package.json documents (inlined by the build), the command maps (pre-seeded into
  * each plugin's command cache) and the one plugin hook (run from memory).
  *
- * Every import below is dynamic on purpose: esbuild turns `import()` of a bundled module into a
- * lazy initialiser, so `--version` never evaluates oclif or any command module.
+ * The binary's main script (scripts/sea-main.ts) answers `--version` and runs this bundle for
+ * everything else.
  */
 import {dirname, join} from 'node:path'
 import type {Command, Config, Hook, Interfaces, Plugin} from '@oclif/core'
@@ -94,16 +94,10 @@ function runMemoryHooks(
 }
 
 async function main(argv: string[]): Promise<void> {
-  // As in bin/run.js: `--version` is answered before oclif (most of the bundle) is evaluated.
-  const {versionLine} = await import('../src/lib/version.js')
-  const line = await versionLine(argv, AGENTOS_SEA_PJSON.root)
-  if (line) {
-    process.stdout.write(`${line}\n`)
-    return
-  }
-
   // @oclif/core checks its engines field by require()-ing its package.json from __dirname at load;
-  // inside a SEA that require() warns on every run. The check is moot for a binary with its own Node.
+  // inside a SEA that require() fails. The check is moot for a binary with its own Node, and the
+  // variable that skips it must be set before oclif is evaluated: hence these dynamic imports
+  // (esbuild turns them into lazy initialisers).
   const hadEngineVar = 'OCLIF_DISABLE_ENGINE_WARNING' in process.env
   process.env.OCLIF_DISABLE_ENGINE_WARNING = '1'
   const [core, {COMMANDS}, {commands: helpCommands}, notFound, autocomplete] = await Promise.all([

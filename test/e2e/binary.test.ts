@@ -87,6 +87,21 @@ describe.skipIf(!exe)('the single binary (AGENTOS_TOOLCHAIN_EXE) against bin/run
     }
   })
 
+  it('runs its CLI bundle from the code cache the build made for it', async () => {
+    const result = await new Promise<CliResult>((resolve, reject) => {
+      const child = spawn(binary, ['--help'], {
+        env: {...process.env, AGENTOS_TOOLCHAIN_DEBUG_SEA: '1'},
+        stdio: ['ignore', 'ignore', 'pipe'],
+      })
+      let stderr = ''
+      child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
+      child.on('error', reject)
+      child.on('close', (code) => resolve({stdout: '', stderr, exitCode: code ?? 1}))
+    })
+    expect(result.exitCode).toBe(0)
+    expect(result.stderr).toBe('sea: code cache accepted\n')
+  })
+
   it('gives the same help for the CLI and for every command, its plugins included', async () => {
     const manifest = JSON.parse(readFileSync(join(ROOT, 'oclif.manifest.json'), 'utf8')) as {
       commands: Record<string, unknown>
