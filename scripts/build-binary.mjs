@@ -127,8 +127,14 @@ const result = await esbuild.build({
   // Only @oclif/core's ts-node/tsx support (dev mode) reaches typescript (9.7 MB of bundle), and
   // only install scripts, which pack never runs, reach node-gyp.
   external: ['typescript', 'node-gyp/bin/node-gyp.js'],
-  // jsonc-parser's default entry is UMD, whose require() calls esbuild cannot see; use its ESM build.
-  alias: {'jsonc-parser': './node_modules/jsonc-parser/lib/esm/main.js'},
+  alias: {
+    // jsonc-parser's default entry is UMD, whose require() calls esbuild cannot see: its ESM build.
+    'jsonc-parser': './node_modules/jsonc-parser/lib/esm/main.js',
+    // jiti's ESM entry loads its TypeScript transform with createRequire(import.meta.url), a file
+    // the binary does not have; its CJS entry require()s it, so esbuild bundles it (1.5 MB, only
+    // evaluated when a .ts module is loaded).
+    jiti: './node_modules/jiti/lib/jiti.cjs',
+  },
   minify: true,
   // Command and error classes keep their names (oclif and error rendering read `.name`).
   keepNames: true,
@@ -156,6 +162,15 @@ const main = await esbuild.build({
 })
 for (const warning of [...result.warnings, ...main.warnings])
   console.warn(`build-binary: esbuild: ${warning.text}`)
+// A dependency that loads one of its own files through createRequire(import.meta.url) escapes the
+// bundle (as jiti's transform did): in the binary that file does not exist. Refuse such a bundle.
+const escaped = (await readFile(bundle, 'utf8')).match(
+  /__agentos_import_meta_url\)\(\s*["'`]\.{1,2}\/[^"'`]*/g,
+)
+if (escaped) {
+  console.error(`build-binary: the bundle loads files it does not contain: ${escaped.join(', ')}`)
+  process.exit(1)
+}
 step(`bundled (${(await stat(bundle)).size} B, main ${(await stat(join(work, 'main.cjs'))).size} B)`)
 
 // 3. The code cache and the SEA blob.
