@@ -68,14 +68,34 @@ const live = new Map<string, {target: string; aside?: string}>()
  * then exits as the signal would have (128 + its number). `exit` covers a process.exit() elsewhere
  * (e.g. a progress renderer's own SIGINT handler).
  */
+const PAUSE = new Int32Array(new SharedArrayBuffer(4))
+
+/**
+ * Removes a tree from a signal handler. Writes and mkdirs already handed to libuv's thread pool
+ * keep landing while the handler runs (no new ones can start), so a directory can gain an entry
+ * after its children were removed; rmSync's own retries repeat only the final rmdir, so the whole
+ * removal is repeated until they have drained.
+ */
+function removeTreeSync(path: string): void {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      rmSync(path, {recursive: true, force: true})
+      return
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOTEMPTY' || attempt === 50) throw error
+      Atomics.wait(PAUSE, 0, 0, 10)
+    }
+  }
+}
+
 function cleanUpSync(): void {
   for (const [dir, {target, aside}] of live) {
     try {
       if (aside) {
-        if (existsSync(target)) rmSync(aside, {recursive: true, force: true})
+        if (existsSync(target)) removeTreeSync(aside)
         else renameSync(aside, target)
       }
-      rmSync(dir, {recursive: true, force: true})
+      removeTreeSync(dir)
     } catch {
       // Best effort: whatever is left is recognisably ours and the next run restores or removes it.
     }

@@ -246,9 +246,10 @@ describe('signals in the middle of writing', () => {
       const args = await subject.args(lane, 1)
       const before = await stateOf(lane)
       const {ended, sent} = await signalWhenStaging(lane, args, 'SIGKILL')
-      expect(sent && ended.signal === 'SIGKILL', `the run ended before it was killed: ${ended.code}`).toBe(
-        true,
-      )
+      expect(
+        sent && ended.signal === 'SIGKILL',
+        `the run ended before it was killed (exit ${ended.code}):\n${ended.stderr}`,
+      ).toBe(true)
       expect(await stateOf(lane)).toEqual(before)
       expect(await ours(lane)).toHaveLength(1)
       await subject.inProcess(lane, 2)
@@ -268,7 +269,7 @@ describe('signals in the middle of writing', () => {
       const args = await subject.args(lane, 1)
       const before = await stateOf(lane)
       const {ended, sent} = await signalWhenStaging(lane, args, signal)
-      expect(sent, `the run ended before the signal: ${ended.code}`).toBe(true)
+      expect(sent, `the run ended before the signal (exit ${ended.code}):\n${ended.stderr}`).toBe(true)
       expect(ended.code).toBe(status)
       expect(await stateOf(lane)).toEqual(before)
       // Nothing of ours is left next to the target (and nothing else appeared).
