@@ -1,10 +1,13 @@
 import {spawnSync} from 'node:child_process'
 import {createHash} from 'node:crypto'
-import {mkdtemp, readFile, rm} from 'node:fs/promises'
+import {existsSync} from 'node:fs'
+import {mkdir, mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {extractAospkg} from '../../src/core/aospkg/extract.js'
 import {inspectPackage} from '../../src/core/inspect.js'
+import {cliCommand, ROOT} from '../helpers/cli.js'
 
 // Opt-in (network): `npm run test:registry`. Fetches the pinned @agentos-software packages with
 // `npm pack`, checks each tarball against its pinned integrity, and inspects it in place.
@@ -65,14 +68,14 @@ const PINNED: Array<{spec: string; integrity: string; commands: number}> = [
 let dir: string
 
 /** `npm pack <spec>` into the temp dir; returns the tarball path and npm's own integrity. */
-function npmPack(spec: string): {file: string; integrity: string} {
-  const result = spawnSync('npm', ['pack', spec, '--json', '--pack-destination', dir], {
+function npmPack(spec: string, into = dir): {file: string; integrity: string} {
+  const result = spawnSync('npm', ['pack', spec, '--json', '--pack-destination', into], {
     encoding: 'utf8',
     timeout: 120_000,
   })
   if (result.status !== 0) throw new Error(`npm pack ${spec} failed: ${result.stderr}`)
   const [info] = JSON.parse(result.stdout) as Array<{filename: string; integrity: string}>
-  return {file: join(dir, info!.filename), integrity: info!.integrity}
+  return {file: join(into, info!.filename), integrity: info!.integrity}
 }
 
 describe.skipIf(!ENABLED)('@agentos-software packages from the npm registry', () => {
@@ -106,6 +109,142 @@ describe.skipIf(!ENABLED)('@agentos-software packages from the npm registry', ()
       expect(report.commands.map((c) => c.name)).toEqual(
         expect.arrayContaining(['[', 'cat', 'echo', 'ls', 'sh']),
       )
+    }
+  })
+})
+
+// The real commands through the built CLI (`npm run build` first): `run <packages> -- <cmd>` runs
+// them in-process on node:wasi with the agentOS host layer. Outputs are compared byte for byte
+// with the host's GNU tools on the same input wherever both are deterministic.
+describe.skipIf(!ENABLED)('real @agentos-software commands through run', () => {
+  let work: string
+  let packages: string[]
+  /** Host copy of what the VM sees at /data. */
+  let data: string
+  const TEXT = 'banana 3\napple 1\ncherry 2\ndate 10\n'
+
+  beforeAll(async () => {
+    work = await mkdtemp(join(tmpdir(), 'agentos-npm-run-'))
+    packages = []
+    for (const spec of [
+      '@agentos-software/coreutils@0.3.4',
+      '@agentos-software/sed@0.3.4',
+      '@agentos-software/gawk@0.3.4',
+    ]) {
+      const name = spec.slice('@agentos-software/'.length, spec.lastIndexOf('@'))
+      const {file} = npmPack(spec, work)
+      const unpacked = join(work, `${name}-tgz`)
+      await mkdir(unpacked)
+      const tar = spawnSync('tar', ['-xzf', file, '-C', unpacked, 'package/dist/package.aospkg'], {
+        encoding: 'utf8',
+      })
+      if (tar.status !== 0) throw new Error(`tar failed: ${tar.stderr}`)
+      await extractAospkg(join(unpacked, 'package/dist/package.aospkg'), join(work, name))
+      packages.push(join(work, name))
+    }
+    // A package that only provides /data, so the commands have files to read.
+    const dataPkg = join(work, 'data-pkg')
+    data = join(dataPkg, 'files')
+    await mkdir(data, {recursive: true})
+    await writeFile(join(data, 't.txt'), TEXT)
+    await writeFile(join(data, 'passwd'), 'root:x:0:0\nagentos:x:1000:1000\n')
+    await writeFile(join(dataPkg, 'package.json'), '{"name": "data-pkg", "version": "1.0.0"}\n')
+    await writeFile(
+      join(dataPkg, 'agentos-package.json'),
+      JSON.stringify({
+        name: 'data-pkg',
+        version: '1.0.0',
+        provides: {files: [{source: 'files', target: '/data'}]},
+      }),
+    )
+    packages.push(dataPkg)
+  }, 300_000)
+  afterAll(async () => {
+    await rm(work, {recursive: true, force: true})
+  })
+
+  /** `run <packages> [flags] -- <argv>`, output as bytes. */
+  function vm(argv: string[], options: {input?: string; flags?: string[]} = {}) {
+    const {file, prefix} = cliCommand()
+    const result = spawnSync(file, [...prefix, 'run', ...packages, ...(options.flags ?? []), '--', ...argv], {
+      cwd: ROOT,
+      input: options.input ?? '',
+      env: {...process.env, OCLIF_SKIP_NEW_VERSION_CHECK: 'true'},
+      timeout: 60_000,
+    })
+    return {stdout: result.stdout, stderr: result.stderr.toString('utf8'), exitCode: result.status}
+  }
+
+  /** The host's tool on the same input, with /data mapped to the host copy. */
+  function host(argv: string[], input = '') {
+    const mapped = argv.map((arg) => arg.replaceAll('/data/', `${data}/`))
+    const result = spawnSync(mapped[0]!, mapped.slice(1), {
+      input,
+      env: {PATH: process.env.PATH, LC_ALL: 'C'},
+    })
+    return {stdout: result.stdout, exitCode: result.status}
+  }
+
+  const SAME_AS_HOST: Array<{argv: string[]; input?: string}> = [
+    {argv: ['echo', 'hello', 'agent OS']},
+    {argv: ['cat', '/data/t.txt']},
+    {argv: ['cat'], input: TEXT},
+    {argv: ['sort', '/data/t.txt']},
+    {argv: ['sort', '-k2', '-n', '/data/t.txt']},
+    {argv: ['wc', '-l'], input: TEXT},
+    {argv: ['wc'], input: TEXT},
+    {argv: ['head', '-n', '2', '/data/t.txt']},
+    {argv: ['tail', '-n', '2', '/data/t.txt']},
+    {argv: ['sha256sum'], input: TEXT},
+    {argv: ['sed', '-e', 's/a/A/g', '/data/t.txt']},
+    {argv: ['sed', '-n', '2p'], input: TEXT},
+    {argv: ['awk', '{s += $2} END {print s}', '/data/t.txt']},
+    {argv: ['awk', '-F:', '{print $1 "=" $3}', '/data/passwd']},
+    {argv: ['sh', '-c', 'echo from-sh; x=5; echo $((x + 1)); for i in a b; do echo "$i"; done; exit 3']},
+  ]
+
+  it.each(SAME_AS_HOST.map((c) => ({...c, name: c.argv.join(' ')})))(
+    '$name: same bytes and exit code as the host tool',
+    ({argv, input}) => {
+      const guest = vm(argv, {input})
+      const expected = host(argv, input)
+      expect(guest.stderr).toBe('')
+      expect(guest.stdout.toString('utf8')).toBe(expected.stdout.toString('utf8'))
+      expect(Buffer.compare(guest.stdout, expected.stdout)).toBe(0)
+      expect(guest.exitCode).toBe(expected.exitCode)
+    },
+  )
+
+  it('ls -l lists the same names as the host', () => {
+    const names = (out: Buffer) =>
+      out
+        .toString('utf8')
+        .split('\n')
+        .filter((line) => line && !line.startsWith('total'))
+        .map((line) => line.split(/\s+/).at(-1))
+    const guest = vm(['ls', '-l', '/data'])
+    expect(guest).toMatchObject({exitCode: 0, stderr: ''})
+    expect(names(guest.stdout)).toEqual(names(host(['ls', '-l', '/data/']).stdout))
+    expect(names(guest.stdout)).toEqual(['passwd', 't.txt'])
+  })
+
+  it('mkdir, cp and rm change the VM root', () => {
+    const kept = (stderr: string) => /VM root is kept at (.+)$/m.exec(stderr)?.[1]
+    const made = vm(['mkdir', '-p', '/tmp/a/b'], {flags: ['--keep-root']})
+    const copied = vm(['cp', '/data/t.txt', '/tmp/copy.txt'], {flags: ['--keep-root']})
+    const removed = vm(['rm', '/data/passwd'], {flags: ['--keep-root']})
+    const roots = [made, copied, removed].map((r) => kept(r.stderr))
+    try {
+      expect([made.exitCode, copied.exitCode, removed.exitCode]).toEqual([0, 0, 0])
+      expect(existsSync(join(roots[0]!, 'tmp/a/b'))).toBe(true)
+      return readFile(join(roots[1]!, 'tmp/copy.txt'), 'utf8').then((text) => {
+        expect(text).toBe(TEXT)
+        // Removed from the VM's copy-up layer, never from the package on the host.
+        expect(existsSync(join(roots[2]!, 'data/passwd'))).toBe(false)
+        expect(existsSync(join(data, 'passwd'))).toBe(true)
+      })
+    } finally {
+      for (const root of roots) if (root) void rm(join(root, '..'), {recursive: true, force: true})
     }
   })
 })

@@ -87,7 +87,10 @@ const WRITE_RIGHTS =
  * descriptors and the exit code pass through; `preopens` give the guest its `/`. Returns the
  * guest's exit code (a trap is 134, as an abort).
  *
- * @throws AgentosError `ERR_AGENTOS_RUN_WASM_IMPORTS` (agentOS host imports), `_WASM_NOT_COMMAND`,
+ * Modules that also import the agentOS host modules (`host_fs`, `host_net`, …) run with the host
+ * layer of host/imports.ts.
+ *
+ * @throws AgentosError `ERR_AGENTOS_RUN_WASM_IMPORTS` (imports from neither WASI nor agentOS), `_WASM_NOT_COMMAND`,
  *   `_WASM_INVALID`.
  */
 export async function runWasi(options: WasiRunOptions): Promise<number> {
@@ -112,13 +115,13 @@ export async function runWasi(options: WasiRunOptions): Promise<number> {
     ? {AGENTOS_HOST_MODULES: new Set<string>(), WASI_MODULES: new Set(['wasi_snapshot_preview1'])}
     : await import('../wasm-module.js')
   const foreign = [...new Set(imports.map((i) => i.module).filter((name) => !WASI_MODULES.has(name)))]
-  if (foreign.length > 0) {
-    const host = foreign.filter((name) => AGENTOS_HOST_MODULES.has(name))
+  const unknown = foreign.filter((name) => !AGENTOS_HOST_MODULES.has(name))
+  if (unknown.length > 0) {
     throw runError(
       'ERR_AGENTOS_RUN_WASM_IMPORTS',
-      `${options.module} imports ${foreign.join(', ')}, which ${host.length > 0 ? 'the agentOS runtime provides but this emulation does not' : 'no WASI runtime provides'}`,
+      `${options.module} imports ${unknown.join(', ')}, which neither WASI nor the agentOS host provides`,
       {
-        hint: 'Only modules that import wasi_snapshot_preview1 alone run here; build with a plain WASI libc.',
+        hint: 'Only modules that import WASI preview1 and the agentOS host modules run here; link without unresolved symbols.',
         exitCode: RUN_EXIT.cannotExecute,
       },
     )
@@ -161,9 +164,18 @@ export async function runWasi(options: WasiRunOptions): Promise<number> {
           return fn(...args)
         }
   }
-  const instance = await wasm.instantiate(module, {
-    [version === 'unstable' ? 'wasi_unstable' : 'wasi_snapshot_preview1']: imported,
-  })
+  // Modules linked against the agentOS libc get the host layer; plain WASI modules never load it.
+  const host =
+    foreign.length > 0
+      ? (await import('./host/imports.js')).createHostLayer(bytes, imported, {
+          stdio: [options.stdin ?? 0, options.stdout ?? 1, options.stderr ?? 2],
+        })
+      : undefined
+  const instance = await wasm.instantiate(
+    module,
+    host?.imports ?? {[version === 'unstable' ? 'wasi_unstable' : 'wasi_snapshot_preview1']: imported},
+  )
+  host?.bind(instance)
   try {
     started.instance = instance
     return wasi.start(instance as never) ?? 0

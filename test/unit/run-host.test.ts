@@ -1,0 +1,123 @@
+import {closeSync, openSync, readFileSync} from 'node:fs'
+import {mkdir, mkdtemp, rm, writeFile} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {functionImports} from '../../src/core/run/host/signatures.js'
+import {runWasi} from '../../src/core/run/wasi.js'
+import {watFileToWasm, watToWasm} from '../helpers/wasm.js'
+
+// The agentOS host layer (host_net, host_fs, host_user, host_process) on node:wasi, driven by WAT
+// fixtures that call the host functions the way the agentOS libc does.
+let work: string
+let root: string
+const wat = (name: string) => join(import.meta.dirname, '../../fixtures/wat', name)
+
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'agentos-run-host-'))
+  root = join(work, 'root')
+  await mkdir(root)
+  await writeFile(join(root, 'file.txt'), 'line one\nline two\n')
+})
+afterAll(async () => {
+  await rm(work, {recursive: true, force: true})
+})
+
+/** Writes the module, runs it with `/` preopened and returns exit code and captured stdout. */
+async function run(
+  bytes: Uint8Array,
+  name: string,
+  stdin?: string,
+): Promise<{exitCode: number; stdout: string; stderr: string}> {
+  const module = join(work, `${name}.wasm`)
+  await writeFile(module, bytes)
+  const files = {
+    stdin: join(work, `${name}.in`),
+    stdout: join(work, `${name}.out`),
+    stderr: join(work, `${name}.err`),
+  }
+  await writeFile(files.stdin, stdin ?? '')
+  const fds = {
+    stdin: openSync(files.stdin, 'r'),
+    stdout: openSync(files.stdout, 'w'),
+    stderr: openSync(files.stderr, 'w'),
+  }
+  try {
+    const exitCode = await runWasi({
+      module,
+      args: [name],
+      env: {},
+      preopens: [{guest: '/', host: root}],
+      stdin: fds.stdin,
+      stdout: fds.stdout,
+      stderr: fds.stderr,
+    })
+    return {exitCode, stdout: readFileSync(files.stdout, 'utf8'), stderr: readFileSync(files.stderr, 'utf8')}
+  } finally {
+    for (const fd of Object.values(fds)) closeSync(fd)
+  }
+}
+
+describe('the agentOS host layer', () => {
+  it('reads the function types of the imports from the binary', async () => {
+    const imports = functionImports(await watFileToWasm(wat('host-abi.wat')))
+    expect(imports).toContainEqual({module: 'host_fs', name: 'fd_size', params: ['i32'], results: ['i64']})
+    expect(imports).toContainEqual({
+      module: 'host_net',
+      name: 'net_socket',
+      params: ['i32', 'i32', 'i32', 'i32'],
+      results: ['i32'],
+    })
+    expect(imports.map((i) => `${i.module}.${i.name}`)).toContain('wasi_snapshot_preview1.fd_write')
+  })
+
+  it('answers host_net with ENOTSOCK, so stdio falls back to fd_read/fd_write', async () => {
+    const result = await run(await watFileToWasm(wat('host-stdio.wat')), 'host-stdio', 'from stdin\n')
+    expect(result).toEqual({exitCode: 0, stdout: 'sent through fd_write\nfrom stdin\n', stderr: ''})
+  })
+
+  it('untags the hidden preopen fds (0x40000003 is the first preopen, /)', async () => {
+    const result = await run(await watFileToWasm(wat('host-preopen.wat')), 'host-preopen')
+    // Exit 0 is host_fs.path_mode's "no information".
+    expect(result).toEqual({exitCode: 0, stdout: '/\nline one\nline two\n', stderr: ''})
+  })
+
+  it('answers isatty for real, the VM user, typed ENOSYS for unknown imports', async () => {
+    const result = await run(await watFileToWasm(wat('host-abi.wat')), 'host-abi')
+    expect(result.exitCode).toBe(0)
+    expect(
+      Object.fromEntries(
+        result.stdout
+          .trim()
+          .split('\n')
+          .map((line) => line.split(' ')),
+      ),
+    ).toEqual({
+      'isatty-errno': '0',
+      // stdout is a file here, not a terminal.
+      'isatty-stdout': '0',
+      uid: '1000',
+      gid: '1000',
+      fd_mode: '0',
+      fd_size: '-1',
+      pid: '1',
+      sleep: '0',
+      unknown: '52',
+      unknown64: '-52',
+      net_socket: '57',
+    })
+  })
+
+  it('still refuses imports from modules that neither WASI nor agentOS provides', async () => {
+    const bytes = await watToWasm(`(module
+      (import "env" "host_thing" (func (param i32) (result i32)))
+      (import "host_fs" "fd_mode" (func (param i32) (result i32)))
+      (memory (export "memory") 1)
+      (func (export "_start")))`)
+    await expect(run(bytes, 'foreign')).rejects.toMatchObject({
+      code: 'ERR_AGENTOS_RUN_WASM_IMPORTS',
+      exitCode: 126,
+      message: expect.stringContaining('imports env,'),
+    })
+  })
+})
