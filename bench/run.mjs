@@ -2,14 +2,23 @@
 // Benchmark: what `run` costs over running the same thing directly, side by side.
 //   wasm  `run <wasm package> -- echo hi`          vs  `node -e 0`            (target ≤ 1.4×)
 //   node  `run my-tool-package -- my-tool 1h`       vs  `node <its cli.js> 1h`  (target ≤ 1.5×)
-// Each case is timed twice: through the CLI (bin/run.js: oclif loads every command first) and
-// through dist/lib/run-fast.js (the same dispatch without oclif, which a bin/run.js fast path
-// would call). Each pair is measured alternately (A, B, A, B, …) so machine noise hits both; prints medians,
-// ratios and the targets. Needs a build (npm run build); not part of the test suite.
+// Each case is timed through bin/run.js (its fast path dispatches `run` without loading oclif) and,
+// when it is built, through the single binary. Each pair is measured alternately (A, B, A, B, …)
+// so machine noise hits both; prints medians, ratios and the targets. Needs a build (npm run
+// build); not part of the test suite.
 //
-//   node bench/run.mjs [--runs 15] [--isolation auto|bwrap|path-mapped]
+//   node bench/run.mjs [--runs 15] [--isolation auto|bwrap|path-mapped] [--binary path]
 import {spawnSync} from 'node:child_process'
-import {chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs'
 import {availableParallelism, loadavg, tmpdir} from 'node:os'
 import {basename, dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -23,7 +32,7 @@ const arg = (name, fallback) => {
 const runs = Number(arg('--runs', 15))
 const isolation = arg('--isolation', 'auto')
 const cli = join(root, 'bin/run.js')
-const fast = join(root, 'dist/lib/run-fast.js')
+const binary = arg('--binary', join(root, 'dist-bin/agentos-toolchain-linux-x64'))
 const work = mkdtempSync(join(tmpdir(), 'agentos-bench-run-'))
 
 /** The WASM command package, assembled from the test fixtures' WAT sources. */
@@ -95,10 +104,14 @@ try {
   const nodeBaseline = [process.execPath, [join(tool, 'node_modules/my-tool/cli.js'), '1h']]
   const rows = [
     pair('wasm', 'cli', 1.4, [process.execPath, [cli, ...wasmArgs]], [process.execPath, ['-e', '0']]),
-    pair('wasm', 'fast', 1.4, [process.execPath, [fast, ...wasmArgs]], [process.execPath, ['-e', '0']]),
     pair('node', 'cli', 1.5, [process.execPath, [cli, ...nodeArgs]], nodeBaseline),
-    pair('node', 'fast', 1.5, [process.execPath, [fast, ...nodeArgs]], nodeBaseline),
   ]
+  if (existsSync(binary)) {
+    rows.push(
+      pair('wasm', 'bin', 1.4, [binary, wasmArgs], [process.execPath, ['-e', '0']]),
+      pair('node', 'bin', 1.5, [binary, nodeArgs], nodeBaseline),
+    )
+  }
   console.log(
     `run benchmark: median of ${runs} runs each, alternating; Node ${process.version}, isolation ${isolation}; ` +
       `load average ${loadavg()

@@ -1,18 +1,35 @@
 #!/usr/bin/env node
 import {readFileSync} from 'node:fs'
 
-// `--version` is answered without loading oclif, which is most of its startup time.
-const {versionLine} = await import('../dist/lib/version.js')
-const line = await versionLine(
-  process.argv.slice(2),
-  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')),
-)
-if (line) {
+const argv = process.argv.slice(2)
+
+/**
+ * Answers what it can without oclif, whose loading (about 180 modules, every command) is most of
+ * the startup: `--version`, and `run` in its common shape (packages, `--`, a guest command).
+ * Returns false when the argv needs the full CLI.
+ */
+async function fastPath() {
+  if (argv[0] === 'run') {
+    const {runFast} = await import('../dist/lib/run-fast.js')
+    const code = await runFast(argv)
+    if (code === undefined) return false
+    process.exitCode = code
+    return true
+  }
+  const {versionLine} = await import('../dist/lib/version.js')
+  const line = await versionLine(
+    argv,
+    JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')),
+  )
+  if (!line) return false
   process.stdout.write(`${line}\n`)
-} else {
+  return true
+}
+
+if (!(await fastPath())) {
   const {flush, handle, run} = await import('@oclif/core')
   try {
-    await run(process.argv.slice(2), import.meta.url)
+    await run(argv, import.meta.url)
     await flush()
   } catch (error) {
     // plugin-not-found reports an unknown command with exit 127 (the shell's convention); for this

@@ -94,6 +94,15 @@ function runMemoryHooks(
 }
 
 async function main(argv: string[]): Promise<void> {
+  // As bin/run.js: `run` in its common shape is dispatched without setting up oclif.
+  if (argv[0] === 'run') {
+    const {runFast} = await import('../src/lib/run-fast.js')
+    const code = await runFast(argv)
+    if (code !== undefined) {
+      process.exitCode = code
+      return
+    }
+  }
   // @oclif/core checks its engines field by require()-ing its package.json from __dirname at load;
   // inside a SEA that require() fails. The check is moot for a binary with its own Node, and the
   // variable that skips it must be set before oclif is evaluated: hence these dynamic imports

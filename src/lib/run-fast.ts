@@ -91,15 +91,3 @@ function parse(args: string[]) {
     },
   })
 }
-
-// Run as a program (`node dist/lib/run-fast.js run <packages…> -- <command>`): the entry the
-// benchmark times, and what a bin/run.js fast path would call before loading oclif.
-if (process.argv[1] && import.meta.url === (await import('node:url')).pathToFileURL(process.argv[1]).href) {
-  const code = await runFast(process.argv.slice(2))
-  if (code === undefined) {
-    process.stderr.write('run-fast: this argv needs the full CLI (bin/run.js)\n')
-    process.exitCode = 2
-  } else {
-    process.exitCode = code
-  }
-}
