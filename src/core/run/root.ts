@@ -72,7 +72,11 @@ export async function assembleRoot(vm: Vm, options: AssembleOptions): Promise<Vm
     root,
     scratch: join(dir, 'scratch'),
     hostPath: (vmPath) => join(root, vmPath),
-    remove: () => rm(dir, {recursive: true, force: true, maxRetries: 2}),
+    remove: async () => {
+      // /opt/agentos was made read-only below: its directories need their write bit back for rm.
+      await setTreeWritable(join(root, AGENTOS_ROOT), true, {directoriesOnly: true}).catch(() => {})
+      await rm(dir, {recursive: true, force: true, maxRetries: 2})
+    },
   }
   try {
     await mkdir(join(root, VM_HOME), {recursive: true})
@@ -115,6 +119,11 @@ export async function assembleRoot(vm: Vm, options: AssembleOptions): Promise<Vm
       await cp(real, target, {recursive: true, dereference: false, force: true, errorOnExist: false})
       await makeOwnerWritable(target)
     }
+    // /opt/agentos is a read-only mount in the VM. Bubblewrap and the WASI preopens enforce that
+    // with a read-only bind and read-only preopens; path-mapped guests are host processes writing
+    // to the per-run copies, so there the closest refusal is the permission bits: no write bit
+    // anywhere under /opt/agentos (EACCES for an unprivileged user; root bypasses mode bits).
+    await setTreeWritable(join(root, AGENTOS_ROOT), false)
   } catch (error) {
     await vmRoot.remove()
     throw error
@@ -133,6 +142,29 @@ async function makeOwnerWritable(path: string): Promise<void> {
   }
 }
 
+/**
+ * Adds (`writable`) or removes every write bit on a tree, not following links: the read-only
+ * `/opt/agentos` of the root, and its undoing before the root is removed.
+ */
+async function setTreeWritable(
+  path: string,
+  writable: boolean,
+  options: {directoriesOnly?: boolean} = {},
+): Promise<void> {
+  const info = await lstat(path)
+  if (info.isSymbolicLink()) return
+  const {chmod, readdir} = await import('node:fs/promises')
+  const set = async () => chmod(path, writable ? info.mode | 0o200 : info.mode & ~0o222)
+  if (info.isDirectory()) {
+    // Writable before descending (so entries can change), read-only after (so they could).
+    if (writable) await set()
+    for (const name of await readdir(path)) await setTreeWritable(join(path, name), writable, options)
+    if (!writable) await set()
+  } else if (!options.directoriesOnly) {
+    await set()
+  }
+}
+
 /** Single-quotes a string for /bin/sh. */
 export function shellQuote(value: string): string {
   return `'${value.replace(/'/g, `'\\''`)}'`
@@ -143,13 +175,18 @@ function shimScript(vm: Vm, root: VmRoot, shim: WasmShim, name: string): string 
   return `#!/bin/sh\n# agentos-toolchain run: ${name} is WebAssembly; the host kernel cannot exec it, so this runs it through node:wasi.\nexec ${parts.map(shellQuote).join(' ')} "$0" "$@"\n`
 }
 
-/** An assembled root for in-process WASI: packages as read-only preopens over the root's `/`. */
+/**
+ * An assembled root for in-process WASI: `/opt/agentos` (the command links) and the packages as
+ * read-only preopens over the root's `/`. A guest resolving absolute paths as wasi-libc does (the
+ * longest preopen prefix) gets every write under /opt/agentos refused, like a read-only mount.
+ */
 export async function wasiPreopens(vm: Vm): Promise<{root: VmRoot; preopens: import('./wasi.js').Preopen[]}> {
   const root = await assembleRoot(vm, {layout: 'mountpoints'})
   return {
     root,
     preopens: [
       {guest: '/', host: root.root},
+      {guest: AGENTOS_ROOT, host: root.hostPath(AGENTOS_ROOT), readOnly: true},
       ...vm.packages.map((pkg) => ({guest: `${AGENTOS_ROOT}/${pkg.name}`, host: pkg.dir, readOnly: true})),
     ],
   }

@@ -109,8 +109,8 @@ export interface BwrapOptions {
 
 /**
  * The bubblewrap arguments that turn the assembled root into the guest's `/`: the root bound
- * writable, the host's system directories read-only (so `/bin/sh` and Node.js run), every package
- * read-only at `/opt/agentos/<name>`, fresh /dev and /proc, and the guest's own pid namespace.
+ * writable, the host's system directories read-only (so `/bin/sh` and Node.js run), `/opt/agentos`
+ * (with its command links) and every package read-only at `/opt/agentos/<name>`, fresh /dev and /proc, and the guest's own pid namespace.
  * A `provides.files` target inside a host system directory (`/etc/x.conf`) is reached by binding
  * that directory entry by entry, leaving the target to the root's writable copy.
  */
@@ -145,6 +145,9 @@ export async function bwrapArgs(vm: Vm, root: VmRoot, options: BwrapOptions = {}
     for (const name of await readdir(hostPath)) await mountHost(posix.join(hostPath, name))
   }
   for (const dir of HOST_DIRS) await mountHost(dir)
+  // /opt/agentos as a whole is read-only, as in the VM: not only the packages but the command
+  // links in /opt/agentos/bin and the directory itself (no new entries, no removed links).
+  args.push('--ro-bind', root.hostPath(AGENTOS_ROOT), AGENTOS_ROOT)
   for (const pkg of vm.packages) args.push('--ro-bind', pkg.dir, posix.join(AGENTOS_ROOT, pkg.name))
   for (const path of options.hostPaths ?? []) args.push('--ro-bind', path, path)
   if (
