@@ -12,18 +12,23 @@ Exit codes: 0 valid (warnings allowed), 1 errors found (or warnings with --stric
   static override examples = [
     '<%= config.bin %> validate ./my-tool-package',
     '<%= config.bin %> validate dist/package --strict --json',
+    '<%= config.bin %> validate dist/package --snapshot',
   ]
   static override args = {
     packageDir: Args.string({description: 'package directory, or a .tgz/.tar holding one', required: true}),
   }
   static override flags = {
+    snapshot: Flags.boolean({
+      description:
+        'check the agent SDK for snapshot safety even when agent.snapshot is false (always done when it is true)',
+    }),
     strict: Flags.boolean({description: 'treat warnings as errors'}),
     verbose: Flags.boolean({char: 'v', description: 'also list informational notes'}),
   }
 
   async run(): Promise<void> {
     const {args, flags} = await this.parse(Validate)
-    const report = await validatePackage(args.packageDir, {strict: flags.strict})
+    const report = await validatePackage(args.packageDir, {strict: flags.strict, snapshot: flags.snapshot})
     this.finish(report, (r) => renderValidation(r, flags.verbose), report.ok ? 0 : EXIT_FAILED)
   }
 }

@@ -1,4 +1,4 @@
-import {analyzePackage, type PackageModel} from './analyze.js'
+import {analyzePackage, type PackageModel, sortProblems} from './analyze.js'
 import type {Problem} from './errors.js'
 import {readPackage} from './package-reader.js'
 
@@ -6,6 +6,11 @@ import {readPackage} from './package-reader.js'
 export interface ValidateOptions {
   /** Treat warnings as errors. */
   strict?: boolean
+  /**
+   * Run the snapshot-safety check (src/core/snapshot/check.ts) on any agent package; it always runs
+   * when `agent.snapshot` is true. Its findings are warnings, so they fail only under `strict`.
+   */
+  snapshot?: boolean
 }
 
 /** Counts of a validation run. */
@@ -50,6 +55,11 @@ export async function validatePackage(
 ): Promise<ValidationReport> {
   const snapshot = await readPackage(target)
   const {model, problems} = analyzePackage(snapshot)
+  if (model.manifest?.agent?.snapshot === true || options.snapshot) {
+    const {checkPackageSnapshot} = await import('./snapshot/check.js')
+    problems.push(...(await checkPackageSnapshot(snapshot, model)).problems)
+    sortProblems(problems)
+  }
   const {ok, summary} = summarize(problems, model, options.strict)
   return {ok, target: snapshot.origin.path, problems, summary}
 }
