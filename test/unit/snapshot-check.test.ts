@@ -2,7 +2,9 @@ import {existsSync, readdirSync, readFileSync} from 'node:fs'
 import {mkdir, mkdtemp, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
+import {create as createTar} from 'tar'
 import {describe, expect, it} from 'vitest'
+import {writeAospkg} from '../../src/core/aospkg/writer.js'
 import {checkSnapshotSafety, snapshotRuleCode} from '../../src/core/snapshot/check.js'
 import {validatePackage} from '../../src/core/validate.js'
 import {REPO_ROOT} from '../helpers/fixtures.js'
@@ -172,6 +174,25 @@ describe('snapshot-safety check fixtures', () => {
     expect(report.problems.filter((p) => p.code.includes('SNAPSHOT')).map((p) => p.code)).toEqual([
       'INFO_AGENTOS_SNAPSHOT_SKIPPED',
     ])
+  })
+
+  it('checks a package inside a .tgz and an .aospkg the same as its directory', async () => {
+    const dir = join(CORPUS, 'timer', 'package')
+    const work = await mkdtemp(join(tmpdir(), 'snapshot-archive-'))
+    try {
+      const tgz = join(work, 'timer.tgz')
+      await createTar({gzip: true, file: tgz, cwd: join(CORPUS, 'timer'), portable: true}, ['package'])
+      const aospkg = join(work, 'timer.aospkg')
+      await writeAospkg(dir, aospkg)
+      const wanted = (await checkSnapshotSafety(dir)).findings
+      expect(wanted).toHaveLength(3)
+      for (const archive of [tgz, aospkg]) {
+        const result = await checkSnapshotSafety(archive)
+        expect(result.findings, archive).toEqual(wanted)
+      }
+    } finally {
+      await rm(work, {recursive: true, force: true})
+    }
   })
 
   it('stops an SDK whose init never finishes, and reports what it left pending', async () => {

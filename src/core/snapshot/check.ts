@@ -24,7 +24,7 @@
  */
 import {spawn} from 'node:child_process'
 import {closeSync, openSync} from 'node:fs'
-import {mkdtemp, readFile, rm, stat, writeFile} from 'node:fs/promises'
+import {mkdir, mkdtemp, readFile, realpath, rm, stat, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import type {PackageModel} from '../analyze.js'
@@ -171,8 +171,8 @@ const skipped = (message: string): SnapshotCheckResult => ({
  * acpEntrypoint's bin file; a string says why there is nothing to evaluate.
  */
 export function snapshotTarget(snapshot: PackageSnapshot, model: PackageModel): SnapshotTarget | string {
-  if (snapshot.origin.type !== 'directory') {
-    return `the snapshot check evaluates a package directory; ${snapshot.origin.path} is an archive (extract it and validate the directory)`
+  if (snapshot.origin.type === 'aospkg' && snapshot.origin.member) {
+    return `the snapshot check does not extract an .aospkg inside an npm tarball (${snapshot.origin.member}); validate the .aospkg itself`
   }
   const agent = model.manifest?.agent
   if (!agent) return 'the package has no agent block, so it has no SDK to snapshot'
@@ -237,7 +237,74 @@ export async function checkPackageSnapshot(
       ],
     }
   }
-  const root = snapshot.origin.path
+  let files: {root: string; cleanup(): Promise<void>}
+  try {
+    files = await packageFiles(snapshot)
+  } catch (error) {
+    return {
+      target,
+      findings: [],
+      problems: [
+        {
+          code: 'WARN_AGENTOS_SNAPSHOT_CHECK_FAILED',
+          severity: 'warning',
+          path: target.file,
+          message: `cannot extract ${snapshot.origin.path} for the snapshot check: ${(error as Error).message}`,
+          hint: 'Extract the archive and validate the package directory.',
+        },
+      ],
+    }
+  }
+  try {
+    return await checkFiles(files.root, target, node, options)
+  } finally {
+    await files.cleanup()
+  }
+}
+
+/**
+ * The package as real files: a directory as it is; a tarball or an `.aospkg` extracted into a
+ * temporary directory (evaluating code needs files on disk).
+ */
+async function packageFiles(snapshot: PackageSnapshot): Promise<{root: string; cleanup(): Promise<void>}> {
+  const {origin} = snapshot
+  if (origin.type === 'directory') return {root: origin.path, cleanup: async () => {}}
+  const work = await mkdtemp(join(tmpdir(), 'agentos-snapshot-pkg-'))
+  const cleanup = () => rm(work, {recursive: true, force: true})
+  try {
+    const root = join(work, 'package')
+    if (origin.type === 'aospkg') {
+      const {extractAospkg} = await import('../aospkg/extract.js')
+      await extractAospkg(origin.path, root)
+      return {root, cleanup}
+    }
+    const {x} = await import('tar')
+    await mkdir(root)
+    const prefix = origin.prefix
+    await x({
+      file: origin.path,
+      cwd: root,
+      strict: true,
+      preservePaths: false,
+      strip: prefix ? prefix.split('/').length : 0,
+      filter: (path) => {
+        const clean = path.replace(/^\.\//, '')
+        return !prefix || clean === prefix || clean.startsWith(`${prefix}/`)
+      },
+    })
+    return {root, cleanup}
+  } catch (error) {
+    await cleanup()
+    throw error
+  }
+}
+
+async function checkFiles(
+  root: string,
+  target: SnapshotTarget,
+  node: string,
+  options: SnapshotCheckOptions,
+): Promise<SnapshotCheckResult> {
   const [probe, build] = await Promise.all([
     runProbe(node, root, target, options.timeoutMs ?? SNAPSHOT_CHECK_TIMEOUT_MS),
     target.kind === 'bundle' && options.build !== false
@@ -341,6 +408,8 @@ async function runProbe(
 ): Promise<ProbeResult> {
   const work = await mkdtemp(join(tmpdir(), 'agentos-snapshot-'))
   try {
+    // Stack frames name real paths; the root must be one too for them to be recognised.
+    root = await realpath(root)
     const probe = join(work, 'probe.cjs')
     const report = join(work, 'report.json')
     const log = join(work, 'output.log')
