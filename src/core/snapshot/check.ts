@@ -29,6 +29,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import type {PackageModel} from '../analyze.js'
 import type {Problem} from '../errors.js'
+import {MANIFEST_FILE} from '../format/manifest.js'
 import type {PackageSnapshot} from '../package-reader.js'
 import {hostNode} from '../run/node.js'
 import {PROBE_SOURCE} from './probe.js'
@@ -161,30 +162,51 @@ interface ProbeReport {
 
 const RULES = new Set<string>(Object.keys(RULE_HINTS))
 
-const skipped = (message: string): SnapshotCheckResult => ({
+const skipped = ({skip, path}: {skip: string; path?: string}): SnapshotCheckResult => ({
   findings: [],
-  problems: [{code: 'INFO_AGENTOS_SNAPSHOT_SKIPPED', severity: 'info', message}],
+  problems: [{code: 'INFO_AGENTOS_SNAPSHOT_SKIPPED', severity: 'info', path, message: skip}],
 })
 
 /**
  * Decides what {@link checkSnapshotSafety} evaluates for a package: its snapshot bundle, else the
  * acpEntrypoint's bin file; a string says why there is nothing to evaluate.
  */
-export function snapshotTarget(snapshot: PackageSnapshot, model: PackageModel): SnapshotTarget | string {
+export function snapshotTarget(
+  snapshot: PackageSnapshot,
+  model: PackageModel,
+): SnapshotTarget | {skip: string; path?: string} {
+  const entryField = `${MANIFEST_FILE}#agent.acpEntrypoint`
   if (snapshot.origin.type === 'aospkg' && snapshot.origin.member) {
-    return `the snapshot check does not extract an .aospkg inside an npm tarball (${snapshot.origin.member}); validate the .aospkg itself`
+    return {
+      skip: `the snapshot check does not extract an .aospkg inside an npm tarball (${snapshot.origin.member}); validate the .aospkg itself`,
+    }
   }
   const agent = model.manifest?.agent
-  if (!agent) return 'the package has no agent block, so it has no SDK to snapshot'
+  if (!agent)
+    return {skip: 'the package has no agent block, so it has no SDK to snapshot', path: MANIFEST_FILE}
   if (snapshot.byPath.get(SNAPSHOT_BUNDLE)?.kind === 'file') return {kind: 'bundle', file: SNAPSHOT_BUNDLE}
   const command = model.commands.find((c) => c.name === agent.acpEntrypoint)
-  if (!command) return `agent.acpEntrypoint "${agent.acpEntrypoint}" is not a command of the package`
+  if (!command) {
+    return {
+      skip: `agent.acpEntrypoint "${agent.acpEntrypoint}" is not a command of the package`,
+      path: entryField,
+    }
+  }
+  if (command.kind === 'missing' || command.kind === 'directory' || command.kind === 'symlink') {
+    return {
+      skip: `cannot evaluate agent.acpEntrypoint "${agent.acpEntrypoint}": its entry ${command.entry} is ${command.description}`,
+      path: entryField,
+    }
+  }
   const shebang = command.header?.shebang
   const nodeScript =
     /\.(c|m)?js$/.test(command.entry) ||
     (command.kind === 'shebang' && /node/.test(`${shebang?.interpreter ?? ''} ${shebang?.argument ?? ''}`))
   if (!nodeScript || !['shebang', 'unknown'].includes(command.kind)) {
-    return `agent.acpEntrypoint "${agent.acpEntrypoint}" (${command.entry}) is ${command.description}, not a Node.js program`
+    return {
+      skip: `agent.acpEntrypoint "${agent.acpEntrypoint}" (${command.entry}) is ${command.description}, not a Node.js program`,
+      path: entryField,
+    }
   }
   return {kind: 'entry', file: command.entry, command: command.name}
 }
@@ -218,7 +240,7 @@ export async function checkPackageSnapshot(
   options: SnapshotCheckOptions = {},
 ): Promise<SnapshotCheckResult> {
   const target = snapshotTarget(snapshot, model)
-  if (typeof target === 'string') return skipped(target)
+  if ('skip' in target) return skipped(target)
   let node: string
   try {
     node = options.node ?? hostNode()

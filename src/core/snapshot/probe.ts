@@ -39,9 +39,10 @@ const opens = []
 let active = false
 let finished = false
 
-// Reads done by Node itself on the package's behalf (module loading, console colours, debuglog)
-// are not the package baking in state.
-const INCIDENTAL = /^node:internal\/(modules\/|deps\/|console\/|util\/colors|util\/debuglog|tty|process\/warning|errors)|^node:tty$/
+// Reads Node makes to decide its own behaviour on the package's behalf (module loading, console
+// colours, terminal detection in tty and readline, debuglog) are not the package baking in state.
+const INCIDENTAL =
+  /^node:internal\/(modules\/|deps\/|console\/|util\/colors|util\/debuglog|tty|readline\/|process\/warning|errors)|^node:(tty|readline)$/
 const LOADER = /^node:internal\/modules\//
 
 function callsites(skip) {
