@@ -130,6 +130,7 @@ describe.skipIf(!ENABLED)('real @agentos-software commands through run', () => {
       '@agentos-software/coreutils@0.3.4',
       '@agentos-software/sed@0.3.4',
       '@agentos-software/gawk@0.3.4',
+      '@agentos-software/findutils@0.3.4',
     ]) {
       const name = spec.slice('@agentos-software/'.length, spec.lastIndexOf('@'))
       const {file} = npmPack(spec, work)
@@ -201,6 +202,12 @@ describe.skipIf(!ENABLED)('real @agentos-software commands through run', () => {
     {argv: ['awk', '{s += $2} END {print s}', '/data/t.txt']},
     {argv: ['awk', '-F:', '{print $1 "=" $3}', '/data/passwd']},
     {argv: ['sh', '-c', 'echo from-sh; x=5; echo $((x + 1)); for i in a b; do echo "$i"; done; exit 3']},
+    // Spawning (host_process): pipes, command substitution, xargs.
+    {argv: ['sh', '-c', 'echo a | cat']},
+    {argv: ['sh', '-c', 'printf "c\\nb\\na\\n" | sort | head -n 2']},
+    {argv: ['sh', '-c', 'x=$(echo hi | tr a-z A-Z); echo "got $x"; false | true; echo $?']},
+    {argv: ['sh', '-c', "cat /data/t.txt | sort -r | awk '{print $2}' | sed -e s/1/one/"]},
+    {argv: ['xargs', 'echo'], input: 'p q\nr\n'},
   ]
 
   it.each(SAME_AS_HOST.map((c) => ({...c, name: c.argv.join(' ')})))(
@@ -226,6 +233,26 @@ describe.skipIf(!ENABLED)('real @agentos-software commands through run', () => {
     expect(guest).toMatchObject({exitCode: 0, stderr: ''})
     expect(names(guest.stdout)).toEqual(names(host(['ls', '-l', '/data/']).stdout))
     expect(names(guest.stdout)).toEqual(['passwd', 't.txt'])
+  })
+
+  it('sh runs /opt/agentos/bin commands in a pipeline', async () => {
+    const {readdir} = await import('node:fs/promises')
+    const names = (await Promise.all(packages.map((dir) => readdir(join(dir, 'bin')).catch(() => []))))
+      .flat()
+      .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+    const result = vm(['sh', '-c', 'ls /opt/agentos/bin | sort | head -3'])
+    expect(result).toMatchObject({exitCode: 0, stderr: ''})
+    expect(result.stdout.toString('utf8')).toBe(`${names.slice(0, 3).join('\n')}\n`)
+  })
+
+  it('sh redirects into files of the VM', () => {
+    const result = vm([
+      'sh',
+      '-c',
+      'echo x > /tmp/r.txt; echo y >> /tmp/r.txt; cat /tmp/r.txt; wc -l < /tmp/r.txt',
+    ])
+    expect(result).toMatchObject({exitCode: 0, stderr: ''})
+    expect(result.stdout.toString('utf8')).toBe('x\ny\n2\n')
   })
 
   it('mkdir, cp and rm change the VM root', () => {

@@ -1,4 +1,4 @@
-import {closeSync, openSync, readFileSync} from 'node:fs'
+import {closeSync, existsSync, openSync, readFileSync} from 'node:fs'
 import {mkdir, mkdtemp, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -107,6 +107,30 @@ describe('the agentOS host layer', () => {
       net_socket: '57',
     })
   })
+
+  it('keeps pipes and dups in front of node:wasi (fd_pipe, fd_dup, fd_dup2, fd_close)', async () => {
+    const result = await run(await watFileToWasm(wat('host-pipe.wat')), 'host-pipe')
+    // Exit 0: the last read of the drained pipe is end of file.
+    expect(result).toEqual({exitCode: 0, stdout: 'through a pipe\nafter close\n', stderr: ''})
+  })
+
+  // A child runs in dist/core/run/wasi-main.js: `npm run build` first.
+  const runnerBuilt = existsSync(join(import.meta.dirname, '../../dist/core/run/wasi-main.js'))
+  it.skipIf(!runnerBuilt)(
+    'spawns a command on a pipe, reads its output and waits for its status',
+    async () => {
+      await mkdir(join(root, 'bin'), {recursive: true})
+      const parent = await watFileToWasm(wat('host-spawn.wat'))
+      await writeFile(join(root, 'bin/child'), await watFileToWasm(wat('args-env.wat')))
+      expect(await run(parent, 'host-spawn')).toEqual({
+        exitCode: 0,
+        stdout: 'parent: child\nfrom parent\nGREETING=hi\nPWD=/\n',
+        stderr: '',
+      })
+      await writeFile(join(root, 'bin/child'), await watFileToWasm(wat('exit-code.wat')))
+      expect(await run(parent, 'host-spawn')).toEqual({exitCode: 3, stdout: 'parent: ', stderr: ''})
+    },
+  )
 
   it('still refuses imports from modules that neither WASI nor agentOS provides', async () => {
     const bytes = await watToWasm(`(module

@@ -169,6 +169,7 @@ export async function runWasi(options: WasiRunOptions): Promise<number> {
     foreign.length > 0
       ? (await import('./host/imports.js')).createHostLayer(bytes, imported, {
           stdio: [options.stdin ?? 0, options.stdout ?? 1, options.stderr ?? 2],
+          preopens: options.preopens,
         })
       : undefined
   const instance = await wasm.instantiate(

@@ -13,7 +13,10 @@
  * - `host_user` answers for the VM user (agentos, uid and gid 1000) and `isatty` for real.
  * - Anything else is ENOSYS, typed after the import's declared result.
  */
+import {writeSync} from 'node:fs'
 import {isatty} from 'node:tty'
+import type {Preopen} from '../wasi.js'
+import {createProcessHost, type ProcessHost} from './process.js'
 import {functionImports, type FunctionImport} from './signatures.js'
 
 /** WASI errno values used by the host layer. */
@@ -75,10 +78,10 @@ export interface HostLayerOptions {
   /** Its parent's (default 0). */
   ppid?: number
   /**
-   * Extra `host_process` functions (spawning), given the guest memory; they override the
-   * defaults of the same name.
+   * The guest's preopens in node:wasi's order (fd 3, 4, …): with them the layer spawns commands,
+   * keeps pipes and dups, and follows links from one preopen into another.
    */
-  process?: (memory: GuestMemory) => Record<string, HostFunction>
+  preopens?: Preopen[]
 }
 
 /** The import object and the hook that gives it the instance's memory. */
@@ -165,7 +168,14 @@ export function createHostLayer(
     memory.u32(ret, value)
     return ERRNO.success
   }
-  const wasi = untagWasi(wasiImport)
+  const processHost: ProcessHost | undefined = options.preopens
+    ? createProcessHost({preopens: options.preopens, stdio, raw: wasiImport, memory, pid})
+    : undefined
+  const wasi = untagWasi(processHost?.wasi ?? wasiImport)
+  const terminal = (fd: number) => {
+    const hostFd = processHost ? processHost.hostFd(fd) : untag(fd) <= 2 ? stdio[untag(fd)] : undefined
+    return hostFd !== undefined && isatty(hostFd)
+  }
 
   const host: Record<string, ImportModule> = {
     host_net: {},
@@ -177,9 +187,7 @@ export function createHostLayer(
     },
     host_user: {
       isatty: ((fd: number, ret: number) => {
-        const guest = untag(fd)
-        const hostFd = guest <= 2 ? stdio[guest]! : undefined
-        memory.u32(ret, hostFd !== undefined && isatty(hostFd) ? 1 : 0)
+        memory.u32(ret, terminal(fd) ? 1 : 0)
         return ERRNO.success
       }) as HostFunction,
       getuid: scalar(VM_USER.uid) as HostFunction,
@@ -221,10 +229,7 @@ export function createHostLayer(
       }) as HostFunction,
     },
     host_tty: {
-      isatty: ((fd: number) => {
-        const guest = untag(fd)
-        return guest <= 2 && isatty(stdio[guest]!) ? 1 : 0
-      }) as HostFunction,
+      isatty: ((fd: number) => (terminal(fd) ? 1 : 0)) as HostFunction,
     },
     host_process: {
       proc_getpid: scalar(pid) as HostFunction,
@@ -256,8 +261,7 @@ export function createHostLayer(
       }) as HostFunction,
     },
   }
-  const extra = options.process?.(memory) ?? {}
-  Object.assign(host.host_process!, extra)
+  if (processHost) Object.assign(host.host_process!, processHost.process)
 
   const imports: Record<string, ImportModule> = {}
   for (const signature of functionImports(bytes)) {
@@ -282,6 +286,7 @@ export function createHostLayer(
       group[name] = host[module]?.[name] ?? enosys(signature)
     }
   }
+  if (process.env.AGENTOS_WASI_TRACE) trace(imports)
   return {
     imports,
     memory,
@@ -308,4 +313,18 @@ function umaskCompat(
     if (change) set(mask & 0o777)
     return ERRNO.success
   }) as HostFunction
+}
+
+/** AGENTOS_WASI_TRACE=1: every host and WASI call with its arguments and result, on stderr. */
+function trace(imports: Record<string, ImportModule>): void {
+  for (const [module, group] of Object.entries(imports)) {
+    for (const [name, fn] of Object.entries(group)) {
+      const call = fn as (...args: unknown[]) => unknown
+      group[name] = ((...args: unknown[]) => {
+        const result = call(...args)
+        writeSync(2, `[wasi ${process.pid}] ${module}.${name}(${args.join(', ')}) = ${String(result)}\n`)
+        return result
+      }) as HostFunction
+    }
+  }
 }
