@@ -233,6 +233,22 @@ describe('snapshot-safety check fixtures', () => {
     }
   })
 
+  it('reports an fd left open by a call it does not trace (Linux /proc/self/fd), without a frame', async () => {
+    const dir = await tempAgent("import {opendirSync} from 'node:fs'\nexport const dir = opendirSync('/')\n")
+    try {
+      const result = await checkSnapshotSafety(dir)
+      const untraced = process.platform === 'linux' ? ['WARN_AGENTOS_SNAPSHOT_OPEN_FD'] : []
+      expect(result.problems.filter((p) => p.severity !== 'info').map((p) => p.code)).toEqual(untraced)
+      if (process.platform === 'linux') {
+        expect(result.findings[0]).toMatchObject({file: 'bin/acp.mjs', line: 0, stack: []})
+        expect(result.findings[0]!.what).toContain('does not trace')
+        expect(result.problems.find((p) => p.severity === 'warning')!.path).toBe('bin/acp.mjs')
+      }
+    } finally {
+      await rm(dir, {recursive: true, force: true})
+    }
+  })
+
   it('reports a module init that ends the process', async () => {
     const dir = await tempAgent('process.exit(3)\n')
     try {

@@ -345,7 +345,8 @@ async function checkFiles(
     })
   }
   for (const finding of probe.findings) {
-    const where = `${finding.file}:${finding.line}:${finding.column}`
+    // Line 0: an fd found open afterwards whose opening call was not traced; no frame to name.
+    const where = finding.line ? `${finding.file}:${finding.line}:${finding.column}` : finding.file
     const via = finding.stack.length > 1 ? ` (called from ${finding.stack.slice(1, 4).join(' ← ')})` : ''
     problems.push({
       code: finding.code,
