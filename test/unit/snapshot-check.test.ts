@@ -249,6 +249,19 @@ describe('snapshot-safety check fixtures', () => {
     }
   })
 
+  it('lists at most 50 findings per rule and counts the rest', async () => {
+    const dir = await tempAgent(`export const times = [\n${'  Date.now(),\n'.repeat(60)}]\n`)
+    try {
+      const result = await checkSnapshotSafety(dir)
+      expect(result.findings).toHaveLength(50)
+      expect(result.findings.map((f) => f.line)).toEqual(Array.from({length: 50}, (_, i) => i + 3))
+      const more = result.problems.find((p) => p.code === 'INFO_AGENTOS_SNAPSHOT_MORE')
+      expect(more?.message).toContain('10 more WARN_AGENTOS_SNAPSHOT_DATE_NOW findings')
+    } finally {
+      await rm(dir, {recursive: true, force: true})
+    }
+  })
+
   it('reports a module init that ends the process', async () => {
     const dir = await tempAgent('process.exit(3)\n')
     try {

@@ -158,6 +158,8 @@ interface ProbeReport {
     frames?: Array<{file: string; line: number; column: number}>
   }
   findings: Array<Omit<SnapshotFinding, 'code'>>
+  /** Findings past the per-rule limit, counted by rule. */
+  omitted?: Record<string, number>
 }
 
 const RULES = new Set<string>(Object.keys(RULE_HINTS))
@@ -356,6 +358,15 @@ async function checkFiles(
       hint: RULE_HINTS[finding.rule],
     })
   }
+  for (const [rule, count] of Object.entries(probe.omitted ?? {})) {
+    if (!RULES.has(rule) || !(count > 0)) continue
+    problems.push({
+      code: 'INFO_AGENTOS_SNAPSHOT_MORE',
+      severity: 'info',
+      path: target.file,
+      message: `${count} more ${snapshotRuleCode(rule as SnapshotRule)} finding${count === 1 ? '' : 's'} not listed (at most 50 per rule)`,
+    })
+  }
   const evaluation = probe.evaluation
   if (evaluation.status === 'timeout' || evaluation.status === 'killed') {
     problems.push({
@@ -420,6 +431,7 @@ async function checkFiles(
 interface ProbeResult {
   evaluation: SnapshotEvaluation
   findings: SnapshotFinding[]
+  omitted?: Record<string, number>
 }
 
 /** Runs the probe on `target` in a fresh temporary directory with an empty environment. */
@@ -508,7 +520,7 @@ function parseReport(report: ProbeReport): ProbeResult {
     default:
       evaluation = {status: 'timeout'}
   }
-  return {evaluation, findings}
+  return {evaluation, findings, omitted: report.omitted}
 }
 
 /** Tries `node --snapshot-blob <tmp>/snap.blob --build-snapshot <bundle>` in a temporary dir. */

@@ -126,12 +126,21 @@ function attribute(sites, skipVia) {
   return null
 }
 
+// At most this many findings per rule; the rest are only counted.
+const PER_RULE = 50
+const perRule = {}
+const omitted = {}
 function record(rule, what, where) {
   if (!where) return
   const {frame, stack} = where
   const key = rule + '\0' + frame.file + ':' + frame.line + ':' + frame.column
   if (seen.has(key)) return
   seen.add(key)
+  perRule[rule] = (perRule[rule] || 0) + 1
+  if (perRule[rule] > PER_RULE) {
+    omitted[rule] = (omitted[rule] || 0) + 1
+    return
+  }
   findings.push({rule, what, file: frame.file, line: frame.line, column: frame.column, function: frame.fn, stack})
 }
 
@@ -462,7 +471,7 @@ function finish(outcome) {
     const entry = pendingPromises.get(id)
     if (!stillPending.has(entry.trigger)) record('PENDING_PROMISE', 'leaves a promise pending', entry.where)
   }
-  const report = {version: 1, entry: config.entry, mode: config.mode, outcome, findings}
+  const report = {version: 1, entry: config.entry, mode: config.mode, outcome, findings, omitted}
   try {
     orig.writeFileSync(config.report, JSON.stringify(report))
   } catch {
