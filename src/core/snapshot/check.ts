@@ -171,7 +171,7 @@ const skipped = ({skip, path}: {skip: string; path?: string}): SnapshotCheckResu
 
 /**
  * Decides what {@link checkSnapshotSafety} evaluates for a package: its snapshot bundle, else the
- * acpEntrypoint's bin file; a string says why there is nothing to evaluate.
+ * acpEntrypoint's bin file; `{skip, path}` says why there is nothing to evaluate.
  */
 export function snapshotTarget(
   snapshot: PackageSnapshot,
@@ -221,6 +221,8 @@ export function snapshotTarget(
  * startup snapshot from it. Findings are warnings: the runtime falls back to per-session loading.
  *
  * Never throws for package content; a check that cannot run is reported as a warning.
+ *
+ * @throws AgentosError when the target cannot be read at all (as `readPackage`).
  */
 export async function checkSnapshotSafety(
   packageDir: string,
