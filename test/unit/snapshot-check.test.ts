@@ -201,7 +201,7 @@ describe('snapshot-safety check fixtures', () => {
     )
     try {
       const started = Date.now()
-      const result = await checkSnapshotSafety(dir, {timeoutMs: 2500})
+      const result = await checkSnapshotSafety(dir, {timeoutMs: 4000})
       expect(Date.now() - started).toBeLessThan(10_000)
       expect(result.evaluation?.status).toBe('timeout')
       expect(distinctSorted(result.problems.filter((p) => p.severity !== 'info').map((p) => p.code))).toEqual(
