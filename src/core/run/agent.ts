@@ -1,5 +1,5 @@
 import {randomUUID} from 'node:crypto'
-import {mkdir, readFile, writeFile} from 'node:fs/promises'
+import {mkdir, readdir, readFile, writeFile} from 'node:fs/promises'
 import {dirname, posix} from 'node:path'
 import {Writable} from 'node:stream'
 import {StringDecoder} from 'node:string_decoder'
@@ -172,15 +172,19 @@ export async function runAgent(options: AgentRunOptions): Promise<AgentReport> {
     report.outcome = error.outcome
     report.error = {message: error.message, ...error.extra}
   } finally {
-    for (const terminal of terminals.values()) await terminal.guest.terminate(500)
+    for (const terminal of terminals.values()) await stopTree(terminal.guest, 500)
     if (guest) {
       const t = performance.now()
+      // What the agent started: path-mapped, no pid namespace ends with the run and takes these
+      // along, so whatever of them still runs once the agent is gone is killed below.
+      const started = guest.child.pid === undefined ? [] : await descendantsOf(guest.child.pid)
       guest.stdin?.end()
       const grace = delay(Math.min(500, timeouts.killAfter))
       const exitedAlone = await Promise.race([guest.exited.then(() => true), grace.promise.then(() => false)])
       grace.cancel()
-      const how = exitedAlone ? 'exited' : await guest.terminate(timeouts.killAfter)
+      const how = exitedAlone ? 'exited' : await stopTree(guest, timeouts.killAfter)
       report.exit = await guest.exited
+      killAll(started)
       report.close = {how, ms: since(t)}
       report.steps.push({
         step: 'close',
@@ -205,6 +209,62 @@ export async function runAgent(options: AgentRunOptions): Promise<AgentReport> {
 
 const since = (t: number) => Math.round((performance.now() - t) * 10) / 10
 
+/** Host pids of every process below `pid`, from /proc (children of each of its threads). */
+async function descendantsOf(pid: number): Promise<number[]> {
+  const found: number[] = []
+  const visit = async (parent: number): Promise<void> => {
+    for (const task of await readdir(`/proc/${parent}/task`).catch(() => [] as string[])) {
+      const children = await readFile(`/proc/${parent}/task/${task}/children`, 'utf8').catch(() => '')
+      for (const child of children.split(/\s+/).filter(Boolean).map(Number)) {
+        if (found.includes(child)) continue
+        found.push(child)
+        await visit(child)
+      }
+    }
+  }
+  await visit(pid)
+  return found
+}
+
+function killAll(pids: Iterable<number>): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL')
+    } catch {
+      // Already gone.
+    }
+  }
+}
+
+/**
+ * Stops a guest and everything it started: SIGTERM to the guest, then after `graceMs` SIGKILL to
+ * the guest and to every descendant seen while it ran. Path-mapped there is no pid namespace to
+ * take the tree along: a child that ignores SIGTERM would outlive the run and, holding the
+ * guest's stderr, keep its streams (and so the run) open forever. Streams still held after the
+ * kill (a process that escaped the tree) are closed from this side, so the run always ends.
+ */
+async function stopTree(guest: GuestProcess, graceMs: number): Promise<'exited' | 'SIGTERM' | 'SIGKILL'> {
+  if (guest.done) return 'exited'
+  const pid = guest.child.pid
+  const tree = new Set(pid === undefined ? [] : await descendantsOf(pid))
+  await guest.signal('SIGTERM')
+  const timer = delay(graceMs)
+  const ended = await Promise.race([guest.exited.then(() => true), timer.promise.then(() => false)])
+  timer.cancel()
+  if (ended) return 'SIGTERM'
+  if (pid !== undefined) for (const child of await descendantsOf(pid)) tree.add(child)
+  guest.child.kill('SIGKILL')
+  await guest.signal('SIGKILL')
+  killAll(tree)
+  const reaped = delay(2000)
+  if (!(await Promise.race([guest.exited.then(() => true), reaped.promise.then(() => false)]))) {
+    for (const stream of guest.child.stdio) stream?.destroy()
+  }
+  reaped.cancel()
+  await guest.exited
+  return 'SIGKILL'
+}
+
 async function handshake(
   guest: GuestProcess,
   session: VmSession,
@@ -223,6 +283,7 @@ async function handshake(
   violated.catch(() => {})
   const encoder = new TextEncoder()
   let cancelled = false
+  let truncated: string | undefined
   const readable = new ReadableStream<Uint8Array>({
     cancel() {
       cancelled = true
@@ -261,7 +322,11 @@ async function handshake(
         }
       })
       guest.stdout!.on('end', () => {
-        line(buffer + decoder.end())
+        // An unfinished last line is what an agent dying mid-write leaves: the exit, reported as
+        // a crash, is the failure, not the fragment (kept for the report).
+        const rest = buffer + decoder.end()
+        if (rest.trim() !== '' && !isJson(rest)) truncated = rest.slice(0, 200)
+        else line(rest)
         if (!cancelled) controller.close()
       })
     },
@@ -321,19 +386,23 @@ async function handshake(
       return terminal.exitStatus!
     })
     .onRequest(methods.client.terminal.kill, async ({params}) => {
-      await terminalOf(terminals, params.terminalId).guest.terminate(1000)
+      await stopTree(terminalOf(terminals, params.terminalId).guest, 1000)
       return {}
     })
     .onRequest(methods.client.terminal.release, async ({params}) => {
       const terminal = terminals.get(params.terminalId)
       terminals.delete(params.terminalId)
-      await terminal?.guest.terminate(1000)
+      if (terminal) await stopTree(terminal.guest, 1000)
       return {}
     })
   const connection = app.connect(acp.ndJsonStream(Writable.toWeb(guest.stdin!), readable))
 
   const crashed = guest.exited.then((exit) => {
-    throw new Failure('crashed', `the agent exited (${describeExit(exit)}) before answering`)
+    throw truncated === undefined
+      ? new Failure('crashed', `the agent exited (${describeExit(exit)}) before answering`)
+      : new Failure('crashed', `the agent exited (${describeExit(exit)}) in the middle of a message`, {
+          line: truncated,
+        })
   })
   crashed.catch(() => {})
 
@@ -405,10 +474,12 @@ async function handshake(
       description: m.description ?? undefined,
     }))
     if (init.protocolVersion !== 1) {
-      throw new Failure(
-        'protocol-error',
-        `the agent answered protocolVersion ${init.protocolVersion}; this client speaks 1`,
-      )
+      // JSON, so that a string "1" does not read as the number the client speaks.
+      const message = `the agent answered protocolVersion ${JSON.stringify(init.protocolVersion) ?? 'undefined'}; this client speaks 1`
+      const initialize = report.steps.at(-1)!
+      initialize.ok = false
+      initialize.detail = message
+      throw new Failure('protocol-error', message)
     }
     const created = await step('session/new', timeouts.session, (signal) =>
       connection.agent.request(
@@ -436,6 +507,15 @@ async function handshake(
     }
   } finally {
     connection.close()
+  }
+}
+
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text)
+    return true
+  } catch {
+    return false
   }
 }
 

@@ -1,0 +1,252 @@
+/**
+ * ACP robustness (issue 7, section 6): agents that never answer `initialize`, answer garbage,
+ * answer with another protocol version, exit mid-handshake, flood stderr, or ignore SIGTERM each
+ * get their own outcome and exit code within their timeout, in every isolation mode, and no
+ * process of theirs is left running afterwards (checked in the process table).
+ *
+ * Real processes of the built CLI (`npm run build` first), through `run --agent --json`. Each run
+ * passes the agent a unique `--marker=<uuid>` argument (agents that start helpers pass it on), so
+ * the process table check finds this run's processes and no one else's.
+ */
+import {randomUUID} from 'node:crypto'
+import {describe, expect, it} from 'vitest'
+import {hasStackTrace, runProcess} from '../helpers/cli.js'
+import {bwrapWorks, processesMatching, runFixture} from '../helpers/run-fixtures.js'
+
+const isolations = bwrapWorks() ? (['bwrap', 'path-mapped'] as const) : (['path-mapped'] as const)
+/** What a loaded two-core machine may add to a step's own time limit. */
+const SLACK = 3000
+/** Node.js start, loading the CLI and assembling the VM, around the handshake itself. */
+const STARTUP_SLACK = 20_000
+/** spawn.ts keeps this much of the agent's stderr. */
+const TAIL_BYTES = 8192
+
+interface Report {
+  outcome: string
+  exitCode: number
+  isolation: string
+  steps: Array<{step: string; ms: number; ok: boolean; detail?: string}>
+  protocolVersion?: unknown
+  sessionId?: string
+  error?: {message: string; code?: number; line?: string}
+  stderrTail: string
+  exit?: {code: number | null; signal: string | null}
+  close?: {how: string; ms: number}
+}
+
+interface AgentRun {
+  report: Report
+  exitCode: number
+  stdout: string
+  /** Wall time of the whole CLI process. */
+  ms: number
+  marker: string
+}
+
+/** Runs `run <agent> --agent --json` and checks that nothing with the run's marker survives it. */
+async function agentRun(agent: string, flags: string[], json = true): Promise<AgentRun> {
+  const marker = `acp-robustness-${randomUUID()}`
+  const start = performance.now()
+  const result = await runProcess([
+    'run',
+    runFixture(`agents/${agent}`),
+    '--agent',
+    ...flags,
+    ...(json ? ['--json'] : []),
+    '--',
+    `--marker=${marker}`,
+  ])
+  const ms = performance.now() - start
+  expect(hasStackTrace(result.stderr), result.stderr).toBe(false)
+  // A process killed at the end may take a moment to be reaped after the CLI has exited.
+  let left = await processesMatching(marker)
+  for (let i = 0; i < 30 && left.length > 0; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    left = await processesMatching(marker)
+  }
+  // Killed before the assertion, so that a failing case leaves nothing running either.
+  for (const pid of left) {
+    try {
+      process.kill(pid, 'SIGKILL')
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  expect(left, `processes left by ${agent}`).toEqual([])
+  return {
+    report: json ? (JSON.parse(result.stdout) as Report) : ({} as Report),
+    exitCode: result.exitCode,
+    stdout: result.stdout,
+    ms,
+    marker,
+  }
+}
+
+const stepsOf = (report: Report) => report.steps.map((s) => [s.step, s.ok])
+
+describe.each(isolations)('ACP robustness (%s)', (isolation) => {
+  const iso = ['--isolation', isolation]
+
+  it('never answers initialize: timeout (exit 4) at --init-timeout, then stopped', async () => {
+    const init = 1500
+    const {report, exitCode, ms} = await agentRun('hang', [...iso, '--init-timeout', String(init)])
+    expect(exitCode).toBe(4)
+    expect(report).toMatchObject({
+      outcome: 'timeout',
+      isolation,
+      error: {message: `initialize got no answer within ${init} ms`},
+      close: {how: 'SIGTERM'},
+    })
+    const step = report.steps.find((s) => s.step === 'initialize')!
+    expect(step.ms).toBeGreaterThanOrEqual(init - 50)
+    expect(step.ms).toBeLessThan(init + SLACK)
+    expect(ms).toBeLessThan(init + 500 + 5000 + STARTUP_SLACK)
+  })
+
+  it('answers garbage: protocol error (exit 3) at once, long before the timeout', async () => {
+    const init = 30_000
+    const {report, exitCode, ms} = await agentRun('garbage', [...iso, '--init-timeout', String(init)])
+    expect(exitCode).toBe(3)
+    expect(report).toMatchObject({
+      outcome: 'protocol-error',
+      error: {line: 'Welcome to Garbage Agent v0! Type /help for help.'},
+    })
+    expect(report.steps.find((s) => s.step === 'initialize')!.ms).toBeLessThan(SLACK)
+    // The agent does not exit on its own: the close sequence still had to stop it.
+    expect(report.close?.how).toBe('SIGTERM')
+    expect(ms).toBeLessThan(init)
+  })
+
+  it('answers with another protocol version: protocol error (exit 3), no session is opened', async () => {
+    for (const [version, shown] of [
+      ['2', '2'],
+      ['0', '0'],
+      ['"1"', '"1"'],
+    ] as const) {
+      const {report, exitCode} = await agentRun('wrong-version', [
+        ...iso,
+        '--init-timeout',
+        '30000',
+        '-e',
+        `WRONG_VERSION=${version}`,
+      ])
+      expect(exitCode, version).toBe(3)
+      expect(report.outcome).toBe('protocol-error')
+      expect(report.error!.message).toBe(`the agent answered protocolVersion ${shown}; this client speaks 1`)
+      // The failed check is the initialize step's; session/new is never sent.
+      expect(stepsOf(report)).toEqual([
+        ['spawn', true],
+        ['initialize', false],
+        ['close', true],
+      ])
+      expect(report.sessionId).toBeUndefined()
+      expect(report.stderrTail).not.toContain('session/new')
+      // It exits once its stdin closes: the first step of the close sequence is enough.
+      expect(report.close?.how).toBe('exited')
+    }
+  })
+
+  it('exits mid-handshake: crashed (exit 5), after initialize or in the middle of its answer', async () => {
+    const afterInit = await agentRun('exit-mid-handshake', [...iso, '--session-timeout', '30000'])
+    expect(afterInit.exitCode).toBe(5)
+    expect(afterInit.report).toMatchObject({
+      outcome: 'crashed',
+      error: {message: 'the agent exited (exit code 3) before answering'},
+      exit: {code: 3},
+      close: {how: 'exited'},
+    })
+    expect(stepsOf(afterInit.report)).toEqual([
+      ['spawn', true],
+      ['initialize', true],
+      ['session/new', false],
+      ['close', true],
+    ])
+    expect(afterInit.report.stderrTail).toContain('exit-mid-handshake: dying on session/new')
+    expect(afterInit.report.steps.find((s) => s.step === 'session/new')!.ms).toBeLessThan(SLACK)
+
+    // A half-written answer is what the crash left, not a protocol violation.
+    const partial = await agentRun('exit-mid-handshake', [
+      ...iso,
+      '--init-timeout',
+      '30000',
+      '-e',
+      'EXIT_MODE=partial',
+    ])
+    expect(partial.exitCode).toBe(5)
+    expect(partial.report).toMatchObject({
+      outcome: 'crashed',
+      error: {
+        message: 'the agent exited (exit code 3) in the middle of a message',
+        line: '{"jsonrpc":"2.0","id":0,"result":{"protocolVer',
+      },
+      exit: {code: 3},
+    })
+    expect(partial.report.steps.find((s) => s.step === 'initialize')!.ms).toBeLessThan(SLACK)
+  })
+
+  it('crashes on initialize (the die agent): crashed (exit 5) with its stderr', async () => {
+    const {report, exitCode} = await agentRun('die', [...iso, '--init-timeout', '30000'])
+    expect(exitCode).toBe(5)
+    expect(report).toMatchObject({outcome: 'crashed', exit: {code: 7}})
+    expect(report.stderrTail).toContain('die: fatal: cannot read /home/agentos/.die/config.toml')
+  })
+
+  it('floods stderr: timeout (exit 4) on time, stderr drained all along, only a bounded tail kept', async () => {
+    const init = 2000
+    const {report, exitCode, ms, stdout} = await agentRun('stderr-flood', [
+      ...iso,
+      '--init-timeout',
+      String(init),
+    ])
+    expect(exitCode).toBe(4)
+    expect(report).toMatchObject({
+      outcome: 'timeout',
+      error: {message: `initialize got no answer within ${init} ms`},
+    })
+    const step = report.steps.find((s) => s.step === 'initialize')!
+    expect(step.ms).toBeLessThan(init + SLACK)
+    expect(ms).toBeLessThan(init + 500 + 5000 + STARTUP_SLACK)
+    // The flood went on (megabytes were read while waiting), and only the tail was kept.
+    expect(Buffer.byteLength(report.stderrTail)).toBeLessThanOrEqual(TAIL_BYTES)
+    const counts = [...report.stderrTail.matchAll(/stderr-flood: (\d+) MiB written/g)].map((m) =>
+      Number(m[1]),
+    )
+    expect(counts.at(-1)).toBeGreaterThanOrEqual(2)
+    expect(stdout.length).toBeLessThan(4 * TAIL_BYTES)
+  })
+
+  it('ignores SIGTERM (and so does its helper): SIGKILL to the whole tree after the 5 s grace', async () => {
+    // A well-behaved handshake: the outcome is ok, and closing is what takes the grace.
+    const {report, exitCode, ms} = await agentRun('ignore-sigterm', iso)
+    expect(exitCode).toBe(0)
+    expect(report).toMatchObject({
+      outcome: 'ok',
+      sessionId: 'stubborn-1',
+      close: {how: 'SIGKILL'},
+      exit: {signal: 'SIGKILL'},
+    })
+    expect(report.stderrTail).toContain('ignore-sigterm: ignoring SIGTERM')
+    // stdin close (500 ms), SIGTERM, 5 s default grace, SIGKILL.
+    expect(report.close!.ms).toBeGreaterThanOrEqual(5000)
+    expect(report.close!.ms).toBeLessThan(500 + 5000 + SLACK)
+    expect(ms).toBeLessThan(500 + 5000 + STARTUP_SLACK)
+  })
+
+  it('exits on stdin close but leaves a helper that ignores SIGTERM: the helper is killed too', async () => {
+    // agentRun's process table check is the assertion that matters: path-mapped, nothing but the
+    // client can stop what the agent left behind.
+    const {report, exitCode} = await agentRun('ignore-sigterm', [...iso, '-e', 'IGNORE_MODE=orphan'])
+    expect(exitCode).toBe(0)
+    expect(report).toMatchObject({outcome: 'ok', close: {how: 'exited'}, exit: {code: 0}})
+    expect(report.close!.ms).toBeLessThan(500 + SLACK)
+  })
+})
+
+describe('ACP robustness: human output', () => {
+  it('a stderr flood shows a bounded tail, not megabytes', async () => {
+    const {exitCode, stdout} = await agentRun('stderr-flood', ['--init-timeout', '1500'], false)
+    expect(exitCode).toBe(4)
+    expect(stdout).toContain('stderr-flood:')
+    expect(stdout.length).toBeLessThan(4 * TAIL_BYTES)
+  })
+})
