@@ -208,6 +208,9 @@ describe.skipIf(!ENABLED)('real @agentos-software commands through run', () => {
     {argv: ['sh', '-c', 'x=$(echo hi | tr a-z A-Z); echo "got $x"; false | true; echo $?']},
     {argv: ['sh', '-c', "cat /data/t.txt | sort -r | awk '{print $2}' | sed -e s/1/one/"]},
     {argv: ['xargs', 'echo'], input: 'p q\nr\n'},
+    {argv: ['sh', '-c', 'yes | head -n 3']},
+    {argv: ['sh', '-c', 'ls /nope 2>/dev/null; echo $?; echo gone > /dev/null']},
+    {argv: ['sh', '-c', 'exec echo via-exec; echo not reached']},
   ]
 
   it.each(SAME_AS_HOST.map((c) => ({...c, name: c.argv.join(' ')})))(
@@ -222,17 +225,24 @@ describe.skipIf(!ENABLED)('real @agentos-software commands through run', () => {
     },
   )
 
-  it('ls -l lists the same names as the host', () => {
-    const names = (out: Buffer) =>
+  it('ls -l lists the same names and modes as the host', () => {
+    const columns = (out: Buffer) =>
       out
         .toString('utf8')
         .split('\n')
         .filter((line) => line && !line.startsWith('total'))
-        .map((line) => line.split(/\s+/).at(-1))
+        .map((line) => [line.split(/\s+/)[0], line.split(/\s+/).at(-1)])
     const guest = vm(['ls', '-l', '/data'])
     expect(guest).toMatchObject({exitCode: 0, stderr: ''})
-    expect(names(guest.stdout)).toEqual(names(host(['ls', '-l', '/data/']).stdout))
-    expect(names(guest.stdout)).toEqual(['passwd', 't.txt'])
+    expect(columns(guest.stdout)).toEqual(columns(host(['ls', '-l', '/data/']).stdout))
+    expect(columns(guest.stdout).map(([, name]) => name)).toEqual(['passwd', 't.txt'])
+    // host_fs.path_mode: links, executables and devices show their real modes.
+    const listed = vm(['ls', '-l', '/opt/agentos/bin/ls', '/opt/agentos/coreutils/bin/ls', '/dev/null'])
+    expect(columns(listed.stdout)).toEqual([
+      ['crw-rw-rw-', '/dev/null'],
+      ['lrwxrwxrwx', '../coreutils/bin/ls'],
+      ['-rwxr-xr-x', '/opt/agentos/coreutils/bin/ls'],
+    ])
   })
 
   it('sh runs /opt/agentos/bin commands in a pipeline', async () => {

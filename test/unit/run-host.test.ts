@@ -78,8 +78,8 @@ describe('the agentOS host layer', () => {
 
   it('untags the hidden preopen fds (0x40000003 is the first preopen, /)', async () => {
     const result = await run(await watFileToWasm(wat('host-preopen.wat')), 'host-preopen')
-    // Exit 0 is host_fs.path_mode's "no information".
-    expect(result).toEqual({exitCode: 0, stdout: '/\nline one\nline two\n', stderr: ''})
+    // Exit 8: host_fs.path_mode's st_mode of /file.txt is a regular file (S_IFREG >> 12).
+    expect(result).toEqual({exitCode: 8, stdout: '/\nline one\nline two\n', stderr: ''})
   })
 
   it('answers isatty for real, the VM user, typed ENOSYS for unknown imports', async () => {
@@ -129,6 +129,47 @@ describe('the agentOS host layer', () => {
       })
       await writeFile(join(root, 'bin/child'), await watFileToWasm(wat('exit-code.wat')))
       expect(await run(parent, 'host-spawn')).toEqual({exitCode: 3, stdout: 'parent: ', stderr: ''})
+    },
+  )
+
+  it('opens the host /dev/null for a VM without /dev', async () => {
+    const bytes = await watToWasm(`(module
+      (import "wasi_snapshot_preview1" "path_open"
+        (func $path_open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
+      (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+      (import "wasi_snapshot_preview1" "proc_exit" (func $proc_exit (param i32)))
+      (import "host_fs" "fd_mode" (func $fd_mode (param i32) (result i32)))
+      (memory (export "memory") 1)
+      (data (i32.const 512) "dev/null")
+      (func (export "_start") (local $err i32)
+        (local.set $err (call $path_open (i32.const 0x40000003) (i32.const 1) (i32.const 512) (i32.const 8)
+          (i32.const 0) (i64.const 64) (i64.const 0) (i32.const 0) (i32.const 24)))
+        (if (local.get $err) (then (call $proc_exit (i32.add (i32.const 100) (local.get $err)))))
+        (i32.store (i32.const 0) (i32.const 512))
+        (i32.store (i32.const 4) (i32.const 8))
+        (if (call $fd_write (i32.load (i32.const 24)) (i32.const 0) (i32.const 1) (i32.const 8))
+          (then (call $proc_exit (i32.const 99))))
+        ;; S_IFCHR >> 12 is 2.
+        (call $proc_exit (i32.shr_u (call $fd_mode (i32.load (i32.const 24))) (i32.const 12)))))`)
+    expect(await run(bytes, 'dev-null')).toEqual({exitCode: 2, stdout: '', stderr: ''})
+  })
+
+  it.skipIf(!runnerBuilt)(
+    'proc_exec runs the command in place of the caller and exits with its status',
+    async () => {
+      await mkdir(join(root, 'bin'), {recursive: true})
+      await writeFile(join(root, 'bin/child'), await watFileToWasm(wat('args-env.wat')))
+      const bytes = await watToWasm(`(module
+      (import "host_process" "proc_exec" (func $exec (param i32 i32 i32 i32 i32 i32 i32 i32) (result i32)))
+      (import "wasi_snapshot_preview1" "proc_exit" (func $proc_exit (param i32)))
+      (memory (export "memory") 1)
+      (data (i32.const 512) "/bin/child")
+      (data (i32.const 600) "child\\00exec'd\\00")
+      (func (export "_start")
+        (call $proc_exit (i32.add (i32.const 100)
+          (call $exec (i32.const 512) (i32.const 10) (i32.const 600) (i32.const 13) (i32.const 0) (i32.const 0)
+            (i32.const 0) (i32.const 0))))))`)
+      expect(await run(bytes, 'exec')).toEqual({exitCode: 0, stdout: "child\nexec'd\n", stderr: ''})
     },
   )
 

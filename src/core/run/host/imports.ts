@@ -261,7 +261,10 @@ export function createHostLayer(
       }) as HostFunction,
     },
   }
-  if (processHost) Object.assign(host.host_process!, processHost.process)
+  if (processHost) {
+    Object.assign(host.host_process!, processHost.process)
+    Object.assign(host.host_fs!, processHost.fs)
+  }
 
   const imports: Record<string, ImportModule> = {}
   for (const signature of functionImports(bytes)) {

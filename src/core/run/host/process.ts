@@ -12,7 +12,18 @@
  *   beyond this model.
  */
 import {spawnSync} from 'node:child_process'
-import {existsSync, lstatSync, openSync, readSync, readlinkSync, closeSync, constants as fsc} from 'node:fs'
+import {
+  closeSync,
+  constants as fsc,
+  existsSync,
+  lstatSync,
+  openSync,
+  readlinkSync,
+  fstatSync,
+  readSync,
+  statSync,
+  writeSync,
+} from 'node:fs'
 import {constants} from 'node:os'
 import {dirname, join, posix} from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -49,6 +60,7 @@ interface Child {
 }
 
 const FIRST_MANAGED_FD = 1 << 20
+const MAX_CAPTURE = 64 << 20
 const CLOSED = Symbol('closed')
 const ERRNO_MORE = {acces: 2, noexec: 45, spipe: 70} as const
 const SPAWN_ACTION = {close: 1, dup2: 2, open: 3} as const
@@ -81,6 +93,16 @@ function wasmModuleOf(file: string): string | number {
   return ERRNO_MORE.noexec
 }
 
+/** The WASI filetype of a host descriptor (character device, directory, regular file). */
+function filetypeOf(fd: number): number {
+  try {
+    const info = fstatSync(fd)
+    return info.isCharacterDevice() ? 2 : info.isDirectory() ? 3 : info.isFile() ? 4 : 0
+  } catch {
+    return 0
+  }
+}
+
 /** The runner a child runs in: dist/core/run/wasi-main.js (also from the sources, after a build). */
 function findRunner(): string | undefined {
   const here = dirname(fileURLToPath(import.meta.url))
@@ -104,6 +126,8 @@ export interface ProcessHost {
   /** WASI functions that consult the descriptor table first. */
   wasi: Raw
   process: Raw
+  /** `host_fs` functions that need the VM's paths. */
+  fs: Raw
   /** The host descriptor behind a guest descriptor, when there is one (isatty). */
   hostFd(fd: number): number | undefined
 }
@@ -339,7 +363,8 @@ export function createProcessHost(options: ProcessHostOptions): ProcessHost {
       env: child.env,
       input: io[0] === 'pipe' ? (input ?? Buffer.alloc(0)) : undefined,
       stdio: io,
-      maxBuffer: 1 << 30,
+      // A producer that never ends (`yes | head`) is cut off here, like a reader closing the pipe.
+      maxBuffer: MAX_CAPTURE,
     })
     for (const [index, desc] of [
       [1, outDesc],
@@ -474,14 +499,54 @@ export function createProcessHost(options: ProcessHostOptions): ProcessHost {
   for (const name of Object.keys(raw)) {
     if (name.startsWith('fd_') || name.startsWith('path_')) wasi[name] = viaTable(raw[name] as NumFn) as never
   }
-  wasi.path_open = viaTable(crossPreopen('path_open', 2, 3)) as never
-  wasi.path_filestat_get = viaTable(crossPreopen('path_filestat_get', 2, 3)) as never
+  const pathOpen = viaTable(crossPreopen('path_open', 2, 3))
+  // path_open(dirfd, lookupflags, path, len, oflags, rights, inheriting, fdflags, retFd): the VM
+  // has no /dev, so the harmless devices are the host's, behind a table descriptor.
+  wasi.path_open = ((...args: number[]) => {
+    const result = pathOpen(...args)
+    if (result !== ERRNO.noent) return result
+    const base = guestPathOfPreopen(nativeOf(args[0]!) ?? -1)
+    if (base === undefined) return result
+    const vmPath = posix.join(base, memory.text(args[2]!, args[3]!))
+    if (!DEVICES.has(vmPath)) return result
+    const rights = BigInt(args[5]!)
+    const writable = (rights & (1n << 6n)) !== 0n
+    const readable = (rights & (1n << 1n)) !== 0n
+    const flags = readable && writable ? 'r+' : writable ? 'w' : 'r'
+    const fd = nextFd++
+    table.set(fd, {kind: 'host', fd: openSync(vmPath, flags), refs: 1})
+    memory.u32(args[8]!, fd)
+    return ERRNO.success
+  }) as never
+  const pathFilestat = viaTable(crossPreopen('path_filestat_get', 2, 3))
+  // path_filestat_get(dirfd, lookupflags, path, len, retStat): the devices of path_open below.
+  wasi.path_filestat_get = ((...args: number[]) => {
+    const result = pathFilestat(...args)
+    if (result !== ERRNO.noent) return result
+    const base = guestPathOfPreopen(nativeOf(args[0]!) ?? -1)
+    if (base === undefined || !DEVICES.has(posix.join(base, memory.text(args[2]!, args[3]!)))) return result
+    memory.bytes().fill(0, args[4]!, args[4]! + 64)
+    const view = memory.view()
+    view.setUint8(args[4]! + 16, 2) // character_device
+    view.setBigUint64(args[4]! + 24, 1n, true)
+    return ERRNO.success
+  }) as never
   const wasi_ = {...wasi}
   wasi.fd_close = ((fd: number) => closeGuest(fd)) as never
   wasi.fd_read = ((fd: number, iovs: number, count: number, retN: number) => {
     const desc = table.get(fd)
     if (desc === undefined || desc === CLOSED || desc.kind === 'native')
       return (wasi_.fd_read as NumFn)(fd, iovs, count, retN)
+    if (desc.kind === 'host') {
+      let total = 0
+      for (const [ptr, len] of iovecs(iovs, count)) {
+        const n = readSync(desc.fd, memory.bytes(), ptr, len, null)
+        total += n
+        if (n < len) break
+      }
+      memory.u32(retN, total)
+      return ERRNO.success
+    }
     if (desc.kind !== 'pipe-read') return ERRNO.badf
     const vecs = iovecs(iovs, count)
     const data = pipeRead(
@@ -503,6 +568,12 @@ export function createProcessHost(options: ProcessHostOptions): ProcessHost {
     const desc = table.get(fd)
     if (desc === undefined || desc === CLOSED || desc.kind === 'native')
       return (wasi_.fd_write as NumFn)(fd, iovs, count, retN)
+    if (desc.kind === 'host') {
+      let total = 0
+      for (const [ptr, len] of iovecs(iovs, count)) total += writeSync(desc.fd, memory.bytes(), ptr, len)
+      memory.u32(retN, total)
+      return ERRNO.success
+    }
     if (desc.kind !== 'pipe-write') return ERRNO.badf
     const bytes = memory.bytes()
     const data = Buffer.concat(
@@ -520,11 +591,15 @@ export function createProcessHost(options: ProcessHostOptions): ProcessHost {
         const view = memory.view()
         const size = fallback === 'fd_fdstat_get' ? 24 : 64
         memory.bytes().fill(0, ptr, ptr + size)
+        const type = desc.kind === 'host' ? filetypeOf(desc.fd) : 0
         if (fallback === 'fd_fdstat_get') {
-          view.setUint8(ptr, 0)
+          view.setUint8(ptr, type)
           view.setBigUint64(ptr + 8, 0xffffffffn, true)
           view.setBigUint64(ptr + 16, 0xffffffffn, true)
-        } else view.setBigUint64(ptr + 24, 1n, true)
+        } else {
+          view.setUint8(ptr + 16, type)
+          view.setBigUint64(ptr + 24, 1n, true)
+        }
         return ERRNO.success
       }
       return fn(guestFd, ptr, ...rest)
@@ -596,6 +671,29 @@ export function createProcessHost(options: ProcessHostOptions): ProcessHost {
         args[9]!,
         args[16]!,
       )) as never,
+    proc_exec: ((
+      pathPtr: number,
+      pathLen: number,
+      argvPtr: number,
+      argvLen: number,
+      envPtr: number,
+      envLen: number,
+    ) => {
+      // No image replacement here: the command runs as a child with this process's descriptors,
+      // and this process exits with its status.
+      let pid = 0
+      const errno = scratch(4, () => {
+        const result = spawn(pathPtr, pathLen, argvPtr, argvLen, envPtr, envLen, 0, 0, 0, 0, 0)
+        pid = memory.view().getUint32(0, true)
+        return result
+      })
+      if (errno !== ERRNO.success) return errno
+      const child = children.get(pid)!
+      runChild(child)
+      children.delete(pid)
+      ;(raw.proc_exit as (code: number) => void)(child.status!.code)
+      return ERRNO.success
+    }) as never,
     proc_waitpid_v2: ((
       pid: number,
       _options: number,
@@ -632,8 +730,35 @@ export function createProcessHost(options: ProcessHostOptions): ProcessHost {
     }) as never,
   }
 
+  const fs: Raw = {
+    // fd_mode(fd) -> st_mode: known for the host devices of the table only.
+    fd_mode: ((fd: number) => {
+      const desc = table.get(untagged(fd))
+      if (!desc || desc === CLOSED || desc.kind !== 'host') return 0
+      try {
+        return fstatSync(desc.fd).mode
+      } catch {
+        return 0
+      }
+    }) as never,
+    // path_mode(dirfd, path, len, follow) -> st_mode, 0 for "no information".
+    path_mode: ((fd: number, ptr: number, len: number, follow: number) => {
+      const base = guestPathOfPreopen(nativeOf(untagged(fd)) ?? -1)
+      if (base === undefined) return 0
+      const vmPath = posix.join(base, memory.text(ptr, len))
+      const host = DEVICES.has(vmPath) ? vmPath : hostOf(resolveVm(vmPath, follow !== 0))
+      if (!host) return 0
+      try {
+        return (follow !== 0 ? statSync(host) : lstatSync(host)).mode
+      } catch {
+        return 0
+      }
+    }) as never,
+  }
+
   return {
     wasi,
+    fs,
     process: process_,
     hostFd(fd) {
       const desc = table.get(untagged(fd))
