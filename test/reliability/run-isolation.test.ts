@@ -10,6 +10,7 @@
  * and sh guests (fixtures/run/isolation/bin) refuse every path that is not a VM path (inside
  * bubblewrap) or a path of the per-run root (path-mapped, where they are plain host processes).
  */
+import {existsSync} from 'node:fs'
 import {chmod, cp, mkdir, readdir, readFile, rm, stat, symlink, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
@@ -332,6 +333,56 @@ describe('run isolation: WASI guests reach nothing outside the root', () => {
       if (!wrote) expect(refused).toContain(at('w=/home/agentos/up5').errno)
       expect(at('r=/sentinel')).toEqual(wrote ? {errno: 0, content: 'probe-write|'} : {errno: WASI.ENOENT})
       await expectHostUntouched(result.output)
+    }
+  })
+})
+
+describe('run isolation: an agent’s fs requests stay in the VM', () => {
+  const isolations = hasBwrap ? (['bwrap', 'path-mapped'] as const) : (['path-mapped'] as const)
+
+  it('links the agent makes to host files are followed inside the VM; /opt/agentos is read-only', async () => {
+    const target = join(work, 'sentinel')
+    for (const isolation of isolations) {
+      const result = await runCliProcess(
+        [
+          'run',
+          runFixture('agents/fs-escape'),
+          '--agent',
+          '--isolation',
+          isolation,
+          '--json',
+          '-e',
+          `FS_ESCAPE_TARGET=${target}`,
+        ],
+        {env: {TMPDIR: tmp, HOME: work}},
+      )
+      expect(result.exitCode, result.stderr).toBe(0)
+      const report = JSON.parse(result.stdout) as {outcome: string; stderrTail: string}
+      expect(report.outcome).toBe('ok')
+      const answers = Object.fromEntries(
+        [...report.stderrTail.matchAll(/^fs-escape: (\S+ \S+) => (.*)$/gm)].map((m) => [m[1], m[2]]),
+      )
+      const name = 'sentinel'
+      // Before any write, the links lead to files that do not exist in the VM.
+      expect(answers['fs/read_text_file /home/agentos/rel-link']).toMatch(/^error/)
+      expect(answers[`fs/read_text_file /home/agentos/dir-link/${name}`]).toMatch(/^error/)
+      // Writes through the links land where they lead inside the VM, and read back from there.
+      for (const link of ['abs-link', 'rel-link', 'dangling-link', `dir-link/${name}`]) {
+        expect(answers[`fs/write_text_file /home/agentos/${link}`], link).toBe('ok')
+      }
+      expect(report.stderrTail).toMatch(
+        /fs\/read_text_file \/home\/agentos\/abs-link => error.*\n[^]*fs\/read_text_file \/home\/agentos\/abs-link => ok "fs-escape was here\\n"/,
+      )
+      for (const path of [
+        `/opt/agentos/fs-escape-agent/acp.js`,
+        '/opt/agentos/bin/new-command',
+        '/opt/agentos/new-file',
+      ]) {
+        expect(answers[`fs/write_text_file ${path}`]).toBe(`error ${path} is on a read-only mount of the VM`)
+      }
+      expect(answers['fs/read_text_file /home/agentos/sub/fine.txt']).toBe('ok "fs-escape was here\\n"')
+      await expectHostUntouched(result.stdout + result.stderr)
+      expect(existsSync(`${target}.created`)).toBe(false)
     }
   })
 })

@@ -1,5 +1,6 @@
 import {randomUUID} from 'node:crypto'
-import {mkdir, readdir, readFile, writeFile} from 'node:fs/promises'
+import {constants} from 'node:fs'
+import {lstat, mkdir, open, readdir, readFile, readlink} from 'node:fs/promises'
 import {dirname, posix} from 'node:path'
 import {Writable} from 'node:stream'
 import {StringDecoder} from 'node:string_decoder'
@@ -354,7 +355,7 @@ async function handshake(
         : {outcome: {outcome: 'cancelled'}}
     })
     .onRequest(methods.client.fs.readTextFile, async ({params}) => {
-      const file = vmFile(session, params.path)
+      const file = await vmFile(session, params.path)
       let content = await readFile(file.host, 'utf8')
       if (params.line || params.limit) {
         const lines = content.split('\n')
@@ -364,11 +365,21 @@ async function handshake(
       return {content}
     })
     .onRequest(methods.client.fs.writeTextFile, async ({params}) => {
-      const file = vmFile(session, params.path)
+      const file = await vmFile(session, params.path)
       if (!file.writable)
         throw new acp.RequestError(-32603, `${params.path} is on a read-only mount of the VM`)
       await mkdir(dirname(file.host), {recursive: true})
-      await writeFile(file.host, params.content)
+      // Every link on the way was followed inside the VM: the file itself must not be one.
+      const handle = await open(
+        file.host,
+        constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW,
+        0o644,
+      )
+      try {
+        await handle.writeFile(params.content)
+      } finally {
+        await handle.close()
+      }
       return {}
     })
     .onRequest(methods.client.terminal.create, async ({params}) => {
@@ -536,21 +547,55 @@ function describeExit(exit: GuestExit): string {
 }
 
 /**
- * Where a VM path of an agent's fs request lives on the host: packages (read-only), overlays and
- * everything else of the writable root, or the host's read-only system directories.
+ * Where a VM path of an agent's fs request lives on the host, and whether the VM may write there:
+ * packages (read-only), the rest of /opt/agentos (read-only, like its mount), overlays and
+ * everything else of the writable root, or the host's read-only system directories. Links are
+ * followed as the VM would (an absolute target from the VM's /, `..` stopping there), never on
+ * the host: this client is a host process, and a link the guest made in its root must not lead it
+ * to host files the guest cannot see.
  */
-function vmFile(session: VmSession, vmPath: string): {host: string; writable: boolean} {
+async function vmFile(session: VmSession, vmPath: string): Promise<{host: string; writable: boolean}> {
   if (!vmPath.startsWith('/')) throw new Error(`${vmPath} is not an absolute path`)
-  const path = posix.normalize(vmPath)
-  const {vm, root} = session
-  if (path.startsWith(`${AGENTOS_BIN}/`)) {
-    const link = vm.links.get(path.slice(AGENTOS_BIN.length + 1))
-    if (link) return {host: link.command.hostPath, writable: false}
+  return hostOf(session, await resolveVmPath(session, vmPath))
+}
+
+/** The VM path `vmPath` names once every link in it is followed inside the VM. */
+async function resolveVmPath(session: VmSession, vmPath: string): Promise<string> {
+  let pending = vmPath.split('/').filter(Boolean)
+  let resolved = '/'
+  let links = 0
+  while (pending.length > 0) {
+    const name = pending.shift()!
+    if (name === '.') continue
+    if (name === '..') {
+      resolved = posix.dirname(resolved)
+      continue
+    }
+    const next = posix.join(resolved, name)
+    const host = hostOf(session, next).host
+    const info = await lstat(host).catch(() => undefined)
+    if (!info?.isSymbolicLink()) {
+      resolved = next
+      continue
+    }
+    if (++links > 40) throw new Error(`${vmPath}: too many levels of symbolic links`)
+    const target = await readlink(host)
+    if (target.startsWith('/')) resolved = '/'
+    pending = [...target.split('/').filter(Boolean), ...pending]
   }
+  return resolved
+}
+
+/** The host path of a VM path without links (see {@link vmFile}). */
+function hostOf(session: VmSession, path: string): {host: string; writable: boolean} {
+  const {vm, root} = session
   for (const pkg of vm.packages) {
     const mount = `${AGENTOS_ROOT}/${pkg.name}`
     if (path === mount || path.startsWith(`${mount}/`))
       return {host: pkg.dir + path.slice(mount.length), writable: false}
+  }
+  if (path === AGENTOS_ROOT || path.startsWith(`${AGENTOS_ROOT}/`)) {
+    return {host: root.hostPath(path), writable: false}
   }
   if (vm.overlays.some((o) => path === o.target || path.startsWith(`${o.target}/`))) {
     return {host: root.hostPath(path), writable: true}
