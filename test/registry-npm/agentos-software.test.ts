@@ -255,6 +255,13 @@ describe.skipIf(!ENABLED)('real @agentos-software commands through run', () => {
     expect(result.stdout.toString('utf8')).toBe(`${names.slice(0, 3).join('\n')}\n`)
   })
 
+  it('timeout stops a command that runs too long (waitpid WNOHANG and kill reach the child)', () => {
+    const start = performance.now()
+    const result = vm(['timeout', '1', 'sleep', '5'])
+    expect(result).toMatchObject({exitCode: 124, stderr: ''})
+    expect(performance.now() - start).toBeLessThan(4500)
+  })
+
   it('sh redirects into files of the VM', () => {
     const result = vm([
       'sh',

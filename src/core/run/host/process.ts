@@ -27,6 +27,7 @@ import {
 import {constants} from 'node:os'
 import {dirname, join, posix} from 'node:path'
 import {fileURLToPath} from 'node:url'
+import {Worker} from 'node:worker_threads'
 import type {Preopen} from '../wasi.js'
 import {ERRNO, FD_TAG, type GuestMemory} from './imports.js'
 
@@ -57,6 +58,8 @@ interface Child {
   status?: {code: number; signal: number}
   reaped: boolean
   running: boolean
+  /** Started on the spawner thread: `[state, code, signal]` (spawner.ts). */
+  slots?: Int32Array
 }
 
 const FIRST_MANAGED_FD = 1 << 20
@@ -101,6 +104,13 @@ function filetypeOf(fd: number): number {
   } catch {
     return 0
   }
+}
+
+/** The spawner thread's script (spawner.ts), next to this file or in dist after a build. */
+function findSpawner(): string | undefined {
+  const here = dirname(fileURLToPath(import.meta.url))
+  const candidates = [join(here, 'spawner.js'), join(here, '../../../../dist/core/run/host/spawner.js')]
+  return candidates.find((file) => existsSync(file))
 }
 
 /** The runner a child runs in: dist/core/run/wasi-main.js (also from the sources, after a build). */
@@ -472,7 +482,7 @@ export function createProcessHost(options: ProcessHostOptions): ProcessHost {
     }
     for (const [fd, desc] of fds) if (fd > 2) release(desc)
     const pid = nextPid++
-    children.set(pid, {
+    const child: Child = {
       pid,
       module,
       argv,
@@ -480,9 +490,72 @@ export function createProcessHost(options: ProcessHostOptions): ProcessHost {
       stdio: [fds.get(0), fds.get(1), fds.get(2)],
       reaped: false,
       running: false,
-    })
+    }
+    children.set(pid, child)
+    startAsync(child)
     memory.u32(retPid, pid)
     return ERRNO.success
+  }
+
+  // ---- children on the spawner thread ---------------------------------------------------------
+  let spawner: Worker | null | undefined
+  const spawnerThread = (): Worker | null => {
+    if (spawner !== undefined) return spawner
+    const script = findSpawner()
+    spawner = script ? new Worker(script) : null
+    spawner?.unref()
+    return spawner
+  }
+  /** The host descriptors of a child's 0, 1, 2, when none of them is captured here. */
+  const directStdio = (child: Child): Array<number | 'ignore'> | undefined => {
+    const io: Array<number | 'ignore'> = []
+    for (const desc of child.stdio.slice(0, 3)) {
+      if (!desc) io.push('ignore')
+      else if (desc.kind === 'native' && desc.fd <= 2) io.push(stdio[desc.fd]!)
+      else if (desc.kind === 'host') io.push(desc.fd)
+      else return undefined
+    }
+    return io
+  }
+  /**
+   * Starts a child whose standard descriptors are all host descriptors right away, concurrently:
+   * then `waitpid(WNOHANG)`, `kill` and background jobs behave (timeout, sleep &). Children that
+   * read or write pipes of this process run on demand instead.
+   */
+  const startAsync = (child: Child) => {
+    const io = directStdio(child)
+    if (!io) return
+    const thread = spawnerThread()
+    if (!thread) return
+    const slots = new Int32Array(new SharedArrayBuffer(12))
+    thread.postMessage({
+      type: 'spawn',
+      id: child.pid,
+      file: process.execPath,
+      args: [runner!, ...preopenArgs, '--', child.module, ...child.argv],
+      env: child.env,
+      stdio: io,
+      slots: slots.buffer,
+    })
+    // The descriptors must reach the child before this process may close them.
+    while (Atomics.load(slots, 0) === 0) Atomics.wait(slots, 0, 0, 1000)
+    child.slots = slots
+    child.running = true
+    for (const desc of child.stdio) if (desc) release(desc)
+    child.stdio = []
+  }
+  /** Whether a child's status is known, collecting it from the spawner thread. */
+  const ended = (child: Child): boolean => {
+    if (child.status) return true
+    if (!child.slots || Atomics.load(child.slots, 0) !== 2) return false
+    child.status = {code: Atomics.load(child.slots, 1), signal: Atomics.load(child.slots, 2)}
+    return true
+  }
+  /** Blocks until a child's status is known. */
+  const finish = (child: Child) => {
+    if (ended(child)) return
+    if (!child.slots) return runChild(child)
+    while (!ended(child)) Atomics.wait(child.slots, 0, 1, 1000)
   }
 
   const untagged = (fd: number) => (fd & FD_TAG ? fd & ~FD_TAG : fd)
@@ -689,27 +762,48 @@ export function createProcessHost(options: ProcessHostOptions): ProcessHost {
       })
       if (errno !== ERRNO.success) return errno
       const child = children.get(pid)!
-      runChild(child)
+      finish(child)
       children.delete(pid)
       ;(raw.proc_exit as (code: number) => void)(child.status!.code)
       return ERRNO.success
     }) as never,
     proc_waitpid_v2: ((
       pid: number,
-      _options: number,
+      options: number,
       retCode: number,
       retSignal: number,
       retPid: number,
       retCore: number,
     ) => {
+      const WNOHANG = 1
       const wanted = pid | 0
-      const child =
-        wanted > 0
-          ? children.get(wanted)
-          : ([...children.values()].find((c) => !c.reaped && c.status) ??
-            [...children.values()].find((c) => !c.reaped))
-      if (!child || child.reaped) return ERRNO.child
-      if (!child.status) runChild(child)
+      let child: Child | undefined
+      if (wanted > 0) {
+        child = children.get(wanted)
+        if (!child) return ERRNO.child
+        // A child that runs on demand has no "still running": it runs now, WNOHANG or not.
+        if (!ended(child) && ((options & WNOHANG) === 0 || !child.slots)) finish(child)
+      } else {
+        if (children.size === 0) return ERRNO.child
+        for (;;) {
+          const waiting = [...children.values()]
+          child = waiting.find((c) => ended(c))
+          if (child) break
+          // On demand children run now; started ones are waited for.
+          child = waiting.find((c) => !c.slots)
+          if (child) {
+            finish(child)
+            break
+          }
+          if (options & WNOHANG) break
+          Atomics.wait(waiting[0]!.slots!, 0, 1, 50)
+        }
+      }
+      if (!child || !ended(child)) {
+        // WNOHANG and nothing has ended yet.
+        if (retPid) memory.u32(retPid, 0)
+        return ERRNO.success
+      }
       child.reaped = true
       children.delete(child.pid)
       if (retCode) memory.u32(retCode, child.status!.code)
@@ -721,7 +815,9 @@ export function createProcessHost(options: ProcessHostOptions): ProcessHost {
     proc_kill: ((pid: number, signal: number) => {
       const child = children.get(pid | 0)
       if (!child) return pid === options.pid ? ERRNO.success : ERRNO.srch
-      if (signal !== 0 && !child.status) {
+      if (signal === 0 || ended(child)) return ERRNO.success
+      if (child.slots) spawner?.postMessage({type: 'kill', id: child.pid, signal})
+      else {
         child.status = {code: 128 + signal, signal}
         for (const desc of child.stdio) if (desc) release(desc)
         child.stdio = []
