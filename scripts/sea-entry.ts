@@ -94,6 +94,13 @@ function runMemoryHooks(
 }
 
 async function main(argv: string[]): Promise<void> {
+  // The binary is its own WASI runner: WASM commands that guests spawn run in a child binary.
+  const {BINARY_RUNNER_ARG, useBinaryRunner, wasiRunnerMain} = await import('../src/core/run/wasi-runner.js')
+  useBinaryRunner(process.execPath)
+  if (argv[0] === BINARY_RUNNER_ARG) {
+    process.exitCode = await wasiRunnerMain(argv.slice(1))
+    return
+  }
   // As bin/run.js: `run` in its common shape is dispatched without setting up oclif.
   if (argv[0] === 'run') {
     const {runFast} = await import('../src/lib/run-fast.js')

@@ -124,8 +124,8 @@ describe('run: Node.js and sh commands', () => {
   })
 
   it('lets a Node.js command spawn other packages’ commands by their /opt/agentos/bin paths', async () => {
-    // The single binary carries no WASI runner file, so there a WASM command runs only top-level.
-    const wasmTarget = process.env.AGENTOS_TOOLCHAIN_EXE ? [] : ['/opt/agentos/bin/echo']
+    // A WASM command through its runner shim (inside the single binary, the binary is the runner).
+    const wasmTarget = ['/opt/agentos/bin/echo']
     for (const isolation of isolations) {
       const result = await runProcess([
         'run',
@@ -141,8 +141,7 @@ describe('run: Node.js and sh commands', () => {
       expect(result.exitCode, `${isolation}: ${result.stderr}`).toBe(0)
       const lines = result.stdout.trimEnd().split('\n')
       // argv path to a WASM command (through its runner shim), env path to a sh command.
-      if (wasmTarget.length > 0)
-        expect(lines.shift()).toMatch(/^\[(\/.*)?\/opt\/agentos\/bin\/echo\] via spawner$/)
+      expect(lines.shift()).toMatch(/^\[(\/.*)?\/opt\/agentos\/bin\/echo\] via spawner$/)
       expect(lines[0]).toMatch(/^\[(\/.*)?\/opt\/agentos\/bin\/greet\] greet: hello via spawner$/)
       if (isolation === 'path-mapped') expect(result.stderr).toContain('path-mapped mode')
       else expect(lines[0]).toBe('[/opt/agentos/bin/greet] greet: hello via spawner')

@@ -1,22 +1,10 @@
-import {existsSync} from 'node:fs'
-import {dirname, join} from 'node:path'
-import {fileURLToPath} from 'node:url'
 import {runError} from './errors.js'
 import {hostNode} from './node.js'
 import {nodeOptionsFromShebang, type Resolution} from './resolve.js'
 import {assembleRoot, type VmRoot, type WasmShim} from './root.js'
 import {bwrapArgs, guestNodePath, type Isolation, mapEnv, mapVmPath, mapVmPathsInValue} from './sandbox.js'
 import type {Vm} from './vm.js'
-
-/** The WASI runner entry (dist/core/run/wasi-main.js), for WASM guests in child processes. */
-export const WASI_RUNNER = join(dirname(fileURLToPath(import.meta.url)), 'wasi-main.js')
-/** The directory holding this CLI's compiled code, bound into the namespace for the runner. */
-const DIST_DIR = dirname(dirname(dirname(WASI_RUNNER)))
-/**
- * The single binary has no runner file (its code is inside the executable): there, WASM commands
- * run only as the top-level command, in-process, and are linked as plain links for other guests.
- */
-const RUNNER_AVAILABLE = existsSync(WASI_RUNNER)
+import {type WasiRunnerCommand, wasiRunner} from './wasi-runner.js'
 
 /** A VM with its root assembled and its isolation decided: what guest processes run in. */
 export interface VmSession {
@@ -27,6 +15,8 @@ export interface VmSession {
   node: string
   /** bubblewrap binary and the arguments up to the guest's argv (bwrap only). */
   bwrap?: {file: string; args: string[]}
+  /** How child processes run WASM commands; undefined in a build without a runner. */
+  runner?: WasiRunnerCommand
 }
 
 /**
@@ -35,31 +25,32 @@ export interface VmSession {
  * guest can spawn them.
  */
 export async function openSession(vm: Vm, isolation: Isolation, bwrap?: string): Promise<VmSession> {
-  const node = isolation === 'bwrap' ? await guestNodePath(vm) : hostNode()
-  const shim: WasmShim =
-    isolation === 'bwrap'
-      ? {
-          node,
-          runner: WASI_RUNNER,
-          runnerArgs: () => [],
-          modulePath: (v, _root, name) => v.links.get(name)!.target,
-        }
-      : {
-          node,
-          runner: WASI_RUNNER,
-          runnerArgs: (v, r) => pathMappedPreopens(v, r),
-          modulePath: (v, r, name) => r.hostPath(v.links.get(name)!.target),
-        }
+  // Path-mapped guests run the host's Node.js. Inside the single binary with no Node.js around,
+  // only Node.js guests need one: they fail when planned, not every session.
+  const node = isolation === 'bwrap' ? await guestNodePath(vm) : (nodeOrUndefined() ?? '')
+  const runner = wasiRunner(() => node || hostNode())
+  // The shim's program as the guest sees it: the binary is bound at its host path, a script runner
+  // runs on the guest's Node.js.
+  const program = runner?.selfContained ? runner.program : node
+  const shim: WasmShim | undefined = runner && {
+    node: program,
+    runner: runner.args,
+    runnerArgs: isolation === 'bwrap' ? () => [] : (v, r) => pathMappedPreopens(v, r),
+    modulePath:
+      isolation === 'bwrap'
+        ? (v, _root, name) => v.links.get(name)!.target
+        : (v, r, name) => r.hostPath(v.links.get(name)!.target),
+  }
   const root = await assembleRoot(vm, {
     layout: isolation === 'bwrap' ? 'mountpoints' : 'copies',
-    wasmShim: RUNNER_AVAILABLE ? shim : undefined,
+    wasmShim: shim,
   })
-  const session: VmSession = {vm, root, isolation, node}
+  const session: VmSession = {vm, root, isolation, node, runner}
   if (isolation === 'bwrap') {
     try {
       session.bwrap = {
         file: bwrap!,
-        args: await bwrapArgs(vm, root, {hostPaths: RUNNER_AVAILABLE ? [DIST_DIR] : [], nodeTarget: node}),
+        args: await bwrapArgs(vm, root, {hostPaths: runner?.hostPaths ?? [], nodeTarget: node}),
       }
     } catch (error) {
       await root.remove()
@@ -67,6 +58,14 @@ export async function openSession(vm: Vm, isolation: Isolation, bwrap?: string):
     }
   }
   return session
+}
+
+function nodeOrUndefined(): string | undefined {
+  try {
+    return hostNode()
+  } catch {
+    return undefined
+  }
 }
 
 function pathMappedPreopens(vm: Vm, root: VmRoot): string[] {
@@ -150,7 +149,8 @@ export function planProcess(
       ]
       break
     case 'wasi': {
-      if (!RUNNER_AVAILABLE) {
+      const runner = session.runner
+      if (!runner) {
         throw runError(
           'ERR_AGENTOS_RUN_WASI_RUNNER_MISSING',
           `${resolution.command} is WebAssembly, which this build runs only as the top-level command`,
@@ -164,8 +164,8 @@ export function planProcess(
       const module = chained ? interpreter.path : (resolution.target ?? invoked)
       const preopens = bwrap ? [] : pathMappedPreopens(vm, root).map((value) => hostPart(value, value))
       parts = [
-        hostPart(session.node, hostNode()),
-        hostPart(WASI_RUNNER, WASI_RUNNER),
+        runner.selfContained ? hostPart(runner.program, runner.program) : hostPart(session.node, hostNode()),
+        ...runner.args.map((arg) => hostPart(arg, arg)),
         ...preopens,
         hostPart('--', '--'),
         hostPart(module, hostModule(resolution)),

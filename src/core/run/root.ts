@@ -18,10 +18,10 @@ export type PackageLayout =
 
 /** A WASM command linked as a small shell script that runs it through the WASI runner. */
 export interface WasmShim {
-  /** Program that runs the shim (Node.js), as the guest sees it. */
+  /** Program that runs the shim (Node.js, or the single binary), as the guest sees it. */
   node: string
-  /** The WASI runner script, as the guest sees it. */
-  runner: string
+  /** Its arguments that select the WASI runner (the script, or the binary's runner argument). */
+  runner: string[]
   /** Extra runner arguments before `--` (preopens in path-mapped mode). */
   runnerArgs: (vm: Vm, root: VmRoot) => string[]
   /** Where the guest finds the module of a command (a VM path, or a host path when path-mapped). */
@@ -171,7 +171,13 @@ export function shellQuote(value: string): string {
 }
 
 function shimScript(vm: Vm, root: VmRoot, shim: WasmShim, name: string): string {
-  const parts = [shim.node, shim.runner, ...shim.runnerArgs(vm, root), '--', shim.modulePath(vm, root, name)]
+  const parts = [
+    shim.node,
+    ...shim.runner,
+    ...shim.runnerArgs(vm, root),
+    '--',
+    shim.modulePath(vm, root, name),
+  ]
   return `#!/bin/sh\n# agentos-toolchain run: ${name} is WebAssembly; the host kernel cannot exec it, so this runs it through node:wasi.\nexec ${parts.map(shellQuote).join(' ')} "$0" "$@"\n`
 }
 
