@@ -73,8 +73,10 @@ export async function assembleRoot(vm: Vm, options: AssembleOptions): Promise<Vm
     scratch: join(dir, 'scratch'),
     hostPath: (vmPath) => join(root, vmPath),
     remove: async () => {
-      // /opt/agentos was made read-only below: its directories need their write bit back for rm.
-      await setTreeWritable(join(root, AGENTOS_ROOT), true, {directoriesOnly: true}).catch(() => {})
+      // /opt/agentos of the copies was made read-only below: its directories need their write bit
+      // back for rm.
+      if (options.layout === 'copies')
+        await setTreeWritable(join(root, AGENTOS_ROOT), true, {directoriesOnly: true}).catch(() => {})
       await rm(dir, {recursive: true, force: true, maxRetries: 2})
     },
   }
@@ -123,7 +125,7 @@ export async function assembleRoot(vm: Vm, options: AssembleOptions): Promise<Vm
     // with a read-only bind and read-only preopens; path-mapped guests are host processes writing
     // to the per-run copies, so there the closest refusal is the permission bits: no write bit
     // anywhere under /opt/agentos (EACCES for an unprivileged user; root bypasses mode bits).
-    await setTreeWritable(join(root, AGENTOS_ROOT), false)
+    if (options.layout === 'copies') await setTreeWritable(join(root, AGENTOS_ROOT), false)
   } catch (error) {
     await vmRoot.remove()
     throw error
