@@ -262,6 +262,18 @@ describe.skipIf(!ENABLED)('real @agentos-software commands through run', () => {
     expect(performance.now() - start).toBeLessThan(4500)
   })
 
+  // --timeout runs the command in a child process (wasi-runner.ts) instead of in-process.
+  it.each(['path-mapped', 'auto'])(
+    'spawning works from the child-process runner too (--isolation %s)',
+    (isolation) => {
+      const script =
+        'echo a | cat; ls /opt/agentos/bin/ls; timeout 1 sleep 3; echo $?; cat /data/passwd | wc -l'
+      const result = vm(['sh', '-c', script], {flags: ['--isolation', isolation, '--timeout', '30000']})
+      expect(result.exitCode).toBe(0)
+      expect(result.stdout.toString('utf8')).toBe('a\n/opt/agentos/bin/ls\n124\n2\n')
+    },
+  )
+
   it('sh redirects into files of the VM', () => {
     const result = vm([
       'sh',

@@ -77,15 +77,39 @@ export async function wasiRunnerMain(argv: readonly string[]): Promise<number> {
     return 2
   }
   if (preopens.length === 0) preopens.push({guest: '/', host: '/'})
+  const toVm = unmapper(preopens.find((p) => p.guest === '/')?.host)
   const env = Object.fromEntries(
-    Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined),
+    Object.entries(process.env)
+      .filter((e): e is [string, string] => e[1] !== undefined)
+      .map(([name, value]) => [name, toVm(value)]),
   )
   try {
-    return await runWasi({module, args, env, preopens})
+    return await runWasi({module, args: args.map(toVm), env, preopens})
   } catch (error) {
     process.stderr.write(
       isAgentosError(error) ? `${args[0]}: ${error.message}\n` : `${args[0]}: ${(error as Error).stack}\n`,
     )
     return isAgentosError(error) ? error.exitCode : 1
+  }
+}
+
+/**
+ * Path-mapped mode rewrites VM paths in env and argv to the assembled root (sandbox.ts), for guests
+ * that see the host's files. A WASI guest sees the VM through its preopens, so the runner turns
+ * them back into VM paths: the whole value, each `:`-separated element, or what follows `=`.
+ */
+function unmapper(root: string | undefined): (value: string) => string {
+  if (!root || root === '/') return (value) => value
+  const one = (part: string) =>
+    part === root ? '/' : part.startsWith(`${root}/`) ? part.slice(root.length) : part
+  return (value) => {
+    if (value.includes(':') && value.split(':').every((part) => part === '' || part.startsWith('/'))) {
+      return value.split(':').map(one).join(':')
+    }
+    const eq = value.indexOf('=')
+    if (!value.startsWith('/') && eq > 0 && value.slice(eq + 1).startsWith('/')) {
+      return value.slice(0, eq + 1) + one(value.slice(eq + 1))
+    }
+    return one(value)
   }
 }

@@ -29,6 +29,7 @@ import {dirname, join, posix} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {Worker} from 'node:worker_threads'
 import type {Preopen} from '../wasi.js'
+import {selfRunnerArgv} from '../wasi-runner.js'
 import {ERRNO, FD_TAG, type GuestMemory} from './imports.js'
 
 type Raw = Record<string, (...args: never[]) => unknown>
@@ -113,11 +114,15 @@ function findSpawner(): string | undefined {
   return candidates.find((file) => existsSync(file))
 }
 
-/** The runner a child runs in: dist/core/run/wasi-main.js (also from the sources, after a build). */
-function findRunner(): string | undefined {
-  const here = dirname(fileURLToPath(import.meta.url))
-  const candidates = [join(here, '..', 'wasi-main.js'), join(here, '../../../../dist/core/run/wasi-main.js')]
-  return candidates.find((file) => existsSync(file))
+/**
+ * How a child starts: this executable as the WASI runner (wasi-runner.ts), or, from the sources,
+ * the built runner script in dist.
+ */
+function findRunner(): string[] | undefined {
+  const self = selfRunnerArgv()
+  if (self) return self
+  const built = join(dirname(fileURLToPath(import.meta.url)), '../../../../dist/core/run/wasi-main.js')
+  return existsSync(built) ? [process.execPath, built] : undefined
 }
 
 /** Options of {@link createProcessHost}. */
@@ -369,13 +374,17 @@ export function createProcessHost(options: ProcessHostOptions): ProcessHost {
       else if (desc?.kind === 'host') io[index] = desc.fd
       else if (desc) io[index] = 'pipe'
     }
-    const result = spawnSync(process.execPath, [runner!, ...preopenArgs, '--', child.module, ...child.argv], {
-      env: child.env,
-      input: io[0] === 'pipe' ? (input ?? Buffer.alloc(0)) : undefined,
-      stdio: io,
-      // A producer that never ends (`yes | head`) is cut off here, like a reader closing the pipe.
-      maxBuffer: MAX_CAPTURE,
-    })
+    const result = spawnSync(
+      runner![0]!,
+      [...runner!.slice(1), ...preopenArgs, '--', child.module, ...child.argv],
+      {
+        env: child.env,
+        input: io[0] === 'pipe' ? (input ?? Buffer.alloc(0)) : undefined,
+        stdio: io,
+        // A producer that never ends (`yes | head`) is cut off here, like a reader closing the pipe.
+        maxBuffer: MAX_CAPTURE,
+      },
+    )
     for (const [index, desc] of [
       [1, outDesc],
       [2, errDesc],
@@ -531,8 +540,8 @@ export function createProcessHost(options: ProcessHostOptions): ProcessHost {
     thread.postMessage({
       type: 'spawn',
       id: child.pid,
-      file: process.execPath,
-      args: [runner!, ...preopenArgs, '--', child.module, ...child.argv],
+      file: runner![0],
+      args: [...runner!.slice(1), ...preopenArgs, '--', child.module, ...child.argv],
       env: child.env,
       stdio: io,
       slots: slots.buffer,
