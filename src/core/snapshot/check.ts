@@ -245,41 +245,31 @@ export async function checkPackageSnapshot(
 ): Promise<SnapshotCheckResult> {
   const target = snapshotTarget(snapshot, model)
   if ('skip' in target) return skipped(target)
+  // The check cannot run at all: one warning at the entry, and no findings.
+  const cannotCheck = (message: string, hint: string): SnapshotCheckResult => ({
+    target,
+    findings: [],
+    problems: [
+      {code: 'WARN_AGENTOS_SNAPSHOT_CHECK_FAILED', severity: 'warning', path: target.file, message, hint},
+    ],
+  })
   let node: string
   try {
     node = options.node ?? hostNode()
   } catch (error) {
-    return {
-      target,
-      findings: [],
-      problems: [
-        {
-          code: 'WARN_AGENTOS_SNAPSHOT_CHECK_FAILED',
-          severity: 'warning',
-          path: target.file,
-          message: `cannot check snapshot safety: ${(error as Error).message}`,
-          hint: 'Install Node.js (>= 20) on PATH.',
-        },
-      ],
-    }
+    return cannotCheck(
+      `cannot check snapshot safety: ${(error as Error).message}`,
+      'Install Node.js (>= 20) on PATH.',
+    )
   }
   let files: {root: string; cleanup(): Promise<void>}
   try {
     files = await packageFiles(snapshot)
   } catch (error) {
-    return {
-      target,
-      findings: [],
-      problems: [
-        {
-          code: 'WARN_AGENTOS_SNAPSHOT_CHECK_FAILED',
-          severity: 'warning',
-          path: target.file,
-          message: `cannot extract ${snapshot.origin.path} for the snapshot check: ${(error as Error).message}`,
-          hint: 'Extract the archive and validate the package directory.',
-        },
-      ],
-    }
+    return cannotCheck(
+      `cannot extract ${snapshot.origin.path} for the snapshot check: ${(error as Error).message}`,
+      'Extract the archive and validate the package directory.',
+    )
   }
   try {
     return await checkFiles(files.root, target, node, options)
