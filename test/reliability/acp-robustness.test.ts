@@ -1,6 +1,7 @@
 /**
  * ACP robustness (issue 7, section 6): agents that never answer `initialize`, answer garbage,
- * answer with another protocol version, exit mid-handshake, flood stderr, or ignore SIGTERM each
+ * answer with another protocol version, exit mid-handshake, flood stderr (or stdout, with one
+ * endless line), or ignore SIGTERM each
  * get their own outcome and exit code within their timeout, in every isolation mode, and no
  * process of theirs is left running afterwards (checked in the process table).
  *
@@ -213,6 +214,24 @@ describe.each(isolations)('ACP robustness (%s)', (isolation) => {
     )
     expect(counts.at(-1)).toBeGreaterThanOrEqual(2)
     expect(stdout.length).toBeLessThan(4 * TAIL_BYTES)
+  })
+
+  it('floods stdout with one endless line: bounded, protocol error (exit 3), timeouts still on time', async () => {
+    const {report, exitCode} = await agentRun('stdout-flood', [...iso, '--init-timeout', '30000'])
+    expect(exitCode).toBe(3)
+    expect(report).toMatchObject({
+      outcome: 'protocol-error',
+      error: {message: 'the agent wrote a line of more than 67108864 characters to stdout'},
+    })
+    expect(report.error!.line!.length).toBeLessThanOrEqual(200)
+    expect(report.steps.find((s) => s.step === 'initialize')!.ms).toBeLessThan(30_000)
+    // Before the line reaches the limit, a short timeout fires on time: the flood does not stall
+    // the client's event loop.
+    const init = 300
+    const short = await agentRun('stdout-flood', [...iso, '--init-timeout', String(init)])
+    expect(short.exitCode).toBe(4)
+    expect(short.report.error!.message).toBe(`initialize got no answer within ${init} ms`)
+    expect(short.report.steps.find((s) => s.step === 'initialize')!.ms).toBeLessThan(init + SLACK)
   })
 
   it('ignores SIGTERM (and so does its helper): SIGKILL to the whole tree after the 5 s grace', async () => {

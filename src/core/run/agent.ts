@@ -208,6 +208,9 @@ export async function runAgent(options: AgentRunOptions): Promise<AgentReport> {
   return report
 }
 
+/** The longest stdout line (one JSON-RPC message) the client takes: 64 Mi characters. */
+const MAX_LINE = 64 * 1024 * 1024
+
 const since = (t: number) => Math.round((performance.now() - t) * 10) / 10
 
 /** Host pids of every process below `pid`, from /proc (children of each of its threads). */
@@ -291,7 +294,11 @@ async function handshake(
     },
     start(controller) {
       const decoder = new StringDecoder('utf8')
-      let buffer = ''
+      // The unfinished line, in pieces: only new text is searched for a newline, so a long line
+      // costs its length once, not once per chunk.
+      let pieces: string[] = []
+      let pending = 0
+      let overflow = false
       const line = (text: string) => {
         if (cancelled || text.trim() === '') return
         let message: unknown
@@ -315,17 +322,38 @@ async function handshake(
         controller.enqueue(encoder.encode(`${text}\n`))
       }
       guest.stdout!.on('data', (chunk: Buffer) => {
-        buffer += decoder.write(chunk)
+        if (overflow) return
+        let text = decoder.write(chunk)
         let newline: number
-        while ((newline = buffer.indexOf('\n')) >= 0) {
-          line(buffer.slice(0, newline))
-          buffer = buffer.slice(newline + 1)
+        while ((newline = text.indexOf('\n')) >= 0) {
+          line(pieces.join('') + text.slice(0, newline))
+          pieces = []
+          pending = 0
+          text = text.slice(newline + 1)
+        }
+        if (text === '') return
+        pieces.push(text)
+        pending += text.length
+        if (pending > MAX_LINE) {
+          // Kept no further: a message this long is not one the client could take anyway.
+          overflow = true
+          violation(
+            new Failure(
+              'protocol-error',
+              `the agent wrote a line of more than ${MAX_LINE} characters to stdout`,
+              {
+                line: pieces[0]!.slice(0, 200),
+              },
+            ),
+          )
+          pieces = []
         }
       })
       guest.stdout!.on('end', () => {
+        if (overflow) return
         // An unfinished last line is what an agent dying mid-write leaves: the exit, reported as
         // a crash, is the failure, not the fragment (kept for the report).
-        const rest = buffer + decoder.end()
+        const rest = pieces.join('') + decoder.end()
         if (rest.trim() !== '' && !isJson(rest)) truncated = rest.slice(0, 200)
         else line(rest)
         if (!cancelled) controller.close()
