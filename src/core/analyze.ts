@@ -432,6 +432,19 @@ function checkTree(
     }
     if (entry.kind === 'symlink') {
       const inside = symlinkStaysInside(path, entry.linkTarget ?? '')
+      if (inside && snapshot.origin.type === 'aospkg') {
+        // The container keeps links and the runtime resolves them inside the archive (the
+        // reference toolchain's bin/<cmd> links, for one); only a package shipped as files through
+        // npm loses them, and the bin map never relies on them.
+        problems.push({
+          code: 'WARN_AGENTOS_AOSPKG_SYMLINK',
+          severity: 'warning',
+          path,
+          message: `${path} is a symlink → ${entry.linkTarget}: the archive keeps it, a package directory shipped through npm would lose it`,
+          hint: 'Nothing to do for the archive; a directory package should hold the real file instead.',
+        })
+        continue
+      }
       problems.push({
         code: 'ERR_AGENTOS_SYMLINK',
         severity: 'error',

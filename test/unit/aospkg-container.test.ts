@@ -669,6 +669,22 @@ describe('writer details', () => {
     expect((await readPackage(extracted, {digest: true})).digest).toBe(fromDir.digest)
   })
 
+  it('validates a link inside an archive as a warning, and the same link in a directory as an error', async () => {
+    // The reference toolchain's bin/<cmd> links, as @agentos-software/pi ships them.
+    const dir = await fresh('bin-link')
+    await cp(MY_TOOL, dir, {recursive: true})
+    await mkdir(join(dir, 'bin'))
+    await symlink('../node_modules/my-tool/cli.js', join(dir, 'bin/my-tool'))
+    const codes = (report: Awaited<ReturnType<typeof validatePackage>>) =>
+      report.problems.filter((p) => p.path === 'bin/my-tool').map((p) => [p.code, p.severity])
+    const asDir = await validatePackage(dir)
+    expect(asDir.ok).toBe(false)
+    expect(codes(asDir)).toEqual([['ERR_AGENTOS_SYMLINK', 'error']])
+    const asArchive = await validatePackage(await writeTo(dir))
+    expect(asArchive.ok).toBe(true)
+    expect(codes(asArchive)).toEqual([['WARN_AGENTOS_AOSPKG_SYMLINK', 'warning']])
+  })
+
   it('refuses to extract a symlink that leaves the package', async () => {
     const dir = await fresh('escape')
     await cp(MY_TOOL, dir, {recursive: true})
