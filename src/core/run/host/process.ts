@@ -65,6 +65,8 @@ interface Child {
 
 const FIRST_MANAGED_FD = 1 << 20
 const MAX_CAPTURE = 64 << 20
+/** How long a spawn waits for the spawner thread to start the child. */
+const SPAWNER_START_MS = 20_000
 const CLOSED = Symbol('closed')
 const ERRNO_MORE = {acces: 2, noexec: 45, spipe: 70} as const
 const SPAWN_ACTION = {close: 1, dup2: 2, open: 3} as const
@@ -209,14 +211,16 @@ export function createProcessHost(options: ProcessHostOptions): ProcessHost {
       memory.bytes().set(saved, 0)
     }
   }
-  const CHUNK = 65_536
+  /** Scratch bytes for a transfer: 64 KiB, less in a module with a single small page. */
+  const chunk = () => Math.max(16, Math.min(65_536, memory.bytes().length - 16))
   /** Reads a native descriptor to its end through node:wasi. */
-  const readNative = (fd: number): Buffer =>
-    scratch(CHUNK + 16, () => {
+  const readNative = (fd: number): Buffer => {
+    const size = chunk()
+    return scratch(size + 16, () => {
       const parts: Buffer[] = []
       for (;;) {
         memory.u32(0, 16)
-        memory.u32(4, CHUNK)
+        memory.u32(4, size)
         if (call('fd_read', fd, 0, 1, 8) !== 0) break
         const n = memory.view().getUint32(8, true)
         if (n === 0) break
@@ -224,16 +228,20 @@ export function createProcessHost(options: ProcessHostOptions): ProcessHost {
       }
       return Buffer.concat(parts)
     })
+  }
   const writeNative = (fd: number, data: Buffer): void => {
     if (data.length === 0) return
-    scratch(CHUNK + 16, () => {
+    const size = chunk()
+    scratch(size + 16, () => {
       for (let offset = 0; offset < data.length;) {
-        const part = data.subarray(offset, offset + CHUNK)
+        const part = data.subarray(offset, offset + size)
         memory.bytes().set(part, 16)
         memory.u32(0, 16)
         memory.u32(4, part.length)
         if (call('fd_write', fd, 0, 1, 8) !== 0) return
-        offset += memory.view().getUint32(8, true)
+        const written = memory.view().getUint32(8, true)
+        if (written === 0) return
+        offset += written
       }
     })
   }
@@ -547,7 +555,13 @@ export function createProcessHost(options: ProcessHostOptions): ProcessHost {
       slots: slots.buffer,
     })
     // The descriptors must reach the child before this process may close them.
-    while (Atomics.load(slots, 0) === 0) Atomics.wait(slots, 0, 0, 1000)
+    const deadline = Date.now() + SPAWNER_START_MS
+    while (Atomics.load(slots, 0) === 0 && Date.now() < deadline) Atomics.wait(slots, 0, 0, 100)
+    if (Atomics.load(slots, 0) === 0) {
+      // The spawner thread never answered: the child runs on demand instead.
+      spawner = null
+      return
+    }
     child.slots = slots
     child.running = true
     for (const desc of child.stdio) if (desc) release(desc)
