@@ -114,6 +114,37 @@ describe('the agentOS host layer', () => {
     expect(result).toEqual({exitCode: 0, stdout: 'through a pipe\nafter close\n', stderr: ''})
   })
 
+  it("redirects stdout into a pipe and back, the way a shell runs a builtin's redirection", async () => {
+    const bytes = await watToWasm(`(module
+      (import "host_process" "fd_pipe" (func $fd_pipe (param i32 i32) (result i32)))
+      (import "host_process" "fd_dup" (func $fd_dup (param i32 i32) (result i32)))
+      (import "host_process" "fd_dup2" (func $fd_dup2 (param i32 i32) (result i32)))
+      (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+      (import "wasi_snapshot_preview1" "fd_read" (func $fd_read (param i32 i32 i32 i32) (result i32)))
+      (import "wasi_snapshot_preview1" "fd_close" (func $fd_close (param i32) (result i32)))
+      (memory (export "memory") 1)
+      (data (i32.const 512) "captured\\n")
+      (data (i32.const 560) "restored: ")
+      (func $write (param $fd i32) (param $ptr i32) (param $len i32)
+        (i32.store (i32.const 0) (local.get $ptr))
+        (i32.store (i32.const 4) (local.get $len))
+        (drop (call $fd_write (local.get $fd) (i32.const 0) (i32.const 1) (i32.const 8))))
+      (func (export "_start")
+        (drop (call $fd_dup (i32.const 1) (i32.const 100)))
+        (drop (call $fd_pipe (i32.const 104) (i32.const 108)))
+        (drop (call $fd_dup2 (i32.load (i32.const 108)) (i32.const 1)))
+        (call $write (i32.const 1) (i32.const 512) (i32.const 9))
+        (drop (call $fd_dup2 (i32.load (i32.const 100)) (i32.const 1)))
+        (drop (call $fd_close (i32.load (i32.const 100))))
+        (drop (call $fd_close (i32.load (i32.const 108))))
+        (call $write (i32.const 1) (i32.const 560) (i32.const 10))
+        (i32.store (i32.const 16) (i32.const 1024))
+        (i32.store (i32.const 20) (i32.const 4096))
+        (drop (call $fd_read (i32.load (i32.const 104)) (i32.const 16) (i32.const 1) (i32.const 24)))
+        (call $write (i32.const 1) (i32.const 1024) (i32.load (i32.const 24)))))`)
+    expect(await run(bytes, 'redirect')).toEqual({exitCode: 0, stdout: 'restored: captured\n', stderr: ''})
+  })
+
   // A child runs in dist/core/run/wasi-main.js: `npm run build` first.
   const runnerBuilt = existsSync(join(import.meta.dirname, '../../dist/core/run/wasi-main.js'))
   it.skipIf(!runnerBuilt)(
