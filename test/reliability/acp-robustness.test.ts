@@ -9,9 +9,13 @@
  * passes the agent a unique `--marker=<uuid>` argument (agents that start helpers pass it on), so
  * the process table check finds this run's processes and no one else's.
  */
+import {spawn} from 'node:child_process'
 import {randomUUID} from 'node:crypto'
+import {mkdtemp, readdir, rm} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
-import {hasStackTrace, runProcess} from '../helpers/cli.js'
+import {cliCommand, hasStackTrace, ROOT, runProcess} from '../helpers/cli.js'
 import {bwrapWorks, processesMatching, runFixture} from '../helpers/run-fixtures.js'
 
 const isolations = bwrapWorks() ? (['bwrap', 'path-mapped'] as const) : (['path-mapped'] as const)
@@ -268,4 +272,70 @@ describe('ACP robustness: human output', () => {
     expect(stdout).toContain('stderr-flood:')
     expect(stdout.length).toBeLessThan(4 * TAIL_BYTES)
   })
+})
+
+describe('ACP robustness: a signal to the CLI', () => {
+  it.each(isolations)(
+    '%s: SIGTERM mid-handshake stops the agent (SIGKILL after --kill-after), removes the root, and ends the CLI by SIGTERM',
+    async (isolation) => {
+      const marker = `acp-robustness-${randomUUID()}`
+      const tmp = await mkdtemp(join(tmpdir(), 'agentos-acp-signal-'))
+      try {
+        const {file, prefix} = cliCommand()
+        const start = performance.now()
+        const child = spawn(
+          file,
+          [
+            ...prefix,
+            'run',
+            runFixture('agents/hang'),
+            '--agent',
+            '--isolation',
+            isolation,
+            '--init-timeout',
+            '60000',
+            '--kill-after',
+            '1000',
+            '-e',
+            'HANG_IGNORE_TERM=1',
+            '--json',
+            '--',
+            `--marker=${marker}`,
+          ],
+          {cwd: ROOT, env: {...process.env, TMPDIR: tmp}, stdio: ['ignore', 'pipe', 'pipe']},
+        )
+        let stderr = ''
+        child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
+        child.stdout.resume()
+        const ended = new Promise<{code: number | null; signal: NodeJS.Signals | null}>((resolve) =>
+          child.on('close', (code, signal) => resolve({code, signal})),
+        )
+        // Wait for the agent (bwrap or the agent itself: argv with the marker, other than the
+        // CLI's own) before signalling the CLI, then a little for the agent to be at work.
+        const agentUp = async () => (await processesMatching(marker)).some((pid) => pid !== child.pid)
+        for (let i = 0; i < 300 && !(await agentUp()); i++) {
+          await new Promise((resolve) => setTimeout(resolve, 100))
+        }
+        expect(await agentUp(), stderr).toBe(true)
+        await new Promise((resolve) => setTimeout(resolve, 500))
+        const signalled = performance.now()
+        child.kill('SIGTERM')
+        const end = await ended
+        expect(end, stderr).toEqual({code: null, signal: 'SIGTERM'})
+        // stdin close (500 ms), SIGTERM ignored, SIGKILL after 1000 ms.
+        expect(performance.now() - signalled).toBeLessThan(500 + 1000 + SLACK)
+        expect(performance.now() - start).toBeLessThan(60_000)
+        let left = await processesMatching(marker)
+        for (let i = 0; i < 30 && left.length > 0; i++) {
+          await new Promise((resolve) => setTimeout(resolve, 100))
+          left = await processesMatching(marker)
+        }
+        for (const pid of left) process.kill(pid, 'SIGKILL')
+        expect(left).toEqual([])
+        expect((await readdir(tmp)).filter((name) => name.startsWith('agentos-run-'))).toEqual([])
+      } finally {
+        await rm(tmp, {recursive: true, force: true})
+      }
+    },
+  )
 })

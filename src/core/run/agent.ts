@@ -137,7 +137,13 @@ export async function runAgent(options: AgentRunOptions): Promise<AgentReport> {
     options.note?.(`run: no mount namespace (${probe.reason}); path-mapped mode`)
   }
   const session = await openSession(vm, probe.isolation, probe.bwrap)
-  const plan = planProcess(session, resolution, [...agentBlock.launchArgs, ...options.args])
+  let plan: ReturnType<typeof planProcess>
+  try {
+    plan = planProcess(session, resolution, [...agentBlock.launchArgs, ...options.args])
+  } catch (error) {
+    await session.root.remove()
+    throw error
+  }
   const report: AgentReport = {
     outcome: 'ok',
     exitCode: AGENT_EXIT.ok,
@@ -155,6 +161,18 @@ export async function runAgent(options: AgentRunOptions): Promise<AgentReport> {
   }
   const terminals = new Map<string, Terminal>()
   let guest: GuestProcess | undefined
+  // A signal to the CLI (Ctrl-C, a kill) ends the smoke test through the same close sequence, so
+  // the agent's processes and the per-run root go too; then the CLI dies of that signal.
+  let received: NodeJS.Signals | undefined
+  let interrupt: (signal: NodeJS.Signals) => void = () => {}
+  const interrupted = new Promise<never>((_, reject) => {
+    interrupt = (signal) => {
+      received ??= signal
+      reject(new Failure('crashed', `interrupted by ${signal}`))
+    }
+  })
+  interrupted.catch(() => {})
+  for (const signal of STOP_SIGNALS) process.on(signal, interrupt)
   try {
     const t = performance.now()
     guest = await startGuest({
@@ -167,7 +185,7 @@ export async function runAgent(options: AgentRunOptions): Promise<AgentReport> {
       stderrMirror: options.stderr,
     })
     report.steps.push({step: 'spawn', ms: since(t), ok: true})
-    await handshake(guest, session, options, timeouts, report, terminals)
+    await Promise.race([handshake(guest, session, options, timeouts, report, terminals), interrupted])
   } catch (error) {
     if (!(error instanceof Failure)) throw error
     report.outcome = error.outcome
@@ -196,7 +214,9 @@ export async function runAgent(options: AgentRunOptions): Promise<AgentReport> {
       report.stderrTail = guest.stderrTail()
     }
     await session.root.remove()
+    for (const signal of STOP_SIGNALS) process.off(signal, interrupt)
   }
+  if (received && process.listenerCount(received) === 0) process.kill(process.pid, received)
   report.exitCode =
     report.outcome === 'ok'
       ? AGENT_EXIT.ok
@@ -207,6 +227,9 @@ export async function runAgent(options: AgentRunOptions): Promise<AgentReport> {
           : AGENT_EXIT.crashed
   return report
 }
+
+/** Signals that stop a smoke test (and then the CLI) instead of killing the CLI at once. */
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const
 
 /** The longest stdout line (one JSON-RPC message) the client takes: 64 Mi characters. */
 const MAX_LINE = 64 * 1024 * 1024
