@@ -204,6 +204,45 @@ describe('the agentOS host layer', () => {
     },
   )
 
+  it.skipIf(!runnerBuilt)(
+    'runs a child concurrently: waitpid(WNOHANG) sees it running, kill stops it',
+    async () => {
+      await mkdir(join(root, 'bin'), {recursive: true})
+      await writeFile(
+        join(root, 'bin/child'),
+        await watToWasm(`(module
+        (import "host_process" "sleep_ms" (func $sleep_ms (param i32) (result i32)))
+        (memory (export "memory") 1)
+        (func (export "_start") (drop (call $sleep_ms (i32.const 10000)))))`),
+      )
+      const parent = await watToWasm(`(module
+      (import "host_process" "proc_spawn_v3"
+        (func $spawn (param i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32) (result i32)))
+      (import "host_process" "proc_waitpid_v2" (func $waitpid (param i32 i32 i32 i32 i32 i32) (result i32)))
+      (import "host_process" "proc_kill" (func $kill (param i32 i32) (result i32)))
+      (import "wasi_snapshot_preview1" "proc_exit" (func $proc_exit (param i32)))
+      (memory (export "memory") 1)
+      (data (i32.const 512) "/bin/child")
+      (data (i32.const 600) "child\\00")
+      (func (export "_start")
+        (if (call $spawn (i32.const 512) (i32.const 10) (i32.const 600) (i32.const 6) (i32.const 0) (i32.const 0)
+              (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0)
+              (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 120))
+          (then (call $proc_exit (i32.const 90))))
+        ;; WNOHANG: still running, so the reported pid is 0.
+        (i32.store (i32.const 138) (i32.const 7))
+        (drop (call $waitpid (i32.load (i32.const 120)) (i32.const 1) (i32.const 130) (i32.const 134) (i32.const 138) (i32.const 142)))
+        (if (i32.load (i32.const 138)) (then (call $proc_exit (i32.const 91))))
+        (drop (call $kill (i32.load (i32.const 120)) (i32.const 15)))
+        (drop (call $waitpid (i32.load (i32.const 120)) (i32.const 0) (i32.const 130) (i32.const 134) (i32.const 138) (i32.const 142)))
+        ;; Exit with the terminating signal.
+        (call $proc_exit (i32.load (i32.const 134)))))`)
+      const start = performance.now()
+      expect(await run(parent, 'wnohang')).toEqual({exitCode: 15, stdout: '', stderr: ''})
+      expect(performance.now() - start).toBeLessThan(8000)
+    },
+  )
+
   it('still refuses imports from modules that neither WASI nor agentOS provides', async () => {
     const bytes = await watToWasm(`(module
       (import "env" "host_thing" (func (param i32) (result i32)))

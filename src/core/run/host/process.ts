@@ -31,6 +31,7 @@ import {Worker} from 'node:worker_threads'
 import type {Preopen} from '../wasi.js'
 import {selfRunnerArgv} from '../wasi-runner.js'
 import {ERRNO, FD_TAG, type GuestMemory} from './imports.js'
+import {SPAWNER_SOURCE} from './spawner.js'
 
 type Raw = Record<string, (...args: never[]) => unknown>
 type NumFn = (...args: number[]) => number
@@ -107,13 +108,6 @@ function filetypeOf(fd: number): number {
   } catch {
     return 0
   }
-}
-
-/** The spawner thread's script (spawner.ts), next to this file or in dist after a build. */
-function findSpawner(): string | undefined {
-  const here = dirname(fileURLToPath(import.meta.url))
-  const candidates = [join(here, 'spawner.js'), join(here, '../../../../dist/core/run/host/spawner.js')]
-  return candidates.find((file) => existsSync(file))
 }
 
 /**
@@ -518,9 +512,12 @@ export function createProcessHost(options: ProcessHostOptions): ProcessHost {
   let spawner: Worker | null | undefined
   const spawnerThread = (): Worker | null => {
     if (spawner !== undefined) return spawner
-    const script = findSpawner()
-    spawner = script ? new Worker(script) : null
-    spawner?.unref()
+    try {
+      spawner = new Worker(SPAWNER_SOURCE, {eval: true})
+      spawner.unref()
+    } catch {
+      spawner = null
+    }
     return spawner
   }
   /** The host descriptors of a child's 0, 1, 2, when none of them is captured here. */
