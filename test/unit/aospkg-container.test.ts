@@ -390,11 +390,23 @@ describe('npm tarballs holding dist/package.aospkg', () => {
     expect(report.problems.map((p) => p.code)).toEqual(['WARN_AGENTOS_AOSPKG_WRAPPER_VERSION'])
   })
 
-  it('reads a tarball that also has agentos-package.json at its root as a plain package', async () => {
+  it('reads the archive even when the tarball also ships its source agentos-package.json (as pi does)', async () => {
+    // The runtime mounts what dist/index.js hands it, the archive; the source manifest beside it
+    // names bins in a node_modules the tarball does not hold.
     const tgz = await npmTarball(
       {name: 'x', version: '1.0.0'},
       {[MANIFEST_FILE]: '{"name":"x","version":"1.0.0"}'},
     )
+    const snapshot = await readPackage(tgz)
+    expect(snapshot.origin).toMatchObject({type: 'aospkg', member: 'package/dist/package.aospkg'})
+    expect(snapshot.byPath.has('node_modules/my-tool/cli.js')).toBe(true)
+  })
+
+  it('reads a tarball without dist/package.aospkg as a plain package', async () => {
+    const root = await fresh('plain-npm')
+    await cp(MY_TOOL, join(root, 'package'), {recursive: true})
+    const tgz = join(root, 'pkg.tgz')
+    await createTar({gzip: true, file: tgz, cwd: root, portable: true}, ['package'])
     expect((await readPackage(tgz)).origin.type).toBe('tarball')
   })
 })

@@ -162,8 +162,10 @@ function maybeWrapped(path: string): boolean {
 
 /**
  * Reads a package file: an `.aospkg` (by name or by its magic), or a `.tgz`/`.tar`. A tarball whose
- * package root holds `dist/package.aospkg` and no `agentos-package.json` — the npm form of the
- * `@agentos-software/*` packages — is read as that archive, in the same single pass over the
+ * package root holds `dist/package.aospkg` — the npm form of the `@agentos-software/*` packages,
+ * whose `dist/index.js` hands the runtime that archive as the package; an agent such as `pi` ships
+ * its source `agentos-package.json` beside it, which the runtime never mounts — is read as that
+ * archive, in the same single pass over the
  * tarball: the member is kept in memory as it streams by (not spilled to disk; it is at most the
  * package's uncompressed size, 67 MB for coreutils, and nothing else of the tarball is retained).
  */
@@ -175,7 +177,7 @@ export async function readPackageFile(file: string, options: ReadOptions = {}): 
   const prefix = snapshot.origin.prefix
   const member = prefix ? `${prefix}/${WRAPPED_AOSPKG}` : WRAPPED_AOSPKG
   const bytes = kept.get(member)
-  if (!bytes || snapshot.texts.has(MANIFEST_FILE) || snapshot.byPath.get(WRAPPED_AOSPKG)?.kind !== 'file') {
+  if (!bytes || snapshot.byPath.get(WRAPPED_AOSPKG)?.kind !== 'file') {
     return snapshot
   }
   const archive = await openAospkg(bufferSource(bytes), `${file}:${member}`)

@@ -538,7 +538,7 @@ async function buildSnapshot(node: string, bundle: string, timeoutMs: number): P
       .toString('utf8')
       .split('\n')
       .map((l) => l.trimEnd())
-      .filter((l) => l.trim() !== '' && !/^#\s*$/.test(l))
+      .filter((l) => l.trim() !== '' && !/^#\s*$/.test(l) && !isNodeNoise(l))
       .slice(0, 5)
     return {ok: false, stderr: lines, exitCode: exit.code, signal: exit.signal, timedOut: exit.killed}
   } finally {
@@ -580,4 +580,22 @@ function runChild(
       resolve({code, signal, killed})
     })
   })
+}
+
+/**
+ * Lines Node prints around a snapshot build that are not its outcome: the per-builtin "not yet
+ * fully verified" warnings (a real SDK bundle gets one per builtin it requires), their follow-up
+ * lines, and the internal frame printed above an uncaught rejection. Left in, they fill the five
+ * lines reported and hide the error itself.
+ */
+function isNodeNoise(line: string): boolean {
+  return (
+    /^\(node:\d+\) Warning: It's not yet fully verified/.test(line) ||
+    /^It may still work/.test(line) ||
+    /^To request support for the module/.test(line) ||
+    /^\(Use `node --trace-warnings/.test(line) ||
+    /^node:internal\//.test(line) ||
+    /^\s*triggerUncaughtException\(/.test(line) ||
+    /^\s*\^+\s*$/.test(line)
+  )
 }
