@@ -5,6 +5,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {inspectPackage} from '../../src/core/inspect.js'
+import {runAgent} from '../../src/core/run/agent.js'
 import {validatePackage} from '../../src/core/validate.js'
 
 // Opt-in (network): `npm run test:registry`. The pi coding agent as published: an npm tarball whose
@@ -82,5 +83,21 @@ describe.skipIf(!ENABLED)(`${SPEC} from the npm registry`, () => {
     expect(
       report.problems.filter((p) => p.code === 'WARN_AGENTOS_AOSPKG_SYMLINK').map((p) => p.path),
     ).toEqual(['bin/pi', 'bin/pi-sdk-acp'])
+  }, 180_000)
+
+  it('runs as an agent from its archive: initialize and session/new answer under run --agent', async () => {
+    const archive = join(dir, 'package.aospkg')
+    const saved = process.env.AGENTOS_TOOLCHAIN_CACHE
+    process.env.AGENTOS_TOOLCHAIN_CACHE = join(dir, 'cache')
+    try {
+      const report = await runAgent({inputs: [archive], args: []})
+      expect(report.outcome, report.stderrTail).toBe('ok')
+      expect(report).toMatchObject({protocolVersion: 1, agent: {name: 'pi', acpEntrypoint: 'pi-sdk-acp'}})
+      expect(report.agentInfo?.name).toBe('pi-sdk-acp')
+      expect(report.sessionId).toEqual(expect.any(String))
+    } finally {
+      if (saved === undefined) delete process.env.AGENTOS_TOOLCHAIN_CACHE
+      else process.env.AGENTOS_TOOLCHAIN_CACHE = saved
+    }
   }, 180_000)
 })

@@ -8,8 +8,9 @@ import {loadRunPackage, type RunPackage} from './package.js'
 const MODULE_EXTENSIONS = new Set(['.js', '.mjs', '.cjs', '.ts', '.mts', '.cts'])
 
 /**
- * Turns the `run` arguments into packages, in order: a directory is a package; a .js/.mjs/.ts
- * module is a software file whose default export is `defineSoftware(...)` or an array of them (a
+ * Turns the `run` arguments into packages, in order: a directory is a package; an `.aospkg` is the
+ * package it holds, extracted once into the cache (aospkg-cache.ts); a .js/.mjs/.ts module is a
+ * software file whose default export is `defineSoftware(...)` or an array of them (a
  * meta-package), flattened. The same directory given twice mounts once.
  *
  * @throws AgentosError `ERR_AGENTOS_RUN_SOFTWARE_INVALID`, `_SOFTWARE_LOAD_FAILED`, and the
@@ -21,6 +22,7 @@ export async function loadInputs(inputs: readonly string[], baseDir = process.cw
     const path = resolve(baseDir, input)
     const info = await stat(path).catch(() => undefined)
     if (info?.isFile() && MODULE_EXTENSIONS.has(extname(path))) dirs.push(...(await loadSoftwareModule(path)))
+    else if (info?.isFile() && (await isAospkg(path))) dirs.push(await mountableAospkg(path))
     else dirs.push(path)
   }
   const seen = new Set<string>()
@@ -77,6 +79,21 @@ async function loadSoftwareModule(file: string): Promise<string[]> {
       ? defineSoftware(exported)
       : defineSoftware(exported as {packageDir: string})
     return flattenSoftware(checked).map((entry) => entry.packageDir)
+  } catch (error) {
+    throw asRunError(error)
+  }
+}
+
+async function isAospkg(file: string): Promise<boolean> {
+  if (extname(file) === '.aospkg') return true
+  const {hasAospkgMagic} = await import('../aospkg/reader.js')
+  return hasAospkgMagic(file).catch(() => false)
+}
+
+async function mountableAospkg(file: string): Promise<string> {
+  const {extractedAospkg} = await import('./aospkg-cache.js')
+  try {
+    return await extractedAospkg(file)
   } catch (error) {
     throw asRunError(error)
   }

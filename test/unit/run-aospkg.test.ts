@@ -1,0 +1,65 @@
+import {mkdtemp, readdir, rm, writeFile} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {writeAospkg} from '../../src/core/aospkg/writer.js'
+import {readPackage} from '../../src/core/package-reader.js'
+import {extractedAospkg, runCacheDir} from '../../src/core/run/aospkg-cache.js'
+import {runAgent} from '../../src/core/run/agent.js'
+import {runCommandInVm} from '../../src/core/run/run.js'
+import {sdkAgentPackage, wasmCmdsPackage} from '../helpers/run-fixtures.js'
+
+let work: string
+let cache: string
+const savedCache = process.env.AGENTOS_TOOLCHAIN_CACHE
+
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'agentos-run-aospkg-'))
+  cache = join(work, 'cache')
+  process.env.AGENTOS_TOOLCHAIN_CACHE = cache
+})
+afterAll(async () => {
+  if (savedCache === undefined) delete process.env.AGENTOS_TOOLCHAIN_CACHE
+  else process.env.AGENTOS_TOOLCHAIN_CACHE = savedCache
+  await rm(work, {recursive: true, force: true})
+})
+
+describe('run of an .aospkg', () => {
+  it('extracts once into the cache under the archive sha256 and runs its commands', async () => {
+    const dir = await wasmCmdsPackage(work)
+    const {path: archive, sha256} = await writeAospkg(dir, join(work, 'wasm-cmds.aospkg'))
+    const first = await runCommandInVm({
+      inputs: [archive],
+      command: 'echo',
+      args: ['from', 'archive'],
+      capture: true,
+    })
+    expect(first).toMatchObject({exitCode: 0, stdout: 'from archive\n'})
+    const extracted = await extractedAospkg(archive)
+    expect(extracted).toBe(join(runCacheDir(), 'aospkg', sha256.replace(/^sha256:/, '')))
+    // The extracted directory is the same package as the one archived.
+    expect((await readPackage(extracted, {digest: true})).digest).toBe(
+      (await readPackage(dir, {digest: true})).digest,
+    )
+    // A second run reuses it: nothing new in the cache, no leftover staging directories.
+    await runCommandInVm({inputs: [archive], command: 'echo', args: ['again'], capture: true})
+    expect(await readdir(join(cache, 'aospkg'))).toEqual([sha256.replace(/^sha256:/, '')])
+  })
+
+  it('gives the archive’s own coded error for a damaged archive, and leaves no staging behind', async () => {
+    const broken = join(work, 'broken.aospkg')
+    await writeFile(broken, Buffer.from([0x89, 0x41, 0x4f, 0x53, 1, 0, 0, 0]))
+    await expect(runCommandInVm({inputs: [broken], command: 'echo', args: []})).rejects.toMatchObject({
+      code: expect.stringMatching(/^ERR_AGENTOS_AOSPKG_/),
+    })
+    expect((await readdir(join(cache, 'aospkg'))).filter((name) => name.endsWith('.tmp'))).toEqual([])
+  })
+
+  it('launches an agent from an archive and completes the ACP handshake', async () => {
+    const dir = await sdkAgentPackage(work)
+    const {path: archive} = await writeAospkg(dir, join(work, 'sdk-agent.aospkg'))
+    const report = await runAgent({inputs: [archive], args: []})
+    expect(report.outcome, report.stderrTail).toBe('ok')
+    expect(report.sessionId).toEqual(expect.any(String))
+  })
+})
