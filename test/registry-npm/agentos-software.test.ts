@@ -284,6 +284,19 @@ describe.skipIf(!ENABLED)('real @agentos-software commands through run', () => {
     expect(result.stdout.toString('utf8')).toBe('x\ny\n2\n')
   })
 
+  it('a background command nobody waits for still runs before sh exits', async () => {
+    const result = vm(['sh', '-c', 'ls /opt/agentos > /tmp/bg.txt &'], {flags: ['--keep-root']})
+    const root = /VM root is kept at (.+)$/m.exec(result.stderr)?.[1]
+    try {
+      expect(result.exitCode).toBe(0)
+      expect(await readFile(join(root!, 'tmp/bg.txt'), 'utf8')).toBe(
+        'bin\ncoreutils\ndata-pkg\nfindutils\ngawk\nsed\n',
+      )
+    } finally {
+      if (root) await rm(join(root, '..'), {recursive: true, force: true})
+    }
+  })
+
   it('mkdir, cp and rm change the VM root', () => {
     const kept = (stderr: string) => /VM root is kept at (.+)$/m.exec(stderr)?.[1]
     const made = vm(['mkdir', '-p', '/tmp/a/b'], {flags: ['--keep-root']})

@@ -625,6 +625,11 @@ export function createProcessHost(options: ProcessHostOptions): ProcessHost {
     return ERRNO.success
   }) as never
   const wasi_ = {...wasi}
+  // A child nobody waited for still runs (`cmd > file &` at the end of a script): before exiting.
+  wasi.proc_exit = ((code: number) => {
+    for (const child of [...children.values()]) if (!child.slots && !ended(child)) finish(child)
+    return (raw.proc_exit as (code: number) => unknown)(code)
+  }) as never
   wasi.fd_close = ((fd: number) => closeGuest(fd)) as never
   wasi.fd_read = ((fd: number, iovs: number, count: number, retN: number) => {
     const desc = table.get(fd)
