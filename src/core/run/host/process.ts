@@ -172,9 +172,12 @@ export function createProcessHost(options: ProcessHostOptions): ProcessHost {
     if (desc.kind === 'pipe-write') desc.pipe.writers--
     if (desc.refs > 0) return
     if (desc.kind === 'native') {
-      // node:wasi would hand 0, 1 or 2 out again for the next open: those stay open underneath.
-      if (desc.fd > 2) call('fd_close', desc.fd)
-      if (table.get(desc.fd) === CLOSED) table.delete(desc.fd)
+      // node:wasi would hand 0, 1 or 2 out again for the next open: those stay open underneath,
+      // behind a closed mark.
+      if (desc.fd > 2) {
+        call('fd_close', desc.fd)
+        if (table.get(desc.fd) === CLOSED) table.delete(desc.fd)
+      }
     } else if (desc.kind === 'host') closeSync(desc.fd)
   }
   const closeGuest = (fd: number): number => {
@@ -182,8 +185,9 @@ export function createProcessHost(options: ProcessHostOptions): ProcessHost {
     if (entry === CLOSED) return ERRNO.badf
     if (!entry) return call('fd_close', fd)
     table.delete(fd)
-    // A native number stays taken while a dup still uses the native descriptor.
-    if (entry.kind === 'native' && entry.fd === fd && entry.refs > 1) table.set(fd, CLOSED)
+    // A native number stays taken while a dup still uses the native descriptor, and 0, 1, 2 stay
+    // open in node:wasi: either way the guest's number is closed.
+    if ((entry.kind === 'native' && entry.fd === fd && entry.refs > 1) || fd <= 2) table.set(fd, CLOSED)
     release(entry)
     return ERRNO.success
   }
