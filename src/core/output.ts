@@ -1,9 +1,19 @@
 import {createHash, randomBytes} from 'node:crypto'
-import {existsSync, renameSync, rmSync} from 'node:fs'
+import {
+  close as fsClose,
+  existsSync,
+  fstat as fsFstat,
+  futimes as fsFutimes,
+  open as fsOpen,
+  read as fsRead,
+  renameSync,
+  rmSync,
+  type Stats,
+  write as fsWrite,
+} from 'node:fs'
 import {
   lstat,
   mkdir,
-  open,
   readdir,
   readFile,
   realpath,
@@ -386,12 +396,6 @@ export interface OutputFile {
 const COPY_LANES = 32
 const CHUNK = 256 * 1024
 
-/**
- * Writes files into a staging directory with normalized modes (0644/0755) and the fixed mtime,
- * hashing each one as it streams through a fixed set of buffers, and returns the snapshot of what
- * was written — so the validator and the digest need no second pass, and memory stays bounded
- * however large the tree.
- */
 /** Decides from a file's first bytes that it is not to be written (e.g. pruned native code). */
 export type SkipFile = (path: string, head: Buffer) => boolean
 
@@ -401,6 +405,12 @@ export interface WrittenPackage {
   skipped: PackageEntry[]
 }
 
+/**
+ * Writes files into a staging directory with normalized modes (0644/0755) and the fixed mtime,
+ * hashing each one as it streams through a fixed set of buffers, and returns the snapshot of what
+ * was written — so the validator and the digest need no second pass, and memory stays bounded
+ * however large the tree.
+ */
 export async function writePackageFiles(
   dir: string,
   files: readonly OutputFile[],
@@ -479,39 +489,76 @@ async function writeOne(
         cause: error,
       },
     )
-  const input = await open(source, 'r').catch((error: NodeJS.ErrnoException) => {
+  // Plain descriptors rather than fs/promises FileHandles: on a 15,000-file closure the handles'
+  // bookkeeping cost the main thread more than a quarter of the copy (measured with --cpu-prof).
+  const input = await fd.open(source, 'r').catch((error: NodeJS.ErrnoException) => {
     throw unreadable(error)
   })
   const readChunk = () =>
-    input.read(buffer, 0, buffer.length, null).catch((error: NodeJS.ErrnoException) => {
+    fd.read(input, buffer).catch((error: NodeJS.ErrnoException) => {
       throw unreadable(error)
     })
   try {
-    const info = await input.stat()
+    const info = await fd.fstat(input)
     const mode = (file.executable ?? (info.mode & 0o111) !== 0) ? 0o755 : 0o644
-    let {bytesRead} = await readChunk()
+    let bytesRead = await readChunk()
     const head = headOf(buffer.subarray(0, bytesRead))
     // Decided on the first bytes, before the output exists: a pruned file is never written.
     if (skip?.(file.path, head)) return {...fileEntry(file.path, mode, info.size, head, ''), skipped: true}
-    const output = await open(destination, 'wx', mode)
+    const output = await fd.open(destination, 'wx', mode)
     try {
       let size = 0
       while (bytesRead > 0) {
         const chunk = buffer.subarray(0, bytesRead)
         hash.update(chunk)
-        await output.write(chunk, 0, bytesRead, null)
+        await fd.writeAll(output, chunk)
         size += bytesRead
         if (bytesRead < buffer.length) break
-        ;({bytesRead} = await readChunk())
+        bytesRead = await readChunk()
       }
-      await output.utimes(FIXED_MTIME, FIXED_MTIME)
+      await fd.futimes(output, FIXED_MTIME, FIXED_MTIME)
       return fileEntry(file.path, mode, size, head, hash.digest('hex'))
     } finally {
-      await output.close()
+      await fd.close(output)
     }
   } finally {
-    await input.close()
+    await fd.close(input)
   }
+}
+
+/** Callback-style descriptor calls as promises (one threadpool request each, no FileHandle). */
+const fd = {
+  open: (path: string, flags: string, mode?: number) =>
+    new Promise<number>((resolve, reject) =>
+      fsOpen(path, flags, mode, (error, value) => (error ? reject(error) : resolve(value))),
+    ),
+  fstat: (descriptor: number) =>
+    new Promise<Stats>((resolve, reject) =>
+      fsFstat(descriptor, (error, value) => (error ? reject(error) : resolve(value))),
+    ),
+  read: (descriptor: number, buffer: Buffer) =>
+    new Promise<number>((resolve, reject) =>
+      fsRead(descriptor, buffer, 0, buffer.length, null, (error, value) =>
+        error ? reject(error) : resolve(value),
+      ),
+    ),
+  async writeAll(descriptor: number, chunk: Buffer): Promise<void> {
+    for (let offset = 0; offset < chunk.length;) {
+      offset += await new Promise<number>((resolve, reject) =>
+        fsWrite(descriptor, chunk, offset, chunk.length - offset, null, (error, value) =>
+          error ? reject(error) : resolve(value),
+        ),
+      )
+    }
+  },
+  futimes: (descriptor: number, atime: Date, mtime: Date) =>
+    new Promise<void>((resolve, reject) =>
+      fsFutimes(descriptor, atime, mtime, (error) => (error ? reject(error) : resolve())),
+    ),
+  close: (descriptor: number) =>
+    new Promise<void>((resolve, reject) =>
+      fsClose(descriptor, (error) => (error ? reject(error) : resolve())),
+    ),
 }
 
 function headOf(bytes: Buffer): Buffer {
