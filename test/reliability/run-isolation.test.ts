@@ -197,11 +197,9 @@ describe('run isolation: /opt/agentos is read-only', () => {
     }
   })
 
-  // Known bug (src/core/run/exec.ts, pathMappedPreopens; not fixed here): path-mapped, the WASI
-  // runner's preopens are `/` (the writable root) and each package read-only, but no read-only
-  // /opt/agentos as in-process runs have: a new file in /opt/agentos/bin is created (errno 0),
-  // in the per-run root. The package write is refused (76), as expected.
-  it.fails('path-mapped WASI runner: every write under /opt/agentos is refused', async () => {
+  // Path-mapped, the WASI runner sees /opt/agentos through a read-only preopen as in-process runs
+  // do (before it had only the root and each package, so a new file in /opt/agentos/bin was made).
+  it('path-mapped WASI runner: every write under /opt/agentos is refused', async () => {
     const args = [`w=/opt/agentos/${PKG}/new-file`, 'w=/opt/agentos/bin/new-command']
     const runner = await run([
       '--isolation',

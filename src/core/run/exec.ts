@@ -3,7 +3,7 @@ import {hostNode} from './node.js'
 import {nodeOptionsFromShebang, type Resolution} from './resolve.js'
 import {assembleRoot, type VmRoot, type WasmShim} from './root.js'
 import {bwrapArgs, guestNodePath, type Isolation, mapEnv, mapVmPath, mapVmPathsInValue} from './sandbox.js'
-import type {Vm} from './vm.js'
+import {AGENTOS_ROOT, type Vm} from './vm.js'
 import {type WasiRunnerCommand, wasiRunner} from './wasi-runner.js'
 
 /** A VM with its root assembled and its isolation decided: what guest processes run in. */
@@ -68,10 +68,17 @@ function nodeOrUndefined(): string | undefined {
   }
 }
 
+/**
+ * The runner's view of a path-mapped VM: the root as `/`, and `/opt/agentos` with every package
+ * read-only, as in the runtime (wasi-libc picks the longest preopen prefix, so nothing under
+ * /opt/agentos resolves through the writable root).
+ */
 function pathMappedPreopens(vm: Vm, root: VmRoot): string[] {
   return [
     '--preopen',
     `/=${root.root}`,
+    '--ro-preopen',
+    `${AGENTOS_ROOT}=${root.hostPath(AGENTOS_ROOT)}`,
     ...vm.packages.flatMap((pkg) => [
       '--ro-preopen',
       `/opt/agentos/${pkg.name}=${root.hostPath(`/opt/agentos/${pkg.name}`)}`,
