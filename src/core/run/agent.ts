@@ -1,6 +1,6 @@
 import {randomUUID} from 'node:crypto'
 import {constants} from 'node:fs'
-import {lstat, mkdir, open, readdir, readFile, readlink} from 'node:fs/promises'
+import {lstat, mkdir, open, readFile, readlink} from 'node:fs/promises'
 import {dirname, posix} from 'node:path'
 import {Writable} from 'node:stream'
 import {StringDecoder} from 'node:string_decoder'
@@ -10,7 +10,15 @@ import type {RunPackage} from './package.js'
 import {assertRunnable, prepareVm, type RunIsolation, type RunOptions} from './run.js'
 import {resolveCommand} from './resolve.js'
 import {detectIsolation} from './sandbox.js'
-import {delay, exitCodeOf, type GuestExit, type GuestProcess, startGuest} from './spawn.js'
+import {
+  delay,
+  descendantsOf,
+  exitCodeOf,
+  type GuestExit,
+  type GuestProcess,
+  killAll,
+  startGuest,
+} from './spawn.js'
 import {AGENTOS_BIN, AGENTOS_ROOT} from './vm.js'
 
 /** Time limits of the smoke test, in milliseconds (0: none). */
@@ -191,7 +199,7 @@ export async function runAgent(options: AgentRunOptions): Promise<AgentReport> {
     report.outcome = error.outcome
     report.error = {message: error.message, ...error.extra}
   } finally {
-    for (const terminal of terminals.values()) await stopTree(terminal.guest, 500)
+    for (const terminal of terminals.values()) await terminal.guest.terminate(500)
     if (guest) {
       const t = performance.now()
       // What the agent started: path-mapped, no pid namespace ends with the run and takes these
@@ -201,7 +209,7 @@ export async function runAgent(options: AgentRunOptions): Promise<AgentReport> {
       const grace = delay(Math.min(500, timeouts.killAfter))
       const exitedAlone = await Promise.race([guest.exited.then(() => true), grace.promise.then(() => false)])
       grace.cancel()
-      const how = exitedAlone ? 'exited' : await stopTree(guest, timeouts.killAfter)
+      const how = exitedAlone ? 'exited' : await guest.terminate(timeouts.killAfter)
       report.exit = await guest.exited
       killAll(started)
       report.close = {how, ms: since(t)}
@@ -235,62 +243,6 @@ const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const
 const MAX_LINE = 64 * 1024 * 1024
 
 const since = (t: number) => Math.round((performance.now() - t) * 10) / 10
-
-/** Host pids of every process below `pid`, from /proc (children of each of its threads). */
-async function descendantsOf(pid: number): Promise<number[]> {
-  const found: number[] = []
-  const visit = async (parent: number): Promise<void> => {
-    for (const task of await readdir(`/proc/${parent}/task`).catch(() => [] as string[])) {
-      const children = await readFile(`/proc/${parent}/task/${task}/children`, 'utf8').catch(() => '')
-      for (const child of children.split(/\s+/).filter(Boolean).map(Number)) {
-        if (found.includes(child)) continue
-        found.push(child)
-        await visit(child)
-      }
-    }
-  }
-  await visit(pid)
-  return found
-}
-
-function killAll(pids: Iterable<number>): void {
-  for (const pid of pids) {
-    try {
-      process.kill(pid, 'SIGKILL')
-    } catch {
-      // Already gone.
-    }
-  }
-}
-
-/**
- * Stops a guest and everything it started: SIGTERM to the guest, then after `graceMs` SIGKILL to
- * the guest and to every descendant seen while it ran. Path-mapped there is no pid namespace to
- * take the tree along: a child that ignores SIGTERM would outlive the run and, holding the
- * guest's stderr, keep its streams (and so the run) open forever. Streams still held after the
- * kill (a process that escaped the tree) are closed from this side, so the run always ends.
- */
-async function stopTree(guest: GuestProcess, graceMs: number): Promise<'exited' | 'SIGTERM' | 'SIGKILL'> {
-  if (guest.done) return 'exited'
-  const pid = guest.child.pid
-  const tree = new Set(pid === undefined ? [] : await descendantsOf(pid))
-  await guest.signal('SIGTERM')
-  const timer = delay(graceMs)
-  const ended = await Promise.race([guest.exited.then(() => true), timer.promise.then(() => false)])
-  timer.cancel()
-  if (ended) return 'SIGTERM'
-  if (pid !== undefined) for (const child of await descendantsOf(pid)) tree.add(child)
-  guest.child.kill('SIGKILL')
-  await guest.signal('SIGKILL')
-  killAll(tree)
-  const reaped = delay(2000)
-  if (!(await Promise.race([guest.exited.then(() => true), reaped.promise.then(() => false)]))) {
-    for (const stream of guest.child.stdio) stream?.destroy()
-  }
-  reaped.cancel()
-  await guest.exited
-  return 'SIGKILL'
-}
 
 async function handshake(
   guest: GuestProcess,
@@ -448,13 +400,13 @@ async function handshake(
       return terminal.exitStatus!
     })
     .onRequest(methods.client.terminal.kill, async ({params}) => {
-      await stopTree(terminalOf(terminals, params.terminalId).guest, 1000)
+      await terminalOf(terminals, params.terminalId).guest.terminate(1000)
       return {}
     })
     .onRequest(methods.client.terminal.release, async ({params}) => {
       const terminal = terminals.get(params.terminalId)
       terminals.delete(params.terminalId)
-      if (terminal) await stopTree(terminal.guest, 1000)
+      if (terminal) await terminal.guest.terminate(1000)
       return {}
     })
   const connection = app.connect(acp.ndJsonStream(Writable.toWeb(guest.stdin!), readable))

@@ -1,5 +1,5 @@
 import {type ChildProcess, spawn} from 'node:child_process'
-import {readFile} from 'node:fs/promises'
+import {readdir, readFile} from 'node:fs/promises'
 import {constants} from 'node:os'
 import type {Readable, Writable} from 'node:stream'
 import {RUN_EXIT, runError} from './errors.js'
@@ -175,14 +175,26 @@ export async function startGuest(options: SpawnOptions): Promise<GuestProcess> {
     signal: sendSignal,
     async terminate(graceMs) {
       if (done) return 'exited'
+      // Path-mapped there is no pid namespace to take the guest's children along: one that ignores
+      // SIGTERM would outlive the run and, holding the guest's stdout or stderr, keep the streams
+      // (and so the run) open forever. So every descendant seen is killed with the guest, and
+      // streams still held after that (a process that escaped the tree) are closed from this side.
+      const tree = new Set(child.pid === undefined ? [] : await descendantsOf(child.pid))
       await sendSignal('SIGTERM')
       const timer = delay(graceMs)
       const ended = await Promise.race([exited.then(() => true), timer.promise.then(() => false)])
       timer.cancel()
       if (ended) return 'SIGTERM'
+      if (child.pid !== undefined) for (const pid of await descendantsOf(child.pid)) tree.add(pid)
       // bwrap is pid 1 of the guest's pid namespace: killing it takes every guest process along.
       child.kill('SIGKILL')
       await sendSignal('SIGKILL')
+      killAll(tree)
+      const reaped = delay(2000)
+      if (!(await Promise.race([exited.then(() => true), reaped.promise.then(() => false)]))) {
+        for (const stream of child.stdio) stream?.destroy()
+      }
+      reaped.cancel()
       await exited
       return 'SIGKILL'
     },
@@ -238,4 +250,32 @@ export function delay(ms: number): {promise: Promise<void>; cancel(): void} {
     timer = setTimeout(resolve, ms)
   })
   return {promise, cancel: () => clearTimeout(timer)}
+}
+
+/** Host pids of every process below `pid`, from /proc (children of each of its threads). */
+export async function descendantsOf(pid: number): Promise<number[]> {
+  const found: number[] = []
+  const visit = async (parent: number): Promise<void> => {
+    for (const task of await readdir(`/proc/${parent}/task`).catch(() => [] as string[])) {
+      const children = await readFile(`/proc/${parent}/task/${task}/children`, 'utf8').catch(() => '')
+      for (const child of children.split(/\s+/).filter(Boolean).map(Number)) {
+        if (found.includes(child)) continue
+        found.push(child)
+        await visit(child)
+      }
+    }
+  }
+  await visit(pid)
+  return found
+}
+
+/** SIGKILL to each pid, ignoring those already gone. */
+export function killAll(pids: Iterable<number>): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL')
+    } catch {
+      // Already gone.
+    }
+  }
 }
