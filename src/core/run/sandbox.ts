@@ -5,6 +5,7 @@ import {delimiter, dirname, join, posix} from 'node:path'
 import {runError} from './errors.js'
 import {hostNode} from './node.js'
 import type {VmRoot} from './root.js'
+import {mapPathsInValue} from './path-values.js'
 import {AGENTOS_ROOT, VM_HOME, type Vm} from './vm.js'
 
 /** How guest processes see VM paths. */
@@ -199,20 +200,9 @@ export function mapVmPath(vm: Vm, root: VmRoot, vmPath: string): string {
   return vmPath
 }
 
-/**
- * Path-mapped mode: rewrites VM paths inside a value: the whole value, each `:`-separated element
- * (PATH-like lists), or what follows `=` (`--config=/etc/x.conf`).
- */
+/** Path-mapped mode: rewrites the VM paths inside an argv or env value (see path-values.ts). */
 export function mapVmPathsInValue(vm: Vm, root: VmRoot, value: string): string {
-  const one = (part: string) => (part.startsWith('/') ? mapVmPath(vm, root, part) : part)
-  if (value.includes(':') && value.split(':').every((part) => part === '' || part.startsWith('/'))) {
-    return value.split(':').map(one).join(':')
-  }
-  const eq = value.indexOf('=')
-  if (!value.startsWith('/') && eq > 0 && value.slice(eq + 1).startsWith('/')) {
-    return value.slice(0, eq + 1) + one(value.slice(eq + 1))
-  }
-  return one(value)
+  return mapPathsInValue(value, (path) => mapVmPath(vm, root, path))
 }
 
 /** Path-mapped mode: the guest env with VM paths rewritten to the assembled root. */

@@ -2,6 +2,7 @@ import {existsSync} from 'node:fs'
 import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {isAgentosError} from '../errors.js'
+import {mapPathsInValue} from './path-values.js'
 import {type Preopen, runWasi} from './wasi.js'
 
 /**
@@ -96,20 +97,11 @@ export async function wasiRunnerMain(argv: readonly string[]): Promise<number> {
 /**
  * Path-mapped mode rewrites VM paths in env and argv to the assembled root (sandbox.ts), for guests
  * that see the host's files. A WASI guest sees the VM through its preopens, so the runner turns
- * them back into VM paths: the whole value, each `:`-separated element, or what follows `=`.
+ * them back into VM paths.
  */
 function unmapper(root: string | undefined): (value: string) => string {
   if (!root || root === '/') return (value) => value
-  const one = (part: string) =>
-    part === root ? '/' : part.startsWith(`${root}/`) ? part.slice(root.length) : part
-  return (value) => {
-    if (value.includes(':') && value.split(':').every((part) => part === '' || part.startsWith('/'))) {
-      return value.split(':').map(one).join(':')
-    }
-    const eq = value.indexOf('=')
-    if (!value.startsWith('/') && eq > 0 && value.slice(eq + 1).startsWith('/')) {
-      return value.slice(0, eq + 1) + one(value.slice(eq + 1))
-    }
-    return one(value)
-  }
+  const toVm = (path: string) =>
+    path === root ? '/' : path.startsWith(`${root}/`) ? path.slice(root.length) : path
+  return (value) => mapPathsInValue(value, toVm)
 }
