@@ -11,17 +11,7 @@ import {
   type Stats,
   write as fsWrite,
 } from 'node:fs'
-import {
-  lstat,
-  mkdir,
-  readdir,
-  readFile,
-  realpath,
-  rename,
-  rm,
-  utimes,
-  writeFile,
-} from 'node:fs/promises'
+import {lstat, mkdir, readdir, readFile, realpath, rename, rm, utimes, writeFile} from 'node:fs/promises'
 import {basename, dirname, join, relative, resolve, sep} from 'node:path'
 import {compareBytes, mapLimit} from '../lib/concurrency.js'
 import {AgentosError, isAgentosError} from './errors.js'
