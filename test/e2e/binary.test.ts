@@ -213,6 +213,48 @@ describe.skipIf(!exe)('the single binary (AGENTOS_TOOLCHAIN_EXE) against bin/run
     expect(JSON.parse(result.stdout).ok).toBe(true)
   })
 
+  it('runs WASM without any Node.js, and says what to do for a Node.js command when there is none', async () => {
+    const bare = join(work, 'bare')
+    mkdirSync(bare)
+    const wasm = join(work, 'bare-cmds')
+    cpSync(join(ROOT, 'fixtures/run/wasm-cmds'), wasm, {recursive: true})
+    mkdirSync(join(wasm, 'bin'))
+    writeFileSync(join(wasm, 'bin/echo'), await watFileToWasm(join(ROOT, 'fixtures/run/wat/echo.wat')), {
+      mode: 0o755,
+    })
+    const bareRun = (args: string[]) =>
+      new Promise<CliResult>((resolve, reject) => {
+        // No node anywhere on PATH; /usr/bin stays for bwrap and /bin/sh.
+        const child = spawn(binary, ['run', ...args], {
+          cwd: bare,
+          env: {PATH: `${bare}:/usr/sbin:/sbin`, HOME: bare},
+          stdio: ['ignore', 'pipe', 'pipe'],
+        })
+        let stdout = ''
+        let stderr = ''
+        child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))
+        child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
+        child.on('error', reject)
+        child.on('close', (code) => resolve({stdout, stderr, exitCode: code ?? 1}))
+      })
+    const echo = await bareRun([wasm, '--', 'echo', 'no', 'node'])
+    expect(echo, echo.stderr).toMatchObject({exitCode: 0, stdout: 'no node\n'})
+    const tool = example('my-tool-package')
+    const refused = await bareRun([tool, '--', 'my-tool', '1h'])
+    expect(refused.exitCode).toBe(126)
+    expect(refused.stderr).toContain('ERR_AGENTOS_RUN_NODE_NOT_FOUND')
+    expect(refused.stderr).toContain('--node')
+    const given = await bareRun([
+      tool,
+      '--node',
+      existsSync(node24) ? node24 : process.execPath,
+      '--',
+      'my-tool',
+      '1h',
+    ])
+    expect(given, given.stderr).toMatchObject({exitCode: 0, stdout: 'my-tool: 3600000\n'})
+  })
+
   // The single binary's process.execPath is the binary: `run` needs findNodeExecutable to find a
   // real node. Checked inside a real SEA made of the same Node (a small one: only that module).
   it('finds a real node on PATH from inside a SEA, and none when PATH has none', async () => {
