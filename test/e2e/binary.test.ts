@@ -10,7 +10,7 @@ import {tmpdir} from 'node:os'
 import {basename, dirname, join} from 'node:path'
 import {Config} from '@oclif/core'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {type CliResult, ROOT, runProcess} from '../helpers/cli.js'
+import {type CliResult, ROOT, runProcess, spawnCapture} from '../helpers/cli.js'
 import {watFileToWasm} from '../helpers/wasm.js'
 
 const exe = process.env.AGENTOS_TOOLCHAIN_EXE
@@ -30,19 +30,7 @@ afterAll(() => {
 const sameNode = (text: string) => text.replace(/node-v\d+\.\d+\.\d+/g, 'node-vX')
 
 function spawnCli(file: string, args: string[], cwd: string): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(file, args, {
-      cwd,
-      env: {...process.env, OCLIF_SKIP_NEW_VERSION_CHECK: 'true'},
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
-    child.on('error', reject)
-    child.on('close', (code) => resolve({stdout, stderr, exitCode: code ?? 1}))
-  })
+  return spawnCapture(file, args, {cwd, env: {...process.env, OCLIF_SKIP_NEW_VERSION_CHECK: 'true'}})
 }
 
 describe('--version', () => {
@@ -195,18 +183,9 @@ describe.skipIf(!exe)('the single binary (AGENTOS_TOOLCHAIN_EXE) against bin/run
   it('runs from an empty directory with no node_modules and no node on PATH', async () => {
     const empty = join(work, 'empty')
     mkdirSync(empty)
-    const result = await new Promise<CliResult>((resolve, reject) => {
-      const child = spawn(binary, ['validate', example('my-tool-package'), '--json'], {
-        cwd: empty,
-        env: {PATH: empty, HOME: empty},
-        stdio: ['ignore', 'pipe', 'pipe'],
-      })
-      let stdout = ''
-      let stderr = ''
-      child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))
-      child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
-      child.on('error', reject)
-      child.on('close', (code) => resolve({stdout, stderr, exitCode: code ?? 1}))
+    const result = await spawnCapture(binary, ['validate', example('my-tool-package'), '--json'], {
+      cwd: empty,
+      env: {PATH: empty, HOME: empty},
     })
     expect(result.stderr).toBe('')
     expect(result.exitCode).toBe(0)
@@ -222,21 +201,9 @@ describe.skipIf(!exe)('the single binary (AGENTOS_TOOLCHAIN_EXE) against bin/run
     writeFileSync(join(wasm, 'bin/echo'), await watFileToWasm(join(ROOT, 'fixtures/run/wat/echo.wat')), {
       mode: 0o755,
     })
+    // No node anywhere on PATH; /usr/bin stays out too (bwrap and /bin/sh are found without it).
     const bareRun = (args: string[]) =>
-      new Promise<CliResult>((resolve, reject) => {
-        // No node anywhere on PATH; /usr/bin stays for bwrap and /bin/sh.
-        const child = spawn(binary, ['run', ...args], {
-          cwd: bare,
-          env: {PATH: `${bare}:/usr/sbin:/sbin`, HOME: bare},
-          stdio: ['ignore', 'pipe', 'pipe'],
-        })
-        let stdout = ''
-        let stderr = ''
-        child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))
-        child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
-        child.on('error', reject)
-        child.on('close', (code) => resolve({stdout, stderr, exitCode: code ?? 1}))
-      })
+      spawnCapture(binary, ['run', ...args], {cwd: bare, env: {PATH: `${bare}:/usr/sbin:/sbin`, HOME: bare}})
     const echo = await bareRun([wasm, '--', 'echo', 'no', 'node'])
     expect(echo, echo.stderr).toMatchObject({exitCode: 0, stdout: 'no node\n'})
     const tool = example('my-tool-package')

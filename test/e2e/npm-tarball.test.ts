@@ -6,13 +6,13 @@
 // `npm ci` of this project fills. Where the cache lacks something (an npm cache that never saw
 // these versions' metadata), set AGENTOS_TOOLCHAIN_TEST_NPM_ONLINE=1 to let npm fetch what is
 // missing (`--prefer-offline`).
-import {execFile, spawn} from 'node:child_process'
+import {execFile} from 'node:child_process'
 import {cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {delimiter, dirname, join} from 'node:path'
 import {promisify} from 'node:util'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {type CliResult, ROOT} from '../helpers/cli.js'
+import {type CliResult, ROOT, spawnCapture} from '../helpers/cli.js'
 
 const online = process.env.AGENTOS_TOOLCHAIN_TEST_NPM_ONLINE === '1'
 const pjson = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {name: string; version: string}
@@ -104,22 +104,13 @@ describe('the tarball installed as npx installs it', () => {
 
   /** Runs the installed bin through its node_modules/.bin link and `#!/usr/bin/env node`. */
   function cli(args: string[]): Promise<CliResult> {
-    return new Promise((resolve, reject) => {
-      const child = spawn(join(prefix, 'node_modules/.bin/agentos-toolchain'), args, {
-        cwd: work,
-        env: {
-          ...process.env,
-          PATH: `${dirname(process.execPath)}${delimiter}${process.env.PATH ?? ''}`,
-          OCLIF_SKIP_NEW_VERSION_CHECK: 'true',
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      })
-      let stdout = ''
-      let stderr = ''
-      child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))
-      child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
-      child.on('error', reject)
-      child.on('close', (code) => resolve({stdout, stderr, exitCode: code ?? 1}))
+    return spawnCapture(join(prefix, 'node_modules/.bin/agentos-toolchain'), args, {
+      cwd: work,
+      env: {
+        ...process.env,
+        PATH: `${dirname(process.execPath)}${delimiter}${process.env.PATH ?? ''}`,
+        OCLIF_SKIP_NEW_VERSION_CHECK: 'true',
+      },
     })
   }
 

@@ -29,29 +29,38 @@ export function cliCommand(): {file: string; prefix: string[]} {
   return exe ? {file: exe, prefix: []} : {file: process.execPath, prefix: [join(ROOT, 'bin/run.js')]}
 }
 
+/** Runs a program as a real child process and collects its output and exit code. */
+export function spawnCapture(
+  file: string,
+  args: string[],
+  options: {cwd?: string; env?: NodeJS.ProcessEnv; input?: string} = {},
+): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, {
+      cwd: options.cwd ?? ROOT,
+      env: options.env ?? process.env,
+      stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    })
+    let stdout = ''
+    let stderr = ''
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
+    child.on('error', reject)
+    child.on('close', (code) => resolve({stdout, stderr, exitCode: code ?? 1}))
+    child.stdin?.end(options.input)
+  })
+}
+
 /** Runs the CLI as a real child process. */
 export function runProcess(
   args: string[],
   options: {cwd?: string; env?: NodeJS.ProcessEnv; input?: string} = {},
 ): Promise<CliResult> {
   const {file, prefix} = cliCommand()
-  return new Promise((resolve, reject) => {
-    const child = spawn(file, [...prefix, ...args], {
-      cwd: options.cwd ?? ROOT,
-      env: {...process.env, OCLIF_SKIP_NEW_VERSION_CHECK: 'true', ...options.env},
-      stdio: ['pipe', 'pipe', 'pipe'],
-    })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      stdout += chunk
-    })
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-      stderr += chunk
-    })
-    child.on('error', reject)
-    child.on('close', (code) => resolve({stdout, stderr, exitCode: code ?? 1}))
-    child.stdin.end(options.input ?? '')
+  return spawnCapture(file, [...prefix, ...args], {
+    cwd: options.cwd,
+    env: {...process.env, OCLIF_SKIP_NEW_VERSION_CHECK: 'true', ...options.env},
+    input: options.input ?? '',
   })
 }
 

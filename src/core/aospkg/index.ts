@@ -39,6 +39,7 @@ export {
   bufferSource,
   fileSource,
   hasAospkgMagic,
+  isAospkgFile,
   openAospkg,
   openAospkgFile,
   readAospkgManifest,

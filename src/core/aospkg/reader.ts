@@ -149,6 +149,14 @@ export async function readAospkgManifest(
 }
 
 /** True when the file starts with the `.aospkg` magic (a cheap 4-byte sniff). */
+/**
+ * Whether a file is to be read as an `.aospkg`: by its name, else by its magic (an unreadable file
+ * is not one; reading it fails later with its own error).
+ */
+export async function isAospkgFile(path: string): Promise<boolean> {
+  return path.endsWith('.aospkg') || hasAospkgMagic(path).catch(() => false)
+}
+
 export async function hasAospkgMagic(path: string): Promise<boolean> {
   const handle = await open(path, 'r')
   try {

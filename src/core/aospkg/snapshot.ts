@@ -20,7 +20,7 @@ import {
 } from '../package-reader.js'
 import type {AospkgEntry, AospkgManifest} from './format.js'
 import {renderManifestText} from './manifest.js'
-import {type AospkgArchive, bufferSource, hasAospkgMagic, openAospkg, openAospkgFile} from './reader.js'
+import {type AospkgArchive, bufferSource, isAospkgFile, openAospkg, openAospkgFile} from './reader.js'
 
 /** What a snapshot read from an `.aospkg` knows beyond the tree (`PackageSnapshot.container`). */
 export interface ContainerFacts {
@@ -170,7 +170,7 @@ function maybeWrapped(path: string): boolean {
  * package's uncompressed size, 67 MB for coreutils, and nothing else of the tarball is retained).
  */
 export async function readPackageFile(file: string, options: ReadOptions = {}): Promise<PackageSnapshot> {
-  if (file.endsWith('.aospkg') || (await hasAospkgMagic(file))) return readAospkgPackage(file, options)
+  if (await isAospkgFile(file)) return readAospkgPackage(file, options)
   const {readTarball} = await import('../tar-reader.js')
   const kept = new Map<string, Buffer>()
   const snapshot = await readTarball(file, options, {match: maybeWrapped, kept})

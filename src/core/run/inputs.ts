@@ -85,9 +85,8 @@ async function loadSoftwareModule(file: string): Promise<string[]> {
 }
 
 async function isAospkg(file: string): Promise<boolean> {
-  if (extname(file) === '.aospkg') return true
-  const {hasAospkgMagic} = await import('../aospkg/reader.js')
-  return hasAospkgMagic(file).catch(() => false)
+  const {isAospkgFile} = await import('../aospkg/reader.js')
+  return isAospkgFile(file)
 }
 
 async function mountableAospkg(file: string): Promise<string> {
