@@ -116,14 +116,24 @@ const bundle = join(work, 'bundle.cjs')
  */
 const BANNER = `var require=(function(r){var m=r("node:module");function q(id){if(m.isBuiltin(id))return r(id);var e=new Error("Cannot find module '"+id+"' (not bundled into the binary)");e.code="MODULE_NOT_FOUND";throw e}q.resolve=function(id){return m.isBuiltin(id)?id:q(id)};return q})(require);var __agentos_import_meta_url=require("node:url").pathToFileURL(__filename).href;`
 const esbuild = await import('esbuild')
-const result = await esbuild.build({
+/** What every bundle of the binary shares: one minified CJS file for the Node inside it. */
+const BUNDLE = {
   absWorkingDir: root,
-  entryPoints: ['scripts/sea-entry.ts'],
-  outfile: bundle,
   bundle: true,
   platform: 'node',
   format: 'cjs',
   target: 'node24',
+  minify: true,
+  legalComments: 'none',
+  logLevel: 'error',
+}
+// The package copier's worker thread: in the npm package a file beside its pool, in the binary
+// this source, which the pool starts with `eval` (a SEA has no files of its own to point at).
+const copyWorker = await esbuild.build({...BUNDLE, entryPoints: ['src/core/copy-worker.ts'], write: false})
+const result = await esbuild.build({
+  ...BUNDLE,
+  entryPoints: ['scripts/sea-entry.ts'],
+  outfile: bundle,
   // Only @oclif/core's ts-node/tsx support (dev mode) reaches typescript (9.7 MB of bundle), and
   // only install scripts, which pack never runs, reach node-gyp.
   external: ['typescript', 'node-gyp/bin/node-gyp.js'],
@@ -135,32 +145,23 @@ const result = await esbuild.build({
     // evaluated when a .ts module is loaded).
     jiti: './node_modules/jiti/lib/jiti.cjs',
   },
-  minify: true,
   // Command and error classes keep their names (oclif and error rendering read `.name`).
   keepNames: true,
-  legalComments: 'none',
-  logLevel: 'error',
   // A CJS bundle has no import.meta; the few uses want this file's URL, which in a SEA is the binary.
   define: {
     AGENTOS_SEA_PJSON: JSON.stringify({root: runtimeFields(pjson), plugins}),
+    AGENTOS_COPY_WORKER_SOURCE: JSON.stringify(copyWorker.outputFiles[0].text),
     'import.meta.url': '__agentos_import_meta_url',
   },
   banner: {js: BANNER},
 })
 const main = await esbuild.build({
-  absWorkingDir: root,
+  ...BUNDLE,
   entryPoints: ['scripts/sea-main.ts'],
   outfile: join(work, 'main.cjs'),
-  bundle: true,
-  platform: 'node',
-  format: 'cjs',
-  target: 'node24',
-  minify: true,
-  legalComments: 'none',
-  logLevel: 'error',
   define: {AGENTOS_SEA_PJSON: JSON.stringify({root: {name: pjson.name, version: pjson.version}})},
 })
-for (const warning of [...result.warnings, ...main.warnings])
+for (const warning of [...copyWorker.warnings, ...result.warnings, ...main.warnings])
   console.warn(`build-binary: esbuild: ${warning.text}`)
 // A dependency that loads one of its own files through createRequire(import.meta.url) escapes the
 // bundle (as jiti's transform did): in the binary that file does not exist. Refuse such a bundle.

@@ -15,16 +15,11 @@ import {lstat, mkdir, readdir, readFile, realpath, rename, rm, utimes, writeFile
 import {basename, dirname, join, relative, resolve, sep} from 'node:path'
 import {compareBytes, mapLimit} from '../lib/concurrency.js'
 import {AgentosError, isAgentosError} from './errors.js'
-import {HEADER_BYTES, PE_PROBE_BYTES} from './format/header.js'
+import {canCopyInWorkers, copyInWorkers, stopCopiesSync} from './copy-pool.js'
+import {copyHead, nativeFileKind} from './format/header.js'
 import {MANIFEST_FILE} from './format/manifest.js'
 import {normalizePackagePath} from './format/paths.js'
-import {
-  finishSnapshot,
-  isDescriptorFile,
-  type PackageEntry,
-  type PackageSnapshot,
-  trimHead,
-} from './package-reader.js'
+import {finishSnapshot, isDescriptorFile, type PackageEntry, type PackageSnapshot} from './package-reader.js'
 
 /**
  * Every file and directory a package output contains gets this mtime, so two runs over the same
@@ -89,6 +84,8 @@ function removeTreeSync(path: string): void {
 }
 
 function cleanUpSync(): void {
+  // Worker threads copying into a staging tree would keep adding to it while it is removed.
+  stopCopiesSync()
   for (const [dir, {target, aside}] of live) {
     try {
       if (aside) {
@@ -385,9 +382,19 @@ export interface OutputFile {
 
 const COPY_LANES = 32
 const CHUNK = 256 * 1024
+/** Below this many files, starting worker threads costs more than it saves. */
+const THREADED_MIN_FILES = 200
 
-/** Decides from a file's first bytes that it is not to be written (e.g. pruned native code). */
-export type SkipFile = (path: string, head: Buffer) => boolean
+/** Options of {@link writePackageFiles}. */
+export interface WriteOptions {
+  /** Leave out native code, recognised from the first bytes, except the files in `keep`. */
+  pruneNative?: {keep: readonly string[]}
+  /**
+   * Worker threads to copy on: 0 copies on the main thread's event loop; the default uses one per
+   * core for trees of more than a few hundred files, when this build has the worker.
+   */
+  threads?: number
+}
 
 /** Result of {@link writePackageFiles}: what was written, and the source files skipped. */
 export interface WrittenPackage {
@@ -404,7 +411,7 @@ export interface WrittenPackage {
 export async function writePackageFiles(
   dir: string,
   files: readonly OutputFile[],
-  skip?: SkipFile,
+  options: WriteOptions = {},
 ): Promise<WrittenPackage> {
   const sorted = [...files].sort((a, b) => compareBytes(a.path, b.path))
   sorted.forEach((file, index) => {
@@ -426,19 +433,13 @@ export async function writePackageFiles(
   const levels = [...byDepth.keys()].sort((a, b) => a - b).map((depth) => [...byDepth.get(depth)!])
   for (const level of levels) await mapLimit(level, COPY_LANES, (path) => mkdir(join(dir, path)))
 
+  const threads =
+    options.threads ?? (sorted.length >= THREADED_MIN_FILES && canCopyInWorkers() ? undefined : 0)
   const texts = new Map<string, string>()
-  const buffers: Buffer[] = Array.from({length: COPY_LANES}, () => Buffer.allocUnsafe(CHUNK))
-  const written = await mapLimit(sorted, COPY_LANES, async (file) => {
-    const buffer = buffers.pop()!
-    try {
-      const entry = await writeOne(join(dir, file.path), file, buffer, skip)
-      if (!entry.skipped && isDescriptorFile(file.path))
-        texts.set(file.path, await readFile(join(dir, file.path), 'utf8'))
-      return entry
-    } finally {
-      buffers.push(buffer)
-    }
-  })
+  const written =
+    threads === 0
+      ? await copyOnEventLoop(dir, sorted, texts, options.pruneNative)
+      : await copyOnThreads(dir, sorted, texts, options.pruneNative, threads)
   // Directory mtimes last (writing into a directory changes its mtime), deepest first.
   for (const level of [...levels].reverse()) {
     await mapLimit(level, COPY_LANES, (path) => utimes(join(dir, path), FIXED_MTIME, FIXED_MTIME))
@@ -453,32 +454,90 @@ export async function writePackageFiles(
   return {snapshot, skipped}
 }
 
+type WrittenEntry = PackageEntry & {skipped?: boolean}
+
+/** Decides from a file's first bytes that it is not to be written. */
+type SkipFile = (path: string, head: Buffer) => boolean
+
+async function copyOnEventLoop(
+  dir: string,
+  sorted: readonly OutputFile[],
+  texts: Map<string, string>,
+  pruneNative: WriteOptions['pruneNative'],
+): Promise<WrittenEntry[]> {
+  const keep = new Set(pruneNative?.keep)
+  const skip = pruneNative
+    ? (path: string, head: Buffer) => !keep.has(path) && nativeFileKind(path, head) !== undefined
+    : undefined
+  const buffers: Buffer[] = Array.from({length: COPY_LANES}, () => Buffer.allocUnsafe(CHUNK))
+  return mapLimit(sorted, COPY_LANES, async (file) => {
+    const buffer = buffers.pop()!
+    try {
+      const entry = await writeOne(join(dir, file.path), file, buffer, skip)
+      if (!entry.skipped && isDescriptorFile(file.path))
+        texts.set(file.path, await readFile(join(dir, file.path), 'utf8'))
+      return entry
+    } finally {
+      buffers.push(buffer)
+    }
+  })
+}
+
+async function copyOnThreads(
+  dir: string,
+  sorted: readonly OutputFile[],
+  texts: Map<string, string>,
+  pruneNative: WriteOptions['pruneNative'],
+  threads: number | undefined,
+): Promise<WrittenEntry[]> {
+  const tasks = sorted.map((file) => ({...file, text: isDescriptorFile(file.path)}))
+  const outcomes = await copyInWorkers(dir, tasks, {
+    pruneNative: pruneNative !== undefined,
+    keep: pruneNative?.keep ?? [],
+    threads,
+  }).catch((error: NodeJS.ErrnoException & {side?: string}) => {
+    if (error.side !== 'read') throw error
+    throw unreadableSource(sorted.find((f) => f.source === error.path)?.source ?? error.path ?? '?', error)
+  })
+  return outcomes.map((outcome, index) => {
+    const path = sorted[index]!.path
+    if (outcome.text !== undefined) texts.set(path, outcome.text)
+    const head = Buffer.from(outcome.head.buffer, outcome.head.byteOffset, outcome.head.byteLength)
+    const entry: WrittenEntry = fileEntry(path, outcome.mode, outcome.size, head, outcome.sha256)
+    if (outcome.skipped) entry.skipped = true
+    return entry
+  })
+}
+
+/** A source that cannot be read is the input's fault: reported as such, not as "cannot write". */
+function unreadableSource(source: string | Uint8Array, error: NodeJS.ErrnoException): AgentosError {
+  return new AgentosError(
+    'ERR_AGENTOS_SOURCE_UNREADABLE',
+    `cannot read ${String(source)}: ${error.code ?? error.message}`,
+    {
+      hint: 'Make the file readable (chmod u+r), or leave it out of the package; nothing was written.',
+      path: typeof source === 'string' ? source : undefined,
+      cause: error,
+    },
+  )
+}
+
 async function writeOne(
   destination: string,
   file: OutputFile,
   buffer: Buffer,
   skip?: SkipFile,
-): Promise<PackageEntry & {skipped?: boolean}> {
+): Promise<WrittenEntry> {
   const hash = createHash('sha256')
   if (typeof file.source !== 'string') {
     const bytes = Buffer.from(file.source)
     const mode = file.executable ? 0o755 : 0o644
     await writeFile(destination, bytes, {mode})
     await utimes(destination, FIXED_MTIME, FIXED_MTIME)
-    return fileEntry(file.path, mode, bytes.length, headOf(bytes), hash.update(bytes).digest('hex'))
+    return fileEntry(file.path, mode, bytes.length, copyHead(bytes), hash.update(bytes).digest('hex'))
   }
   const source = file.source
-  // A source that cannot be read is the input's fault: reported as such, not as "cannot write".
-  const unreadable = (error: NodeJS.ErrnoException) =>
-    new AgentosError(
-      'ERR_AGENTOS_SOURCE_UNREADABLE',
-      `cannot read ${source}: ${error.code ?? error.message}`,
-      {
-        hint: 'Make the file readable (chmod u+r), or leave it out of the package; nothing was written.',
-        path: source,
-        cause: error,
-      },
-    )
+  const unreadable = (error: NodeJS.ErrnoException) => unreadableSource(source, error)
   // Plain descriptors rather than fs/promises FileHandles: on a 15,000-file closure the handles'
   // bookkeeping cost the main thread more than a quarter of the copy (measured with --cpu-prof).
   const input = await fd.open(source, 'r').catch((error: NodeJS.ErrnoException) => {
@@ -492,7 +551,7 @@ async function writeOne(
     const info = await fd.fstat(input)
     const mode = (file.executable ?? (info.mode & 0o111) !== 0) ? 0o755 : 0o644
     let bytesRead = await readChunk()
-    const head = headOf(buffer.subarray(0, bytesRead))
+    const head = copyHead(buffer.subarray(0, bytesRead))
     // Decided on the first bytes, before the output exists: a pruned file is never written.
     if (skip?.(file.path, head)) return {...fileEntry(file.path, mode, info.size, head, ''), skipped: true}
     const output = await fd.open(destination, 'wx', mode)
@@ -549,12 +608,6 @@ const fd = {
     new Promise<void>((resolve, reject) =>
       fsClose(descriptor, (error) => (error ? reject(error) : resolve())),
     ),
-}
-
-function headOf(bytes: Buffer): Buffer {
-  return Buffer.from(
-    trimHead(bytes.subarray(0, bytes[0] === 0x4d && bytes[1] === 0x5a ? PE_PROBE_BYTES : HEADER_BYTES)),
-  )
 }
 
 function fileEntry(path: string, mode: number, size: number, head: Buffer, sha256: string): PackageEntry {

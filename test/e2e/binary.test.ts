@@ -180,6 +180,43 @@ describe.skipIf(!exe)('the single binary (AGENTOS_TOOLCHAIN_EXE) against bin/run
     expect(assembled[1]).toEqual(assembled[0])
   })
 
+  it('packs a tree big enough for the worker-thread copier, as bin/run.js does', async () => {
+    // Hundreds of files make pack copy on worker threads, which the binary starts from source it
+    // carries (it has no worker file); an ELF file among them exercises --prune-native there.
+    const project = join(work, 'many-files')
+    const installed = example('my-tool-package/node_modules')
+    cpSync(join(installed, 'my-tool'), project, {recursive: true})
+    cpSync(join(installed, 'ms'), join(project, 'node_modules/ms'), {recursive: true})
+    mkdirSync(join(project, 'node_modules/ms/extra'))
+    for (let i = 0; i < 400; i++)
+      writeFileSync(join(project, `node_modules/ms/extra/f${i}.js`), `module.exports = ${i}\n`.repeat(i % 40))
+    writeFileSync(
+      join(project, 'node_modules/ms/extra/tool'),
+      Buffer.from([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1, 0]),
+    )
+    const results = await Promise.all(
+      ['script', 'bin'].map(async (who) => {
+        const file = who === 'bin' ? binary : nodeForScript
+        const args = who === 'bin' ? [] : [join(ROOT, 'bin/run.js')]
+        const out = join(work, `many-${who}`)
+        const result = await spawnCli(
+          file,
+          [...args, 'pack', project, '--out', out, '--prune-native', '--json'],
+          work,
+        )
+        expect(result.exitCode, result.stderr).toBe(0)
+        const inspected = await spawnCli(binary, ['inspect', out, '--json'], work)
+        return {packed: {...JSON.parse(result.stdout), out: '<out>'}, inspected: JSON.parse(inspected.stdout)}
+      }),
+    )
+    expect(results[1]!.packed).toEqual(results[0]!.packed)
+    // package.json and the manifest, my-tool's two files, ms's two and the 400 extra (the ELF pruned).
+    expect(results[1]!.packed.files).toBe(2 + 2 + 2 + 400)
+    expect(results[1]!.packed.pruned).toMatchObject([{path: 'node_modules/ms/extra/tool'}])
+    // The digest pack computed while copying is the one a fresh read of the tree gives.
+    expect(results[1]!.inspected.digest).toBe(results[1]!.packed.digest)
+  })
+
   it('runs from an empty directory with no node_modules and no node on PATH', async () => {
     const empty = join(work, 'empty')
     mkdirSync(empty)

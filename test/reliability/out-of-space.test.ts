@@ -90,6 +90,23 @@ describe('ENOSPC while writing', () => {
     await expectRefusedCleanly(run, fs, before, 'ERR_AGENTOS_OUT_NO_SPACE')
   })
 
+  it('pack of hundreds of files (copied on worker threads) on a full tmpfs: the same', async (context) => {
+    const fs = join(work, 'pack-many-fs')
+    const reason = await tmpfs(fs, '4m')
+    if (reason) return context.skip(`cannot mount a tmpfs here: ${reason}`)
+    const project = await makeProject(join(work, 'pack-many-src'))
+    await mkdir(join(project, 'node_modules/ms/extra'))
+    for (let i = 0; i < 300; i++)
+      await writeFile(join(project, `node_modules/ms/extra/f${i}.js`), `module.exports = ${i}\n`.repeat(50))
+    await pack({source: project, out: join(fs, 'out')})
+    const before = await snapshotTree(join(fs, 'out'))
+    await appendFile(join(project, 'cli.js'), '// changed\n')
+    // Room for a part of the files only: the threads run out of space mid-copy.
+    await fillUp(fs, 160 * 1024)
+    const run = await startCli(['pack', project, '--out', join(fs, 'out'), '--json']).ended
+    await expectRefusedCleanly(run, fs, before, 'ERR_AGENTOS_OUT_NO_SPACE')
+  })
+
   it('assemble-wasm on a full tmpfs: target untouched, temp removed, ERR_AGENTOS_OUT_NO_SPACE', async (context) => {
     const fs = join(work, 'wasm-fs')
     const reason = await tmpfs(fs, '256k')

@@ -129,3 +129,22 @@ export function describeKind(info: HeaderInfo): string {
       return 'unknown'
   }
 }
+
+/**
+ * The bytes of a file's start that header checks need, copied out of `bytes` (a read buffer that
+ * will be reused): {@link HEADER_BYTES}, or {@link PE_PROBE_BYTES} when it starts with `MZ`.
+ */
+export function copyHead(bytes: Uint8Array): Buffer {
+  const keep = bytes[0] === 0x4d && bytes[1] === 0x5a ? PE_PROBE_BYTES : HEADER_BYTES
+  return Buffer.from(bytes.subarray(0, Math.min(keep, bytes.length)))
+}
+
+/**
+ * What kind of native code a package file is ("node addon", or the kind its header names), or
+ * undefined when it is not native code. A `.node` file is an addon whatever its bytes say.
+ */
+export function nativeFileKind(path: string, head: Uint8Array): string | undefined {
+  if (path.endsWith('.node')) return 'node addon'
+  const header = detectHeader(head)
+  return isNativeKind(header.kind) ? describeKind(header) : undefined
+}

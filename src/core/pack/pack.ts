@@ -23,7 +23,7 @@ import {
 } from '../aospkg/writer.js'
 import {AgentosError, type Problem} from '../errors.js'
 import {normalizeBin, unscopedName} from '../format/bin-map.js'
-import {describeKind, detectHeader, isNativeKind} from '../format/header.js'
+import {detectHeader, nativeFileKind} from '../format/header.js'
 import {parseJsonDocument, parseJsonLenient} from '../format/json.js'
 import {checkManifest, MANIFEST_FILE} from '../format/manifest.js'
 import {
@@ -295,10 +295,8 @@ export async function pack(options: PackOptions): Promise<PackResult> {
     const commandPaths = new Set(commands.map((c) => c.entry))
     // With --prune-native, native files are recognised by their first bytes as they stream by and
     // never written; a command entry is never pruned (the package would be useless without it).
-    const skip = options.pruneNative
-      ? (path: string, head: Buffer) => !commandPaths.has(path) && nativeKind(path, head) !== undefined
-      : undefined
-    const {snapshot, skipped} = await writePackageFiles(staging.dir, files, skip).catch(
+    const pruneNative = options.pruneNative ? {keep: [...commandPaths]} : undefined
+    const {snapshot, skipped} = await writePackageFiles(staging.dir, files, {pruneNative}).catch(
       (error: NodeJS.ErrnoException) => {
         throw error instanceof AgentosError ? error : outputError(error, target)
       },
@@ -790,19 +788,12 @@ function packageJsonFor(name: string, version: string, commands: Array<{name: st
   return {name, version, bin: sortedMap(Object.fromEntries(commands.map((c) => [c.name, c.entry])))}
 }
 
-/** "node addon" or the native kind of a file, or undefined when it is not native code. */
-function nativeKind(path: string, head: Buffer): string | undefined {
-  if (path.endsWith('.node')) return 'node addon'
-  const header = detectHeader(head)
-  return isNativeKind(header.kind) ? describeKind(header) : undefined
-}
-
 function findNatives(entries: readonly PackageEntry[], closure: Closure): NativeFile[] {
   const owners = [...closure.nodes].sort((a, b) => b.out.length - a.out.length)
   const natives: NativeFile[] = []
   for (const entry of entries) {
     if (entry.kind !== 'file') continue
-    const kind = nativeKind(entry.path, entry.head ?? Buffer.alloc(0))
+    const kind = nativeFileKind(entry.path, entry.head ?? Buffer.alloc(0))
     if (!kind) continue
     const owner = owners.find((o) => entry.path.startsWith(`${o.out}/`))
     natives.push({

@@ -1,0 +1,120 @@
+import {existsSync} from 'node:fs'
+import {availableParallelism} from 'node:os'
+import {fileURLToPath} from 'node:url'
+import {Worker} from 'node:worker_threads'
+import {
+  type CopyJob,
+  type CopyOutcome,
+  type CopyReport,
+  type CopyTask,
+  CONTROL_ACTIVE,
+  CONTROL_SLOTS,
+  CONTROL_STOP,
+} from './copy-protocol.js'
+
+/** The worker's code as one CJS string, inlined by the single binary's build (`define`). */
+declare const AGENTOS_COPY_WORKER_SOURCE: string | undefined
+
+/** How {@link copyInWorkers} starts a worker, or undefined when this build has no worker code. */
+function workerEntry(): {code: string} | {url: URL} | undefined {
+  if (typeof AGENTOS_COPY_WORKER_SOURCE === 'string') return {code: AGENTOS_COPY_WORKER_SOURCE}
+  const url = new URL('copy-worker.js', import.meta.url)
+  // Run from TypeScript sources (tests), the compiled worker is not beside this module.
+  return existsSync(fileURLToPath(url)) ? {url} : undefined
+}
+
+/** Control arrays of the copies in flight, for {@link stopCopiesSync}. */
+const running = new Set<Int32Array>()
+
+/**
+ * Stops every copy in flight and waits (up to `timeoutMs`) until no worker thread writes any more.
+ * For signal handlers, which remove the staging tree the workers write into and cannot await.
+ */
+export function stopCopiesSync(timeoutMs = 2000): void {
+  const deadline = Date.now() + timeoutMs
+  for (const control of running) {
+    Atomics.store(control, CONTROL_STOP, 1)
+    for (let active = Atomics.load(control, CONTROL_ACTIVE); active > 0;) {
+      const left = deadline - Date.now()
+      if (left <= 0) return
+      Atomics.wait(control, CONTROL_ACTIVE, active, left)
+      active = Atomics.load(control, CONTROL_ACTIVE)
+    }
+  }
+}
+
+/** True when {@link copyInWorkers} can run in this build. */
+export function canCopyInWorkers(): boolean {
+  return workerEntry() !== undefined
+}
+
+/** Options of {@link copyInWorkers}. */
+export interface CopyInWorkersOptions {
+  pruneNative: boolean
+  /** Paths never pruned. */
+  keep: readonly string[]
+  /** Worker threads; default one per core, at most 4. */
+  threads?: number
+}
+
+/**
+ * Writes `files` into `dir` (whose directories exist) on worker threads, returning one outcome per
+ * file in the order given. On the first failure every thread stops before the promise rejects, so
+ * the caller can discard `dir` knowing nothing writes into it any more. Rejects with the source's
+ * errno error marked `side: 'read'` or the output's marked `side: 'write'`.
+ */
+export async function copyInWorkers(
+  dir: string,
+  files: CopyTask[],
+  options: CopyInWorkersOptions,
+): Promise<CopyOutcome[]> {
+  const entry = workerEntry()
+  if (!entry) throw new Error('copyInWorkers: this build has no copy worker')
+  const threads = Math.max(1, Math.min(options.threads ?? Math.min(availableParallelism(), 4), files.length))
+  const control = new Int32Array(new SharedArrayBuffer(CONTROL_SLOTS * 4))
+  control[CONTROL_ACTIVE] = threads
+  const job: CopyJob = {
+    dir,
+    files,
+    control: control.buffer as SharedArrayBuffer,
+    pruneNative: options.pruneNative,
+    keep: [...options.keep],
+  }
+  const outcomes = new Array<CopyOutcome>(files.length)
+  let failure: Error | undefined
+  const fail = (error: Error) => {
+    failure ??= error
+    Atomics.store(control, CONTROL_STOP, 1)
+  }
+  running.add(control)
+  try {
+    await Promise.all(
+      Array.from(
+        {length: threads},
+        () =>
+          new Promise<void>((resolve) => {
+            const worker =
+              'code' in entry
+                ? new Worker(entry.code, {eval: true, workerData: job})
+                : new Worker(entry.url, {workerData: job})
+            worker.on('message', (report: CopyReport) => {
+              if (report.type === 'copied') {
+                for (const outcome of report.outcomes) outcomes[outcome.index] = outcome
+              } else {
+                fail(Object.assign(new Error(report.error.message), report.error, {side: report.side}))
+              }
+            })
+            worker.on('error', fail)
+            worker.on('exit', () => resolve())
+          }),
+      ),
+    )
+  } finally {
+    running.delete(control)
+  }
+  if (failure) throw failure
+  // A thread that ended without reporting some of its files is a bug, never a partial success.
+  if (outcomes.some((outcome) => outcome === undefined) || outcomes.length !== files.length)
+    throw new Error('copyInWorkers: a worker exited before reporting every file')
+  return outcomes
+}

@@ -1,0 +1,132 @@
+/**
+ * Worker thread of the package copier ({@link ./copy-pool.ts}). Copying a package is mostly kernel
+ * time (open, write, close for every file); one thread doing it synchronously keeps up with
+ * `cp -r`, and a thread per core beats it. Blocking calls are the point here: this thread has no
+ * event loop to keep responsive, and the main thread never waits on it.
+ *
+ * Imports only Node.js builtins and the pure header module, so the single binary can bundle it
+ * into a string and start it with `eval`.
+ */
+import {createHash} from 'node:crypto'
+import {closeSync, fstatSync, futimesSync, openSync, readFileSync, readSync, writeSync} from 'node:fs'
+import {join} from 'node:path'
+import {parentPort, workerData} from 'node:worker_threads'
+import {copyHead, nativeFileKind} from './format/header.js'
+import {
+  type CopyJob,
+  type CopyOutcome,
+  type CopyReport,
+  CONTROL_ACTIVE,
+  CONTROL_NEXT,
+  CONTROL_STOP,
+  FIXED_MTIME_SECONDS,
+  REPORT_BATCH,
+} from './copy-protocol.js'
+
+const job = workerData as CopyJob
+const control = new Int32Array(job.control)
+const buffer = Buffer.allocUnsafe(1024 * 1024)
+const keep = new Set(job.keep)
+
+/** An error with the side it happened on: reading the source or writing the output. */
+class Failure {
+  constructor(
+    readonly side: 'read' | 'write',
+    readonly error: NodeJS.ErrnoException,
+  ) {}
+}
+
+function attempt<T>(side: 'read' | 'write', call: () => T): T {
+  try {
+    return call()
+  } catch (error) {
+    throw new Failure(side, error as NodeJS.ErrnoException)
+  }
+}
+
+const stopped = () => Atomics.load(control, CONTROL_STOP) !== 0
+
+function writeAll(output: number, bytes: Uint8Array, hash: ReturnType<typeof createHash>): void {
+  hash.update(bytes)
+  for (let offset = 0; offset < bytes.length;) {
+    offset += attempt('write', () => writeSync(output, bytes, offset, bytes.length - offset))
+  }
+}
+
+function copyOne(index: number): CopyOutcome {
+  const file = job.files[index]!
+  const destination = join(job.dir, file.path)
+  const hash = createHash('sha256')
+  if (typeof file.source !== 'string') {
+    const bytes = file.source
+    const mode = file.executable ? 0o755 : 0o644
+    const output = attempt('write', () => openSync(destination, 'wx', mode))
+    try {
+      writeAll(output, bytes, hash)
+      attempt('write', () => futimesSync(output, FIXED_MTIME_SECONDS, FIXED_MTIME_SECONDS))
+    } finally {
+      closeSync(output)
+    }
+    const text = file.text ? Buffer.from(bytes).toString('utf8') : undefined
+    return {index, mode, size: bytes.length, head: copyHead(bytes), sha256: hash.digest('hex'), text}
+  }
+  const source = file.source
+  const input = attempt('read', () => openSync(source, 'r'))
+  try {
+    const info = attempt('read', () => fstatSync(input))
+    const mode = (file.executable ?? (info.mode & 0o111) !== 0) ? 0o755 : 0o644
+    let bytesRead = attempt('read', () => readSync(input, buffer, 0, buffer.length, null))
+    const head = copyHead(buffer.subarray(0, bytesRead))
+    // Decided on the first bytes, before the output exists: a pruned file is never written.
+    if (job.pruneNative && !keep.has(file.path) && nativeFileKind(file.path, head) !== undefined)
+      return {index, mode, size: info.size, head, sha256: '', skipped: true}
+    const output = attempt('write', () => openSync(destination, 'wx', mode))
+    let size = 0
+    try {
+      while (bytesRead > 0 && !stopped()) {
+        writeAll(output, buffer.subarray(0, bytesRead), hash)
+        size += bytesRead
+        if (bytesRead < buffer.length) break
+        bytesRead = attempt('read', () => readSync(input, buffer, 0, buffer.length, null))
+      }
+      attempt('write', () => futimesSync(output, FIXED_MTIME_SECONDS, FIXED_MTIME_SECONDS))
+    } finally {
+      closeSync(output)
+    }
+    let text: string | undefined
+    if (file.text)
+      text = size <= buffer.length ? buffer.toString('utf8', 0, size) : readFileSync(destination, 'utf8')
+    return {index, mode, size, head, sha256: hash.digest('hex'), text}
+  } finally {
+    closeSync(input)
+  }
+}
+
+function post(report: CopyReport): void {
+  parentPort!.postMessage(report)
+}
+
+let done: CopyOutcome[] = []
+try {
+  while (!stopped()) {
+    const index = Atomics.add(control, CONTROL_NEXT, 1)
+    if (index >= job.files.length) break
+    done.push(copyOne(index))
+    if (done.length >= REPORT_BATCH) {
+      post({type: 'copied', outcomes: done})
+      done = []
+    }
+  }
+  post({type: 'copied', outcomes: done})
+} catch (error) {
+  // The first failure stops every thread: nothing more is written into a tree about to be discarded.
+  Atomics.store(control, CONTROL_STOP, 1)
+  post({type: 'copied', outcomes: done})
+  if (!(error instanceof Failure)) throw error
+  const {code, errno, syscall, path, message} = error.error
+  post({type: 'failed', side: error.side, error: {code, errno, syscall, path, message}})
+} finally {
+  // The main thread may be waiting (from a signal handler) for every thread to stop writing.
+  Atomics.sub(control, CONTROL_ACTIVE, 1)
+  Atomics.notify(control, CONTROL_ACTIVE)
+}
