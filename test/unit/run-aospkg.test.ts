@@ -1,4 +1,4 @@
-import {mkdtemp, readdir, rm, writeFile} from 'node:fs/promises'
+import {mkdtemp, readdir, readFile, rm, stat, utimes, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
@@ -44,6 +44,28 @@ describe('run of an .aospkg', () => {
     // A second run reuses it: nothing new in the cache, no leftover staging directories.
     await runCommandInVm({inputs: [archive], command: 'echo', args: ['again'], capture: true})
     expect(await readdir(join(cache, 'aospkg'))).toEqual([sha256.replace(/^sha256:/, '')])
+  })
+
+  it('trusts the remembered hash of an unchanged archive, and hashes it again once it changes', async () => {
+    const env = {AGENTOS_TOOLCHAIN_CACHE: join(work, 'stamp-cache')}
+    const stamps = join(env.AGENTOS_TOOLCHAIN_CACHE, 'aospkg-stamps')
+    const a = await writeAospkg(await wasmCmdsPackage(join(work, 'stamp-a')), join(work, 'a.aospkg'))
+    const b = await writeAospkg(await sdkAgentPackage(join(work, 'stamp-b')), join(work, 'b.aospkg'))
+    const dirA = await extractedAospkg(a.path, env)
+    const [stampA] = await readdir(stamps)
+    expect(await readFile(join(stamps, stampA!), 'utf8')).toBe(a.sha256.replace(/^sha256:/, ''))
+    const dirB = await extractedAospkg(b.path, env)
+    expect(dirB).not.toBe(dirA)
+    // A forged stamp is followed: proof that an unchanged archive is not hashed again.
+    await writeFile(join(stamps, stampA!), b.sha256.replace(/^sha256:/, ''))
+    expect(await extractedAospkg(a.path, env)).toBe(dirB)
+    // The same bytes written again with the old mtime: the ctime moved, so the file is hashed anew.
+    const {atime, mtime} = await stat(a.path)
+    await writeFile(a.path, await readFile(a.path))
+    await utimes(a.path, atime, mtime)
+    expect(await extractedAospkg(a.path, env)).toBe(dirA)
+    expect((await readdir(stamps)).filter((name) => name.endsWith('.tmp'))).toEqual([])
+    expect(await readdir(stamps)).toHaveLength(3)
   })
 
   it('gives the archive’s own coded error for a damaged archive, and leaves no staging behind', async () => {
