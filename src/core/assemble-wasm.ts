@@ -660,6 +660,21 @@ async function collectIncludes(
       followSymbolicLinks: true,
       unique: true,
       ignore,
+    }).catch(async (error: NodeJS.ErrnoException) => {
+      // Following a cycle ends in ELOOP; whether the walker meets it on a stat (which it skips as
+      // a broken link) or on a readdir (which it throws) depends on timing: the same coded error
+      // either way.
+      if (error.code !== 'ELOOP' || !error.path) throw error
+      const cycle = await symlinkCycle(root, relative(root, error.path)).catch(() => undefined)
+      throw new AgentosError(
+        'ERR_AGENTOS_ASSEMBLE_INCLUDE_SYMLINK_LOOP',
+        `--include ${pattern} goes through the symlink cycle ${cycle ?? relative(root, error.path)}`,
+        {
+          hint: 'Remove the link that points back at its own parent, or narrow the --include pattern.',
+          path: pattern,
+          cause: error,
+        },
+      )
     })
     if (matches.length === 0) {
       throw new AgentosError(
