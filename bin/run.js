@@ -1,5 +1,4 @@
 #!/usr/bin/env node
-import {readFileSync} from 'node:fs'
 
 const argv = process.argv.slice(2)
 
@@ -19,7 +18,11 @@ async function fastPath() {
   const {versionLine} = await import('../dist/lib/version.js')
   const line = await versionLine(
     argv,
-    JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')),
+    // getBuiltinModule, not `import … from 'node:fs'`, whose ESM facade loads node:stream: `run`
+    // comes through here too (see src/core/run/run.ts).
+    JSON.parse(
+      process.getBuiltinModule('node:fs').readFileSync(new URL('../package.json', import.meta.url), 'utf8'),
+    ),
   )
   if (!line) return false
   process.stdout.write(`${line}\n`)

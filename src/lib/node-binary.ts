@@ -1,5 +1,7 @@
-import {accessSync, constants, realpathSync, statSync} from 'node:fs'
 import {delimiter, isAbsolute, resolve} from 'node:path'
+
+// Not `import … from 'node:fs'`: `run` loads this module, see the note in core/run/run.ts.
+const {accessSync, constants, realpathSync, statSync} = process.getBuiltinModule('node:fs')
 
 /**
  * True when this process is a Node single executable application — the prebuilt

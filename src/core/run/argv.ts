@@ -1,4 +1,5 @@
-import {existsSync} from 'node:fs'
+// Not `import … from 'node:fs'`: see the note in run.ts.
+const {existsSync} = process.getBuiltinModule('node:fs')
 
 /** `run`'s argv split at the first `--`: its own flags and packages, then the guest command. */
 export interface RunArgv {

@@ -1,5 +1,4 @@
-import {constants} from 'node:fs'
-import {access, open, realpath} from 'node:fs/promises'
+import {access, constants, open, realpath} from 'node:fs/promises'
 import {posix} from 'node:path'
 import {describeKind, detectHeader, type HeaderInfo, HEADER_BYTES, PE_PROBE_BYTES} from '../format/header.js'
 import {RUN_EXIT} from './errors.js'

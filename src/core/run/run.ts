@@ -1,4 +1,3 @@
-import {closeSync, openSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {runError} from './errors.js'
 import {loadInputs} from './inputs.js'
@@ -7,6 +6,12 @@ import {resolveCommand, type Resolution} from './resolve.js'
 import {wasiPreopens} from './root.js'
 import type {Isolation, IsolationChoice} from './sandbox.js'
 import {buildVm, parseEnvPairs, type Vm} from './vm.js'
+
+// node:fs without `import … from 'node:fs'`, here and in the other modules a WASM command loads:
+// importing it builds the module's ESM facade, which reads every export, and the lazy
+// ReadStream/WriteStream getters among them load node:stream and a dozen stream modules — a few
+// ms of a run in which nothing streams.
+const {closeSync, mkdirSync, openSync, readFileSync} = process.getBuiltinModule('node:fs')
 
 /** Options of {@link runCommandInVm} and {@link describeVm}. */
 export interface RunOptions {
@@ -107,17 +112,20 @@ export async function runCommandInVm(
     keepRoot?: boolean
   },
 ): Promise<CommandRun> {
-  const start = performance.now()
+  // process.hrtime, not performance.now(): the `performance` global loads perf_hooks (a dozen
+  // internal modules) on first use, a noticeable part of a WASM command's run.
+  const clock = () => Number(process.hrtime.bigint()) / 1e6
+  const start = clock()
   let mark = start
   const lap = () => {
-    const now = performance.now()
+    const now = clock()
     const ms = now - mark
     mark = now
     return round(ms)
   }
   const complete = (result: CommandRun): CommandRun => {
     result.timings.cleanup = lap()
-    result.timings.total = round(performance.now() - start)
+    result.timings.total = round(clock() - start)
     return result
   }
   const {vm} = await prepareVm(options)
@@ -134,6 +142,7 @@ export async function runCommandInVm(
     let result: CommandRun
     try {
       if (options.capture) {
+        mkdirSync(root.scratch, {recursive: true})
         stdoutFd = openSync(join(root.scratch, 'stdout'), 'w+')
         stderrFd = openSync(join(root.scratch, 'stderr'), 'w+')
       }
