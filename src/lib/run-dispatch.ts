@@ -52,6 +52,12 @@ export interface RunIo {
  * and says what to print. Shared by the oclif command and the fast path, so both behave alike.
  */
 export async function dispatchRun(input: RunInput, io: RunIo): Promise<RunOutcome> {
+  // A command (the common case) needs run.js: it loads alongside node.js instead of after it.
+  const running =
+    input.command !== undefined && input.which === undefined && input.agent === undefined
+      ? import('../core/run/run.js')
+      : undefined
+  running?.catch(() => {})
   const {useNode} = await import('../core/run/node.js')
   useNode(input.node)
   const base = {
@@ -113,7 +119,7 @@ export async function dispatchRun(input: RunInput, io: RunIo): Promise<RunOutcom
     ])
     return {result: await describeVm(base), render: renderVm as RunOutcome['render'], exitCode: 0}
   }
-  const {runCommandInVm} = await import('../core/run/run.js')
+  const {runCommandInVm} = await (running ?? import('../core/run/run.js'))
   const run = await runCommandInVm({
     ...base,
     command: input.command,

@@ -135,6 +135,9 @@ export async function runCommandInVm(
   const resolve = lap()
 
   if (resolution.executor === 'wasi' && !options.timeoutMs) {
+    // Loads while the root is made.
+    const loading = import('./wasi.js')
+    loading.catch(() => {})
     const {root, preopens} = await wasiPreopens(vm)
     const setup = lap()
     let stdoutFd: number | undefined
@@ -155,7 +158,7 @@ export async function runCommandInVm(
             ...options.args,
           ]
         : [options.command, ...options.args]
-      const {runWasi} = await import('./wasi.js')
+      const {runWasi} = await loading
       const exitCode = await runWasi({
         module: chained ? resolution.interpreter!.hostPath! : resolution.hostPath!,
         args: argv,
