@@ -9,7 +9,8 @@ const argv = process.argv.slice(2)
  */
 async function fastPath() {
   if (argv[0] === 'run') {
-    const {runFast} = await import('../dist/lib/run-fast.js')
+    // dist/lib/run-fast.js and the modules a WASM command runs on, bundled (scripts/build.mjs).
+    const {runFast} = await import('../dist/core/run/run-fast.bundle.js')
     const code = await runFast(argv)
     if (code === undefined) return false
     process.exitCode = code

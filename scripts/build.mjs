@@ -4,7 +4,7 @@
 // copies differ from what this produces.
 import {execFileSync} from 'node:child_process'
 import {rmSync, writeFileSync} from 'node:fs'
-import {dirname, join} from 'node:path'
+import {dirname, join, relative, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
@@ -17,6 +17,7 @@ const run = (file, args) =>
 
 rmSync(join(root, 'dist'), {recursive: true, force: true})
 run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'])
+await bundleRunFast()
 
 const {manifestJsonSchema} = await import(join(root, 'dist/core/format/manifest.js'))
 writeFileSync(
@@ -25,3 +26,50 @@ writeFileSync(
 )
 
 run(process.execPath, [join(root, 'node_modules/oclif/bin/run.js'), 'manifest'])
+
+/**
+ * dist/core/run/run-fast.bundle.js, what bin/run.js loads for `run`: the fast path and the modules
+ * a WASM command runs on (run-fast.js, run.js, wasi.js and what they import) as one file. Node 20
+ * loads every ES module with its own asynchronous reads (open, fstat, read, close through the
+ * thread pool); about twenty of them cost a WASM command more than everything else it does.
+ *
+ * Static imports are bundled. Dynamic imports stay imports of the compiled files (rewritten to be
+ * relative to the bundle), except run.js and wasi.js: agents, Node.js guests, software modules,
+ * .aospkg files and error reports load what they need as before. node.js always stays a file: it
+ * holds `--node`, which must be one value for the bundle and the files it loads. The bundle lives
+ * next to run.js so that import.meta.url means the same directory in the bundled modules (the WASI
+ * runner script and jiti are found from it). Packages and builtins are never bundled.
+ */
+async function bundleRunFast() {
+  const esbuild = await import('esbuild')
+  const dist = join(root, 'dist')
+  const outfile = join(dist, 'core/run/run-fast.bundle.js')
+  const bundledDynamic = new Set(['core/run/run.js', 'core/run/wasi.js'])
+  const separate = new Set(['core/run/node.js'])
+  await esbuild.build({
+    absWorkingDir: root,
+    entryPoints: [join(dist, 'lib/run-fast.js')],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    logLevel: 'error',
+    plugins: [
+      {
+        name: 'run-fast-externals',
+        setup(build) {
+          build.onResolve({filter: /^[^./]/}, (args) => ({path: args.path, external: true}))
+          build.onResolve({filter: /^\./}, (args) => {
+            const file = resolve(args.resolveDir, args.path)
+            const key = relative(dist, file)
+            const bundled = args.kind === 'dynamic-import' ? bundledDynamic.has(key) : !separate.has(key)
+            if (bundled) return undefined
+            const path = relative(dirname(outfile), file)
+            return {path: path.startsWith('.') ? path : `./${path}`, external: true}
+          })
+        },
+      },
+    ],
+  })
+}
