@@ -34,18 +34,18 @@ run(process.execPath, [join(root, 'node_modules/oclif/bin/run.js'), 'manifest'])
  * thread pool); about twenty of them cost a WASM command more than everything else it does.
  *
  * Static imports are bundled. Dynamic imports stay imports of the compiled files (rewritten to be
- * relative to the bundle), except run.js and wasi.js: agents, Node.js guests, software modules,
- * .aospkg files and error reports load what they need as before. node.js always stays a file: it
- * holds `--node`, which must be one value for the bundle and the files it loads. The bundle lives
- * next to run.js so that import.meta.url means the same directory in the bundled modules (the WASI
- * runner script and jiti are found from it). Packages and builtins are never bundled.
+ * relative to the bundle), except node.js, run.js and wasi.js: agents, Node.js guests, software
+ * modules, .aospkg files and error reports load what they need as before, with their own copies of
+ * some bundled modules. The one with state, node.js (`--node`), keeps it on globalThis, and
+ * AgentosError is recognised across copies. The bundle lives next to run.js so that import.meta.url
+ * means the same directory in the bundled modules (the WASI runner script and jiti are found from
+ * it). Packages and builtins are never bundled.
  */
 async function bundleRunFast() {
   const esbuild = await import('esbuild')
   const dist = join(root, 'dist')
   const outfile = join(dist, 'core/run/run-fast.bundle.js')
-  const bundledDynamic = new Set(['core/run/run.js', 'core/run/wasi.js'])
-  const separate = new Set(['core/run/node.js'])
+  const bundledDynamic = new Set(['core/run/node.js', 'core/run/run.js', 'core/run/wasi.js'])
   await esbuild.build({
     absWorkingDir: root,
     entryPoints: [join(dist, 'lib/run-fast.js')],
@@ -63,7 +63,7 @@ async function bundleRunFast() {
           build.onResolve({filter: /^\./}, (args) => {
             const file = resolve(args.resolveDir, args.path)
             const key = relative(dist, file)
-            const bundled = args.kind === 'dynamic-import' ? bundledDynamic.has(key) : !separate.has(key)
+            const bundled = args.kind !== 'dynamic-import' || bundledDynamic.has(key)
             if (bundled) return undefined
             const path = relative(dirname(outfile), file)
             return {path: path.startsWith('.') ? path : `./${path}`, external: true}

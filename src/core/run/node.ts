@@ -1,13 +1,19 @@
 import {findNodeExecutable} from '../../lib/node-binary.js'
 import {RUN_EXIT, runError} from './errors.js'
 
-let explicit: string | undefined
-let found: string | undefined
+/**
+ * `--node` and the Node.js found for it. Kept on globalThis, not in module variables: bin/run.js
+ * runs `run` from a bundle (scripts/build.mjs) that has its own copy of this module, while the
+ * compiled files it loads for agents and Node.js guests import this one; both must see one value.
+ */
+const state: {explicit?: string; found?: string} = ((globalThis as Record<symbol, unknown>)[
+  Symbol.for('agentos-toolchain.run.node')
+] ??= {}) as {explicit?: string; found?: string}
 
 /** Names the Node.js that runs guests' Node programs (`--node`); undefined: the default. */
 export function useNode(path: string | undefined): void {
-  explicit = path
-  found = undefined
+  state.explicit = path
+  state.found = undefined
 }
 
 /**
@@ -17,11 +23,13 @@ export function useNode(path: string | undefined): void {
  * @throws AgentosError `ERR_AGENTOS_RUN_NODE_NOT_FOUND`.
  */
 export function hostNode(): string {
-  found ??= findNodeExecutable(explicit)
-  if (found) return found
+  state.found ??= findNodeExecutable(state.explicit)
+  if (state.found) return state.found
   throw runError(
     'ERR_AGENTOS_RUN_NODE_NOT_FOUND',
-    explicit ? `--node ${explicit} is not an executable file` : 'no Node.js found to run Node.js guests with',
+    state.explicit
+      ? `--node ${state.explicit} is not an executable file`
+      : 'no Node.js found to run Node.js guests with',
     {
       hint: 'Install Node.js (>= 20) on PATH, or pass --node /path/to/node.',
       exitCode: RUN_EXIT.cannotExecute,
