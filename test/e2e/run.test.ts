@@ -123,6 +123,17 @@ describe('run: Node.js and sh commands', () => {
     expect(result.exitCode).toBe(0)
   })
 
+  it.runIf(hasBwrap)('finds bubblewrap usable when the caller’s PATH has no /usr/bin', async () => {
+    const result = await runProcess(['run', runFixture('sh-tool'), '--json', '--', 'greet', 'x'], {
+      env: {PATH: '/nonexistent'},
+    })
+    expect(result.exitCode, result.stderr).toBe(0)
+    expect(JSON.parse(result.stdout)).toMatchObject({
+      isolation: 'bwrap',
+      stdout: expect.stringContaining('hello x'),
+    })
+  })
+
   it('lets a Node.js command spawn other packages’ commands by their /opt/agentos/bin paths', async () => {
     // A WASM command through its runner shim (inside the single binary, the binary is the runner).
     const wasmTarget = ['/opt/agentos/bin/echo']

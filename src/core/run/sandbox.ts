@@ -83,7 +83,20 @@ async function findBwrap(): Promise<string | undefined> {
 async function probeBwrap(): Promise<IsolationProbe> {
   const bwrap = await findBwrap()
   if (!bwrap) return {isolation: 'path-mapped', reason: 'bwrap is not installed'}
-  const args = [...NAMESPACE_FLAGS, '--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', 'true']
+  // The command run inside is bwrap itself, by its absolute path: `true` would be looked up on the
+  // caller's PATH, and a PATH without /usr/bin made a working bwrap look unusable.
+  const args = [
+    ...NAMESPACE_FLAGS,
+    '--ro-bind',
+    '/',
+    '/',
+    '--dev',
+    '/dev',
+    '--proc',
+    '/proc',
+    bwrap,
+    '--version',
+  ]
   const outcome = await new Promise<{ok: boolean; detail: string}>((resolve) => {
     const child = spawn(bwrap, args, {stdio: ['ignore', 'ignore', 'pipe']})
     let stderr = ''
