@@ -124,9 +124,9 @@ describe('run: Node.js and sh commands', () => {
   })
 
   it.runIf(hasBwrap)('finds bubblewrap usable when the caller’s PATH has no /usr/bin', async () => {
-    const result = await runProcess(['run', runFixture('sh-tool'), '--json', '--', 'greet', 'x'], {
-      env: {PATH: '/nonexistent'},
-    })
+    // --node: with no node on PATH the single binary would refuse for lack of a Node.js for guests.
+    const args = ['run', runFixture('sh-tool'), '--node', process.execPath, '--json', '--', 'greet', 'x']
+    const result = await runProcess(args, {env: {PATH: '/nonexistent'}})
     expect(result.exitCode, result.stderr).toBe(0)
     expect(JSON.parse(result.stdout)).toMatchObject({
       isolation: 'bwrap',
