@@ -130,7 +130,11 @@ export interface BwrapOptions {
  */
 export async function bwrapArgs(vm: Vm, root: VmRoot, options: BwrapOptions = {}): Promise<string[]> {
   const args = [...NAMESPACE_FLAGS, '--info-fd', '3', '--bind', root.root, '/']
-  const nodeTarget = options.nodeTarget
+  // With no Node.js to bind (the single binary, nothing on PATH), the guest keeps whatever `node`
+  // the host's system directories hold: a sh or WASM guest needs none, and a Node.js guest is
+  // refused when planned.
+  const host = hostNodeOrUndefined()
+  const nodeTarget = host ? options.nodeTarget : undefined
   const nodeExists = nodeTarget
     ? await lstat(nodeTarget).then(
         () => true,
@@ -166,9 +170,9 @@ export async function bwrapArgs(vm: Vm, root: VmRoot, options: BwrapOptions = {}
   for (const path of options.hostPaths ?? []) args.push('--ro-bind', path, path)
   if (
     nodeTarget &&
-    (!nodeExists || (await realpath(nodeTarget).catch(() => '')) !== (await realpath(hostNode())))
+    (!nodeExists || (await realpath(nodeTarget).catch(() => '')) !== (await realpath(host!)))
   ) {
-    args.push('--ro-bind', hostNode(), nodeTarget)
+    args.push('--ro-bind', host!, nodeTarget)
   }
   args.push('--dev', '/dev', '--proc', '/proc', '--chdir', vm.cwd)
   return args
@@ -223,4 +227,12 @@ export function mapEnv(vm: Vm, root: VmRoot, env: Record<string, string>): Recor
   const out: Record<string, string> = {}
   for (const [name, value] of Object.entries(env)) out[name] = mapVmPathsInValue(vm, root, value)
   return out
+}
+
+function hostNodeOrUndefined(): string | undefined {
+  try {
+    return hostNode()
+  } catch {
+    return undefined
+  }
 }
