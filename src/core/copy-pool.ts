@@ -61,7 +61,8 @@ export interface CopyInWorkersOptions {
  * Writes `files` into `dir` (whose directories exist) on worker threads, returning one outcome per
  * file in the order given. On the first failure every thread stops before the promise rejects, so
  * the caller can discard `dir` knowing nothing writes into it any more. Rejects with the source's
- * errno error marked `side: 'read'` or the output's marked `side: 'write'`.
+ * errno error marked `side: 'read'` or the output's marked `side: 'write'`, with the `index`
+ * of the file.
  */
 export async function copyInWorkers(
   dir: string,
@@ -101,7 +102,12 @@ export async function copyInWorkers(
               if (report.type === 'copied') {
                 for (const outcome of report.outcomes) outcomes[outcome.index] = outcome
               } else {
-                fail(Object.assign(new Error(report.error.message), report.error, {side: report.side}))
+                fail(
+                  Object.assign(new Error(report.error.message), report.error, {
+                    side: report.side,
+                    index: report.index,
+                  }),
+                )
               }
             })
             worker.on('error', fail)

@@ -38,6 +38,8 @@ export type CopyReport =
   | {type: 'copied'; outcomes: CopyOutcome[]}
   | {
       type: 'failed'
+      /** The file it failed on. */
+      index: number
       /** Reading the source (the input's fault) or writing the output (the target's). */
       side: 'read' | 'write'
       error: {code?: string; errno?: number; syscall?: string; path?: string; message: string}
@@ -51,5 +53,8 @@ export const CONTROL_SLOTS = 3
 /** Outcomes per message: fewer messages, while memory stays bounded. */
 export const REPORT_BATCH = 256
 
-/** FIXED_MTIME of output.ts in seconds (a worker cannot import output.ts's dependencies). */
+/**
+ * The mtime of every file and directory of a package output, in seconds (output.ts's FIXED_MTIME
+ * is this instant; it lives here because a worker cannot import output.ts's dependencies).
+ */
 export const FIXED_MTIME_SECONDS = Date.parse('1985-10-26T08:15:00.000Z') / 1000

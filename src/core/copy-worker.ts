@@ -107,9 +107,10 @@ function post(report: CopyReport): void {
 }
 
 let done: CopyOutcome[] = []
+let index = -1
 try {
   while (!stopped()) {
-    const index = Atomics.add(control, CONTROL_NEXT, 1)
+    index = Atomics.add(control, CONTROL_NEXT, 1)
     if (index >= job.files.length) break
     done.push(copyOne(index))
     if (done.length >= REPORT_BATCH) {
@@ -124,7 +125,7 @@ try {
   post({type: 'copied', outcomes: done})
   if (!(error instanceof Failure)) throw error
   const {code, errno, syscall, path, message} = error.error
-  post({type: 'failed', side: error.side, error: {code, errno, syscall, path, message}})
+  post({type: 'failed', index, side: error.side, error: {code, errno, syscall, path, message}})
 } finally {
   // The main thread may be waiting (from a signal handler) for every thread to stop writing.
   Atomics.sub(control, CONTROL_ACTIVE, 1)

@@ -16,6 +16,7 @@ import {basename, dirname, join, relative, resolve, sep} from 'node:path'
 import {compareBytes, mapLimit} from '../lib/concurrency.js'
 import {AgentosError, isAgentosError} from './errors.js'
 import {canCopyInWorkers, copyInWorkers, stopCopiesSync} from './copy-pool.js'
+import {FIXED_MTIME_SECONDS} from './copy-protocol.js'
 import {copyHead, nativeFileKind} from './format/header.js'
 import {MANIFEST_FILE} from './format/manifest.js'
 import {normalizePackagePath} from './format/paths.js'
@@ -25,7 +26,7 @@ import {finishSnapshot, isDescriptorFile, type PackageEntry, type PackageSnapsho
  * Every file and directory a package output contains gets this mtime, so two runs over the same
  * inputs give byte-identical trees and tarballs (the same instant npm uses in its tarballs).
  */
-export const FIXED_MTIME = new Date('1985-10-26T08:15:00.000Z')
+export const FIXED_MTIME = new Date(FIXED_MTIME_SECONDS * 1000)
 
 /** Temp siblings are named `.<target>.agentos-tmp-<pid>-<random>`: recognisably ours. */
 const TEMP_MARK = '.agentos-tmp-'
@@ -495,9 +496,8 @@ async function copyOnThreads(
     pruneNative: pruneNative !== undefined,
     keep: pruneNative?.keep ?? [],
     threads,
-  }).catch((error: NodeJS.ErrnoException & {side?: string}) => {
-    if (error.side !== 'read') throw error
-    throw unreadableSource(sorted.find((f) => f.source === error.path)?.source ?? error.path ?? '?', error)
+  }).catch((error: NodeJS.ErrnoException & {side?: string; index?: number}) => {
+    throw error.side === 'read' ? unreadableSource(sorted[error.index!]!.source as string, error) : error
   })
   return outcomes.map((outcome, index) => {
     const path = sorted[index]!.path
@@ -510,13 +510,14 @@ async function copyOnThreads(
 }
 
 /** A source that cannot be read is the input's fault: reported as such, not as "cannot write". */
-function unreadableSource(source: string | Uint8Array, error: NodeJS.ErrnoException): AgentosError {
+/** Only a source file can fail to be read: bytes given in memory are never read. */
+function unreadableSource(source: string, error: NodeJS.ErrnoException): AgentosError {
   return new AgentosError(
     'ERR_AGENTOS_SOURCE_UNREADABLE',
-    `cannot read ${String(source)}: ${error.code ?? error.message}`,
+    `cannot read ${source}: ${error.code ?? error.message}`,
     {
       hint: 'Make the file readable (chmod u+r), or leave it out of the package; nothing was written.',
-      path: typeof source === 'string' ? source : undefined,
+      path: source,
       cause: error,
     },
   )

@@ -6,7 +6,7 @@ import {compareBytes, mapLimit} from '../lib/concurrency.js'
 import type {ContainerFacts} from './aospkg/snapshot.js'
 import {canonicalManifestText} from './aospkg/manifest.js'
 import {AgentosError, type Problem} from './errors.js'
-import {HEADER_BYTES, PE_PROBE_BYTES} from './format/header.js'
+import {copyHead, HEADER_BYTES, PE_PROBE_BYTES} from './format/header.js'
 import {MANIFEST_FILE} from './format/manifest.js'
 import {normalizePackagePath} from './format/paths.js'
 
@@ -180,7 +180,7 @@ async function readFileEntry(file: string, entry: PackageEntry, options: ReadOpt
       }
     }
     entry.sha256 = hash.digest('hex')
-    entry.head = trimHead(Buffer.concat(chunks))
+    entry.head = copyHead(Buffer.concat(chunks))
     return
   }
   const handle = await open(file, 'r')
@@ -197,12 +197,6 @@ async function readFileEntry(file: string, entry: PackageEntry, options: ReadOpt
   } finally {
     await handle.close()
   }
-}
-
-/** Keeps HEADER_BYTES of a file's start, or PE_PROBE_BYTES when it may be a PE file. */
-export function trimHead(head: Buffer): Buffer {
-  const keep = head[0] === 0x4d && head[1] === 0x5a ? PE_PROBE_BYTES : HEADER_BYTES
-  return head.length > keep ? Buffer.from(head.subarray(0, keep)) : head
 }
 
 /** Sorts entries, indexes them and computes the digest; shared by the directory and tar readers. */

@@ -2,7 +2,7 @@ import {createHash} from 'node:crypto'
 import {createReadStream} from 'node:fs'
 import {Parser, type ReadEntry} from 'tar'
 import {AgentosError, type Problem} from './errors.js'
-import {PE_PROBE_BYTES} from './format/header.js'
+import {copyHead, PE_PROBE_BYTES} from './format/header.js'
 import {MANIFEST_FILE} from './format/manifest.js'
 import {
   finishSnapshot,
@@ -11,7 +11,6 @@ import {
   type PackageEntry,
   type PackageSnapshot,
   type ReadOptions,
-  trimHead,
 } from './package-reader.js'
 
 const TEXT_LIMIT = 4 * 1024 * 1024
@@ -107,7 +106,7 @@ export async function readTarball(
       })
       entry.on('end', () => {
         const content = Buffer.concat(chunks)
-        record.head = trimHead(content)
+        record.head = copyHead(content)
         if (hash) record.sha256 = hash.digest('hex')
         if (keepText && record.size <= TEXT_LIMIT) texts.set(path, content.toString('utf8'))
         if (whole && filled === whole.length) keep!.kept.set(path, whole)

@@ -7,7 +7,7 @@
 import {createHash} from 'node:crypto'
 import {mapLimit} from '../../lib/concurrency.js'
 import type {Problem} from '../errors.js'
-import {PE_PROBE_BYTES} from '../format/header.js'
+import {copyHead, PE_PROBE_BYTES} from '../format/header.js'
 import {MANIFEST_FILE} from '../format/manifest.js'
 import {
   finishSnapshot,
@@ -16,7 +16,6 @@ import {
   type PackageSnapshot,
   type ReadOptions,
   type SnapshotOrigin,
-  trimHead,
 } from '../package-reader.js'
 import type {AospkgEntry, AospkgManifest} from './format.js'
 import {renderManifestText} from './manifest.js'
@@ -96,12 +95,12 @@ export async function snapshotFromArchive(
           head ??= Buffer.from(chunk.subarray(0, PE_PROBE_BYTES))
         })
         entry.sha256 = hash.digest('hex')
-        entry.head = trimHead(head ?? Buffer.alloc(0))
+        entry.head = copyHead(head ?? Buffer.alloc(0))
       } finally {
         buffers.push(buffer)
       }
     } else {
-      entry.head = trimHead(await archive.head(item, PE_PROBE_BYTES))
+      entry.head = copyHead(await archive.head(item, PE_PROBE_BYTES))
     }
     if (isDescriptorFile(entry.path) && item.size <= TEXT_LIMIT) {
       texts.set(entry.path, (await archive.head(item, item.size)).toString('utf8'))
@@ -115,7 +114,7 @@ export async function snapshotFromArchive(
     kind: 'file',
     mode: 0o644,
     size: manifestBytes.length,
-    head: trimHead(manifestBytes),
+    head: copyHead(manifestBytes),
     ...(options.digest ? {sha256: createHash('sha256').update(manifestBytes).digest('hex')} : {}),
   })
   texts.set(MANIFEST_FILE, manifestText)

@@ -1,5 +1,5 @@
 import {runError} from './errors.js'
-import {hostNode} from './node.js'
+import {hostNode, hostNodeIfAny} from './node.js'
 import {nodeOptionsFromShebang, type Resolution} from './resolve.js'
 import {assembleRoot, type VmRoot, type WasmShim} from './root.js'
 import {bwrapArgs, guestNodePath, type Isolation, mapEnv, mapVmPath, mapVmPathsInValue} from './sandbox.js'
@@ -27,7 +27,7 @@ export interface VmSession {
 export async function openSession(vm: Vm, isolation: Isolation, bwrap?: string): Promise<VmSession> {
   // Path-mapped guests run the host's Node.js. Inside the single binary with no Node.js around,
   // only Node.js guests need one: they fail when planned, not every session.
-  const node = isolation === 'bwrap' ? await guestNodePath(vm) : (nodeOrUndefined() ?? '')
+  const node = isolation === 'bwrap' ? await guestNodePath(vm) : (hostNodeIfAny() ?? '')
   const runner = wasiRunner(() => node || hostNode())
   // The shim's program as the guest sees it: the binary is bound at its host path, a script runner
   // runs on the guest's Node.js.
@@ -58,14 +58,6 @@ export async function openSession(vm: Vm, isolation: Isolation, bwrap?: string):
     }
   }
   return session
-}
-
-function nodeOrUndefined(): string | undefined {
-  try {
-    return hostNode()
-  } catch {
-    return undefined
-  }
 }
 
 /**

@@ -37,6 +37,12 @@ export function hostNode(): string {
   )
 }
 
+/** {@link hostNode}, or undefined when there is none (only Node.js guests need one). */
+export function hostNodeIfAny(): string | undefined {
+  state.found ??= findNodeExecutable(state.explicit)
+  return state.found
+}
+
 /** The version of {@link hostNode}, when it is this process's own Node. */
 export function hostNodeVersion(): string | undefined {
   return hostNode() === process.execPath ? process.version : undefined

@@ -65,26 +65,17 @@ export interface VmRoot {
  * @throws AgentosError `ERR_AGENTOS_RUN_PROVIDES_SOURCE_MISSING`, `_ROOT_FAILED`.
  */
 export async function assembleRoot(vm: Vm, options: AssembleOptions): Promise<VmRoot> {
-  const dir = await mkdtemp(join(tmpdir(), 'agentos-run-')).catch((error: NodeJS.ErrnoException) => {
-    throw runError('ERR_AGENTOS_RUN_ROOT_FAILED', `cannot create the VM root in ${tmpdir()}: ${error.code}`, {
-      hint: 'Set TMPDIR to a writable directory.',
-      cause: error,
-    })
+  const dir = await mkdtemp(join(tmpdir(), 'agentos-run-')).catch((error: unknown) => {
+    throw rootFailed(error)
   })
-  const root = join(dir, 'root')
-  const vmRoot: VmRoot = {
-    dir,
-    root,
-    scratch: join(dir, 'scratch'),
-    hostPath: (vmPath) => join(root, vmPath),
-    remove: async () => {
-      // /opt/agentos of the copies was made read-only below: its directories need their write bit
-      // back for rm.
-      if (options.layout === 'copies')
-        await setTreeWritable(join(root, AGENTOS_ROOT), true, {directoriesOnly: true}).catch(() => {})
-      await rm(dir, {recursive: true, force: true, maxRetries: 2})
-    },
-  }
+  const vmRoot = vmRootIn(dir, async () => {
+    // /opt/agentos of the copies was made read-only below: its directories need their write bit
+    // back for rm.
+    if (options.layout === 'copies')
+      await setTreeWritable(join(dir, 'root', AGENTOS_ROOT), true, {directoriesOnly: true}).catch(() => {})
+    await rm(dir, {recursive: true, force: true, maxRetries: 2})
+  })
+  const {root} = vmRoot
   try {
     await mkdir(join(root, VM_HOME), {recursive: true})
     await mkdir(join(root, AGENTOS_BIN), {recursive: true})
@@ -216,20 +207,10 @@ function plainRootSync(vm: Vm): VmRoot {
   try {
     dir = mkdtempSync(join(tmpdir(), 'agentos-run-'))
   } catch (error) {
-    throw runError(
-      'ERR_AGENTOS_RUN_ROOT_FAILED',
-      `cannot create the VM root in ${tmpdir()}: ${(error as NodeJS.ErrnoException).code}`,
-      {hint: 'Set TMPDIR to a writable directory.', cause: error},
-    )
+    throw rootFailed(error)
   }
-  const root = join(dir, 'root')
-  const vmRoot: VmRoot = {
-    dir,
-    root,
-    scratch: join(dir, 'scratch'),
-    hostPath: (vmPath) => join(root, vmPath),
-    remove: async () => rmSync(dir, {recursive: true, force: true, maxRetries: 2}),
-  }
+  const vmRoot = vmRootIn(dir, async () => rmSync(dir, {recursive: true, force: true, maxRetries: 2}))
+  const {root} = vmRoot
   try {
     mkdirSync(join(root, VM_HOME), {recursive: true})
     mkdirSync(join(root, AGENTOS_BIN), {recursive: true})
@@ -246,4 +227,18 @@ function plainRootSync(vm: Vm): VmRoot {
     throw error
   }
   return vmRoot
+}
+
+/** The {@link VmRoot} of a fresh temp directory: the guest's `/` is its `root/`. */
+function vmRootIn(dir: string, remove: () => Promise<void>): VmRoot {
+  const root = join(dir, 'root')
+  return {dir, root, scratch: join(dir, 'scratch'), hostPath: (vmPath) => join(root, vmPath), remove}
+}
+
+function rootFailed(error: unknown) {
+  return runError(
+    'ERR_AGENTOS_RUN_ROOT_FAILED',
+    `cannot create the VM root in ${tmpdir()}: ${(error as NodeJS.ErrnoException).code}`,
+    {hint: 'Set TMPDIR to a writable directory.', cause: error},
+  )
 }

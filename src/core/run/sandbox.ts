@@ -3,7 +3,7 @@ import {constants} from 'node:fs'
 import {access, lstat, mkdir, readdir, readlink, realpath, writeFile} from 'node:fs/promises'
 import {delimiter, dirname, join, posix} from 'node:path'
 import {runError} from './errors.js'
-import {hostNode} from './node.js'
+import {hostNodeIfAny} from './node.js'
 import type {VmRoot} from './root.js'
 import {mapPathsInValue} from './path-values.js'
 import {AGENTOS_ROOT, VM_HOME, type Vm} from './vm.js'
@@ -133,7 +133,7 @@ export async function bwrapArgs(vm: Vm, root: VmRoot, options: BwrapOptions = {}
   // With no Node.js to bind (the single binary, nothing on PATH), the guest keeps whatever `node`
   // the host's system directories hold: a sh or WASM guest needs none, and a Node.js guest is
   // refused when planned.
-  const host = hostNodeOrUndefined()
+  const host = hostNodeIfAny()
   const nodeTarget = host ? options.nodeTarget : undefined
   const nodeExists = nodeTarget
     ? await lstat(nodeTarget).then(
@@ -227,12 +227,4 @@ export function mapEnv(vm: Vm, root: VmRoot, env: Record<string, string>): Recor
   const out: Record<string, string> = {}
   for (const [name, value] of Object.entries(env)) out[name] = mapVmPathsInValue(vm, root, value)
   return out
-}
-
-function hostNodeOrUndefined(): string | undefined {
-  try {
-    return hostNode()
-  } catch {
-    return undefined
-  }
 }
