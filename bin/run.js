@@ -1,10 +1,12 @@
 #!/usr/bin/env node
+import {fileURLToPath} from 'node:url'
 
 const argv = process.argv.slice(2)
 
 /**
  * Answers what it can without oclif, whose loading (about 180 modules, every command) is most of
- * the startup: `--version`, and `run` in its common shape (packages, `--`, a guest command).
+ * the startup: `--version`, `run` in its common shape (packages, `--`, a guest command), and `pack`
+ * in its common shape (one source, documented flags).
  * Returns false when the argv needs the full CLI.
  */
 async function fastPath() {
@@ -13,6 +15,16 @@ async function fastPath() {
     const {runFast} = await import('../dist/core/run/run-fast.bundle.js')
     const code = await runFast(argv)
     if (code === undefined) return false
+    process.exitCode = code
+    return true
+  }
+  if (argv[0] === 'pack') {
+    // dist/lib/pack-fast.js and all it reaches, dependencies too, in one cached bundle.
+    const {loadBundle} = await import('../dist/lib/load-bundle.js')
+    const bundle = loadBundle(fileURLToPath(new URL('../dist/core/pack-fast.bundle.cjs', import.meta.url)))
+    const code = await bundle.exports.packFast(argv)
+    if (code === undefined) return false
+    bundle.saveCache()
     process.exitCode = code
     return true
   }

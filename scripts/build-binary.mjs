@@ -23,6 +23,7 @@ import {createRequire} from 'node:module'
 import {dirname, join} from 'node:path'
 import {performance} from 'node:perf_hooks'
 import {fileURLToPath} from 'node:url'
+import {asciiOnly} from './ascii.mjs'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const require = createRequire(import.meta.url)
@@ -161,19 +162,8 @@ const main = await esbuild.build({
   outfile: join(work, 'main.cjs'),
   define: {AGENTOS_SEA_PJSON: JSON.stringify({root: {name: pjson.name, version: pjson.version}})},
 })
-// esbuild writes ASCII (charset ascii) except inside regular expression literals: one character
-// there (U+009B, in ansis) made the whole 4.7 MB bundle a two-byte string, which the binary then
-// decoded and scanned on every start (34 ms against 17 ms for the same bytes in ASCII, measured on
-// the 2-core VM). A \uXXXX escape means the same character in a regular expression as in a
-// string, an identifier or a template; each UTF-16 unit of a non-BMP character is escaped alone,
-// which is the same pair of code units.
-await writeFile(
-  bundle,
-  (await readFile(bundle, 'utf8')).replace(
-    /[^\x00-\x7f]/g,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
-  ),
-)
+// Pure ASCII, so V8 keeps the bundle a one-byte string (see scripts/ascii.mjs).
+await writeFile(bundle, asciiOnly(await readFile(bundle, 'utf8')))
 for (const warning of [...copyWorker.warnings, ...result.warnings, ...main.warnings])
   console.warn(`build-binary: esbuild: ${warning.text}`)
 // A dependency that loads one of its own files through createRequire(import.meta.url) escapes the

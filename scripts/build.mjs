@@ -3,9 +3,10 @@
 // (schema/agentos-package.schema.json and oclif.manifest.json). A test fails when the committed
 // copies differ from what this produces.
 import {execFileSync} from 'node:child_process'
-import {rmSync, writeFileSync} from 'node:fs'
+import {readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {dirname, join, relative, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
+import {asciiOnly} from './ascii.mjs'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const run = (file, args) =>
@@ -18,6 +19,7 @@ const run = (file, args) =>
 rmSync(join(root, 'dist'), {recursive: true, force: true})
 run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'])
 await bundleRunFast()
+await bundlePackFast()
 
 const {manifestJsonSchema} = await import(join(root, 'dist/core/format/manifest.js'))
 writeFileSync(
@@ -72,4 +74,43 @@ async function bundleRunFast() {
       },
     ],
   })
+}
+
+/**
+ * dist/core/pack-fast.bundle.cjs, what bin/run.js loads for `pack`: the fast path
+ * (dist/lib/pack-fast.js) with everything it can reach, dependencies included, as one CommonJS
+ * file. Loaded module by module, `pack` spent most of a second before packing anything (arborist
+ * alone is about 500 modules); as one file it is one read and one compile, which bin/run.js
+ * also caches (src/lib/load-bundle.ts). Modules behind dynamic imports (arborist, npm-packlist,
+ * listr2, tar…) are evaluated only when reached.
+ *
+ * It lives in dist/core so that import.meta.url, which the bundle defines as its own URL, names the
+ * directory the bundled core modules expect (the copy worker is found beside it). The same two
+ * externals and jsonc-parser alias as the single binary (scripts/build-binary.mjs).
+ */
+async function bundlePackFast() {
+  const esbuild = await import('esbuild')
+  const outfile = join(root, 'dist/core/pack-fast.bundle.cjs')
+  const result = await esbuild.build({
+    absWorkingDir: root,
+    entryPoints: [join(root, 'dist/lib/pack-fast.js')],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    charset: 'ascii',
+    logLevel: 'error',
+    external: ['typescript', 'node-gyp/bin/node-gyp.js'],
+    alias: {'jsonc-parser': './node_modules/jsonc-parser/lib/esm/main.js'},
+    define: {'import.meta.url': '__agentos_bundle_url'},
+    banner: {js: "const __agentos_bundle_url = require('node:url').pathToFileURL(__filename).href;"},
+  })
+  for (const warning of result.warnings) console.warn(`build: esbuild: ${warning.text}`)
+  const source = asciiOnly(readFileSync(outfile, 'utf8'))
+  // A dependency that loads one of its own files relative to import.meta.url would look for it
+  // in dist/core, where it is not.
+  const escaped = source.match(/__agentos_bundle_url\)\(\s*["'`]\.{1,2}\/[^"'`]*/g)
+  if (escaped) throw new Error(`the pack bundle loads files it does not contain: ${escaped.join(', ')}`)
+  writeFileSync(outfile, source)
 }

@@ -1,8 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import type {OutputFormat} from '../core/aospkg/writer.js'
-import {PACK_STEPS, type PackResult, pack} from '../core/pack/pack.js'
 import {BaseCommand} from '../lib/base-command.js'
-import {stepProgress} from '../lib/progress.js'
+import {dispatchPack} from '../lib/pack-dispatch.js'
 import {renderPack} from '../lib/render-pack.js'
 
 export default class Pack extends BaseCommand {
@@ -61,30 +60,21 @@ Default output: ./<name>-package for a directory or tarball; for a registry spec
 
   async run(): Promise<void> {
     const {args, flags} = await this.parse(Pack)
-    const mode = this.jsonEnabled() ? 'silent' : process.stderr.isTTY && !process.env.CI ? 'tty' : 'plain'
-    const progress = await stepProgress(PACK_STEPS, mode)
-    let result: PackResult
-    try {
-      result = await pack({
-        source: args.source,
-        out: flags.out,
-        layout: flags.layout as 'flat' | 'versioned' | undefined,
-        agent: flags.agent,
-        force: flags.force,
-        pruneNative: flags['prune-native'],
-        install: flags.install,
-        offline: flags.offline,
-        preferOffline: flags['prefer-offline'],
-        registry: flags.registry,
-        tar: flags.tar,
-        format: flags.format as OutputFormat,
-        reporter: progress.reporter,
-      })
-    } catch (error) {
-      await progress.finish(error)
-      throw error
-    }
-    await progress.finish()
+    const result = await dispatchPack({
+      source: args.source,
+      out: flags.out,
+      layout: flags.layout as 'flat' | 'versioned' | undefined,
+      agent: flags.agent,
+      force: flags.force,
+      pruneNative: flags['prune-native'],
+      install: flags.install,
+      offline: flags.offline,
+      preferOffline: flags['prefer-offline'],
+      registry: flags.registry,
+      tar: flags.tar,
+      format: flags.format as OutputFormat,
+      json: this.jsonEnabled(),
+    })
     this.finish(result, renderPack)
   }
 }

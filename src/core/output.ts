@@ -2,6 +2,7 @@ import {createHash, randomBytes} from 'node:crypto'
 import {
   close as fsClose,
   existsSync,
+  mkdirSync,
   fstat as fsFstat,
   futimes as fsFutimes,
   open as fsOpen,
@@ -9,6 +10,7 @@ import {
   renameSync,
   rmSync,
   type Stats,
+  utimesSync,
   write as fsWrite,
 } from 'node:fs'
 import {lstat, mkdir, readdir, readFile, realpath, rename, rm, utimes, writeFile} from 'node:fs/promises'
@@ -423,16 +425,17 @@ export async function writePackageFiles(
     if (index > 0 && sorted[index - 1]!.path === file.path)
       throw new Error(`duplicate output path ${file.path}`)
   })
-  const byDepth = new Map<number, Set<string>>()
+  // Every directory on the way to a file. Each one's ancestors were added with it, so the climb
+  // stops at the first directory already known.
+  const known = new Set<string>()
   for (const file of sorted) {
-    for (let parent = dirname(file.path); parent !== '.'; parent = dirname(parent)) {
-      const depth = parent.split('/').length
-      if (!byDepth.has(depth)) byDepth.set(depth, new Set())
-      byDepth.get(depth)!.add(parent)
-    }
+    for (let parent = dirname(file.path); parent !== '.' && !known.has(parent); parent = dirname(parent))
+      known.add(parent)
   }
-  const levels = [...byDepth.keys()].sort((a, b) => a - b).map((depth) => [...byDepth.get(depth)!])
-  for (const level of levels) await mapLimit(level, COPY_LANES, (path) => mkdir(join(dir, path)))
+  // In byte order a directory comes before everything inside it. Blocking calls: a closure has
+  // thousands of directories, and a promise per mkdir cost several times the mkdir itself.
+  const dirs = [...known].sort(compareBytes)
+  for (const path of dirs) mkdirSync(join(dir, path))
 
   const threads =
     options.threads ?? (sorted.length >= THREADED_MIN_FILES && canCopyInWorkers() ? undefined : 0)
@@ -441,12 +444,11 @@ export async function writePackageFiles(
     threads === 0
       ? await copyOnEventLoop(dir, sorted, texts, options.pruneNative)
       : await copyOnThreads(dir, sorted, texts, options.pruneNative, threads)
-  // Directory mtimes last (writing into a directory changes its mtime), deepest first.
-  for (const level of [...levels].reverse()) {
-    await mapLimit(level, COPY_LANES, (path) => utimes(join(dir, path), FIXED_MTIME, FIXED_MTIME))
-  }
-  await utimes(dir, FIXED_MTIME, FIXED_MTIME)
-  const dirEntries: PackageEntry[] = levels.flat().map((path) => ({path, kind: 'dir', mode: 0o755, size: 0}))
+  // Directory mtimes last (writing into a directory changes its mtime), contents before their
+  // directory.
+  for (let i = dirs.length - 1; i >= 0; i--) utimesSync(join(dir, dirs[i]!), FIXED_MTIME, FIXED_MTIME)
+  utimesSync(dir, FIXED_MTIME, FIXED_MTIME)
+  const dirEntries: PackageEntry[] = dirs.map((path) => ({path, kind: 'dir', mode: 0o755, size: 0}))
   const kept = written.filter((entry) => !entry.skipped)
   const skipped = written.filter((entry) => entry.skipped).map(({skipped: _skipped, ...entry}) => entry)
   const snapshot = finishSnapshot({type: 'directory', path: dir}, [...dirEntries, ...kept], texts, [], {

@@ -1,6 +1,6 @@
 import {parseArgs} from 'node:util'
 import {splitRunArgv} from '../core/run/argv.js'
-import {isAgentosError} from '../core/errors.js'
+import {printOutcome} from './fast-output.js'
 import {dispatchRun, RUN_DEFAULTS} from './run-dispatch.js'
 
 /**
@@ -38,7 +38,7 @@ export async function runFast(argv: readonly string[]): Promise<number | undefin
     return undefined
   }
   const json = values.json === true
-  try {
+  return printOutcome(json, async () => {
     const outcome = await dispatchRun(
       {
         ...RUN_DEFAULTS,
@@ -56,22 +56,8 @@ export async function runFast(argv: readonly string[]): Promise<number | undefin
       },
       {note: (message) => process.stderr.write(`${message}\n`), write: (text) => process.stdout.write(text)},
     )
-    if (json) process.stdout.write(`${JSON.stringify(outcome.result, null, 2)}\n`)
-    else {
-      const text = (outcome.render as (result: unknown) => string)(outcome.result)
-      if (text) process.stdout.write(`${text}\n`)
-    }
-    return outcome.exitCode
-  } catch (error) {
-    if (!isAgentosError(error)) throw error
-    // The same two renderings as BaseCommand's for a coded error.
-    if (json) process.stdout.write(`${JSON.stringify({ok: false, error: error.toJSON()}, null, 2)}\n`)
-    else
-      process.stderr.write(
-        `error ${error.code}: ${error.message}${error.hint ? `\n  hint: ${error.hint}` : ''}\n`,
-      )
-    return error.exitCode
-  }
+    return {...outcome, render: outcome.render as (result: unknown) => string}
+  })
 }
 
 function parse(args: string[]) {

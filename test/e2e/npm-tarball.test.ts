@@ -62,6 +62,7 @@ describe('npm pack', () => {
       'dist/index.d.ts',
       'dist/commands/index.js',
       'dist/lib/version.js',
+      'dist/core/pack-fast.bundle.cjs',
     ]) {
       expect(files).toContain(file)
     }
@@ -69,7 +70,7 @@ describe('npm pack', () => {
 
   it('ships nothing else: no sources, tests, fixtures, scripts, maps or build caches', () => {
     const allowed =
-      /^(package\.json|README\.md|CHANGELOG\.md|LICENSE|bin\/run\.js|oclif\.manifest\.json|schema\/[^/]+\.json|dist\/.+\.(js|d\.ts))$/
+      /^(package\.json|README\.md|CHANGELOG\.md|LICENSE|bin\/run\.js|oclif\.manifest\.json|schema\/[^/]+\.json|dist\/.+\.(js|cjs|d\.ts))$/
     expect(files.filter((file) => !allowed.test(file))).toEqual([])
     expect(files.filter((file) => file.endsWith('.map') || /(^|\/)(test|fixtures|src)\//.test(file))).toEqual(
       [],

@@ -1,15 +1,5 @@
-import {
-  lstat,
-  mkdtemp,
-  readdir,
-  readFile,
-  realpath,
-  rename,
-  rm,
-  stat,
-  symlink,
-  writeFile,
-} from 'node:fs/promises'
+import {readdirSync, realpathSync, statSync} from 'node:fs'
+import {lstat, mkdtemp, readFile, rename, rm, symlink, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join, posix, resolve, sep} from 'node:path'
 import {mapLimit} from '../../lib/concurrency.js'
@@ -153,11 +143,6 @@ export async function pack(options: PackOptions): Promise<PackResult> {
   try {
     report.start?.('resolve')
     const source = await classifySource(options.source, cwd)
-    const npmConfig = await loadNpmConfig(source.kind === 'directory' ? source.path : cwd, {
-      offline: options.offline,
-      preferOffline: options.preferOffline,
-      registry: options.registry,
-    })
     let resolved = source.kind === 'directory' ? await fromInstalledTree(source.path) : undefined
     if (resolved && resolved.closure.missing.length > 0) {
       if (options.install === false) {
@@ -184,6 +169,13 @@ export async function pack(options: PackOptions): Promise<PackResult> {
       report.start?.('install')
       const dir = await mkdtemp(join(tmpdir(), 'agentos-pack-install-'))
       scratch.push(dir)
+      // Only an install needs the user's npm configuration (read lazily: loading it costs about
+      // 0.1 s, a tenth of packing a whole installed project).
+      const npmConfig = await loadNpmConfig(source.kind === 'directory' ? source.path : cwd, {
+        offline: options.offline,
+        preferOffline: options.preferOffline,
+        registry: options.registry,
+      })
       resolved = await installIntoStaging(source, dir, npmConfig)
       report.done?.('install', `${resolved.closure.nodes.length} packages`)
     }
@@ -625,7 +617,7 @@ async function planFiles(resolved: Resolved): Promise<OutputFile[]> {
           // are closure packages of their own.
           (f) => !f.startsWith('node_modules/') && !f.startsWith('../'),
         )
-      : await walkPackage(node.realpath)
+      : walkPackage(node.realpath)
     return relativeFiles.map((file): OutputFile => ({
       path: `${out}/${file}`,
       source: join(node.realpath, file),
@@ -638,27 +630,32 @@ async function planFiles(resolved: Resolved): Promise<OutputFile[]> {
  * Lists a package directory's files, minus its nested node_modules (those are packages of their
  * own). Symlinks are followed to real files as long as they stay inside the package; a link out of
  * it or a link cycle is an error, never a silent copy of the host.
+ *
+ * Synchronous on purpose: a closure of 200 packages is some 2,000 directories, and listing them
+ * with blocking calls took a third of the time the promise-per-directory walk did (about 80 ms
+ * against 250 ms for 15,000 files, the main thread having nothing else to do meanwhile).
  */
-async function walkPackage(dir: string): Promise<string[]> {
+function walkPackage(dir: string): string[] {
   const out: string[] = []
-  const realRoot = await realpath(dir)
+  const realRoot = realpathSync.native(dir)
   // `real` is the resolved path of the directory being listed: a symlinked directory whose target
   // is that directory or one of its ancestors would recurse forever.
-  const visit = async (rel: string, real: string): Promise<void> => {
+  const visit = (rel: string, real: string): void => {
     const abs = rel ? join(dir, rel) : dir
-    const entries = await readdir(abs, {withFileTypes: true})
-    const subdirs: Array<Promise<void>> = []
-    for (const entry of entries) {
+    for (const entry of readdirSync(abs, {withFileTypes: true})) {
       if (!rel && (entry.name === 'node_modules' || entry.name === '.bin')) continue
       const childRel = rel ? `${rel}/${entry.name}` : entry.name
       if (entry.isDirectory()) {
-        subdirs.push(visit(childRel, join(real, entry.name)))
+        visit(childRel, join(real, entry.name))
       } else if (entry.isFile()) {
         out.push(childRel)
       } else if (entry.isSymbolicLink()) {
         const childAbs = join(abs, entry.name)
-        const target = await realpath(childAbs).catch((error: NodeJS.ErrnoException) => {
-          const loop = error.code === 'ELOOP'
+        let target: string
+        try {
+          target = realpathSync.native(childAbs)
+        } catch (error) {
+          const loop = (error as NodeJS.ErrnoException).code === 'ELOOP'
           throw new AgentosError(
             loop ? 'ERR_AGENTOS_PACK_SYMLINK_LOOP' : 'ERR_AGENTOS_PACK_SYMLINK_BROKEN',
             `${childAbs} is a ${loop ? 'symlink cycle' : 'broken symlink'}`,
@@ -668,7 +665,7 @@ async function walkPackage(dir: string): Promise<string[]> {
               cause: error,
             },
           )
-        })
+        }
         if (target !== realRoot && !target.startsWith(realRoot + sep)) {
           throw new AgentosError(
             'ERR_AGENTOS_PACK_SYMLINK_OUTSIDE',
@@ -679,7 +676,7 @@ async function walkPackage(dir: string): Promise<string[]> {
             },
           )
         }
-        const info = await stat(target)
+        const info = statSync(target)
         if (info.isDirectory()) {
           if (real === target || real.startsWith(target + sep)) {
             throw new AgentosError('ERR_AGENTOS_PACK_SYMLINK_LOOP', `${childAbs} is a symlink cycle`, {
@@ -687,15 +684,14 @@ async function walkPackage(dir: string): Promise<string[]> {
               path: childAbs,
             })
           }
-          subdirs.push(visit(childRel, target))
+          visit(childRel, target)
         } else if (info.isFile()) {
           out.push(childRel)
         }
       }
     }
-    await Promise.all(subdirs)
   }
-  await visit('', realRoot)
+  visit('', realRoot)
   return out
 }
 
