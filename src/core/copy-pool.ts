@@ -57,6 +57,92 @@ export interface CopyInWorkersOptions {
   threads?: number
 }
 
+/** Copy threads started ahead of the one job they serve (see {@link startCopyPool}). */
+export interface CopyPool {
+  readonly threads: number
+  /** Runs the pool's job; the contract of {@link copyInWorkers}. A pool serves one job. */
+  copy(dir: string, files: CopyTask[], options: Omit<CopyInWorkersOptions, 'threads'>): Promise<CopyOutcome[]>
+  /** Ends the threads if they were never given their job; harmless after {@link CopyPool.copy}. */
+  dispose(): void
+}
+
+/**
+ * Starts the copy threads before the files to copy are known: a thread takes 0.1–0.2 s to start
+ * (an isolate, its modules), which then overlaps the caller's planning instead of delaying the
+ * copy. The caller must either {@link CopyPool.copy} or {@link CopyPool.dispose}: the threads
+ * keep the process alive until then.
+ */
+export function startCopyPool(threads = Math.min(availableParallelism(), 4)): CopyPool {
+  const entry = workerEntry()
+  if (!entry) throw new Error('startCopyPool: this build has no copy worker')
+  let onReport: (report: CopyReport) => void = () => {}
+  let early: Error | undefined
+  let onError = (error: Error) => {
+    early ??= error
+  }
+  const workers = Array.from({length: threads}, () => {
+    const worker = 'code' in entry ? new Worker(entry.code, {eval: true}) : new Worker(entry.url)
+    const exited = new Promise<void>((resolve) => worker.on('exit', () => resolve()))
+    worker.on('message', (report: CopyReport) => onReport(report))
+    worker.on('error', (error) => onError(error))
+    return {worker, exited}
+  })
+  let used = false
+  return {
+    threads,
+    async copy(dir, files, options) {
+      if (used) throw new Error('CopyPool.copy: a pool serves one job')
+      used = true
+      const control = new Int32Array(new SharedArrayBuffer(CONTROL_SLOTS * 4))
+      control[CONTROL_ACTIVE] = threads
+      const job: CopyJob = {
+        dir,
+        files,
+        control: control.buffer as SharedArrayBuffer,
+        pruneNative: options.pruneNative,
+        keep: [...options.keep],
+      }
+      const outcomes = new Array<CopyOutcome>(files.length)
+      let failure: Error | undefined
+      const fail = (error: Error) => {
+        failure ??= error
+        Atomics.store(control, CONTROL_STOP, 1)
+      }
+      if (early) fail(early)
+      onError = fail
+      onReport = (report) => {
+        if (report.type === 'copied') {
+          for (const outcome of report.outcomes) outcomes[outcome.index] = outcome
+        } else {
+          fail(
+            Object.assign(new Error(report.error.message), report.error, {
+              side: report.side,
+              index: report.index,
+            }),
+          )
+        }
+      }
+      running.add(control)
+      try {
+        for (const {worker} of workers) worker.postMessage(job)
+        await Promise.all(workers.map(({exited}) => exited))
+      } finally {
+        running.delete(control)
+      }
+      if (failure) throw failure
+      // A thread that ended without reporting some of its files is a bug, never a partial success.
+      if (outcomes.some((outcome) => outcome === undefined) || outcomes.length !== files.length)
+        throw new Error('copyInWorkers: a worker exited before reporting every file')
+      return outcomes
+    },
+    dispose() {
+      if (used) return
+      used = true
+      for (const {worker} of workers) void worker.terminate()
+    },
+  }
+}
+
 /**
  * Writes `files` into `dir` (whose directories exist) on worker threads, returning one outcome per
  * file in the order given. On the first failure every thread stops before the promise rejects, so
@@ -69,58 +155,6 @@ export async function copyInWorkers(
   files: CopyTask[],
   options: CopyInWorkersOptions,
 ): Promise<CopyOutcome[]> {
-  const entry = workerEntry()
-  if (!entry) throw new Error('copyInWorkers: this build has no copy worker')
   const threads = Math.max(1, Math.min(options.threads ?? Math.min(availableParallelism(), 4), files.length))
-  const control = new Int32Array(new SharedArrayBuffer(CONTROL_SLOTS * 4))
-  control[CONTROL_ACTIVE] = threads
-  const job: CopyJob = {
-    dir,
-    files,
-    control: control.buffer as SharedArrayBuffer,
-    pruneNative: options.pruneNative,
-    keep: [...options.keep],
-  }
-  const outcomes = new Array<CopyOutcome>(files.length)
-  let failure: Error | undefined
-  const fail = (error: Error) => {
-    failure ??= error
-    Atomics.store(control, CONTROL_STOP, 1)
-  }
-  running.add(control)
-  try {
-    await Promise.all(
-      Array.from(
-        {length: threads},
-        () =>
-          new Promise<void>((resolve) => {
-            const worker =
-              'code' in entry
-                ? new Worker(entry.code, {eval: true, workerData: job})
-                : new Worker(entry.url, {workerData: job})
-            worker.on('message', (report: CopyReport) => {
-              if (report.type === 'copied') {
-                for (const outcome of report.outcomes) outcomes[outcome.index] = outcome
-              } else {
-                fail(
-                  Object.assign(new Error(report.error.message), report.error, {
-                    side: report.side,
-                    index: report.index,
-                  }),
-                )
-              }
-            })
-            worker.on('error', fail)
-            worker.on('exit', () => resolve())
-          }),
-      ),
-    )
-  } finally {
-    running.delete(control)
-  }
-  if (failure) throw failure
-  // A thread that ended without reporting some of its files is a bug, never a partial success.
-  if (outcomes.some((outcome) => outcome === undefined) || outcomes.length !== files.length)
-    throw new Error('copyInWorkers: a worker exited before reporting every file')
-  return outcomes
+  return startCopyPool(threads).copy(dir, files, options)
 }

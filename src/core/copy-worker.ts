@@ -10,7 +10,7 @@
 import {createHash} from 'node:crypto'
 import {closeSync, fstatSync, futimesSync, openSync, readFileSync, readSync, writeSync} from 'node:fs'
 import {join} from 'node:path'
-import {parentPort, workerData} from 'node:worker_threads'
+import {parentPort} from 'node:worker_threads'
 import {copyHead, nativeFileKind} from './format/header.js'
 import {
   type CopyJob,
@@ -23,10 +23,12 @@ import {
   REPORT_BATCH,
 } from './copy-protocol.js'
 
-const job = workerData as CopyJob
-const control = new Int32Array(job.control)
 const buffer = Buffer.allocUnsafe(1024 * 1024)
-const keep = new Set(job.keep)
+// The job arrives as a message, not as workerData, so that a pool can start its threads while the
+// caller is still planning what to copy (see startCopyPool).
+let job: CopyJob
+let control: Int32Array
+let keep: Set<string>
 
 /** An error with the side it happened on: reading the source or writing the output. */
 class Failure {
@@ -106,28 +108,37 @@ function post(report: CopyReport): void {
   parentPort!.postMessage(report)
 }
 
-let done: CopyOutcome[] = []
-let index = -1
-try {
-  while (!stopped()) {
-    index = Atomics.add(control, CONTROL_NEXT, 1)
-    if (index >= job.files.length) break
-    done.push(copyOne(index))
-    if (done.length >= REPORT_BATCH) {
-      post({type: 'copied', outcomes: done})
-      done = []
+function work(): void {
+  let done: CopyOutcome[] = []
+  let index = -1
+  try {
+    while (!stopped()) {
+      index = Atomics.add(control, CONTROL_NEXT, 1)
+      if (index >= job.files.length) break
+      done.push(copyOne(index))
+      if (done.length >= REPORT_BATCH) {
+        post({type: 'copied', outcomes: done})
+        done = []
+      }
     }
+    post({type: 'copied', outcomes: done})
+  } catch (error) {
+    // The first failure stops every thread: nothing more is written into a tree about to be discarded.
+    Atomics.store(control, CONTROL_STOP, 1)
+    post({type: 'copied', outcomes: done})
+    if (!(error instanceof Failure)) throw error
+    const {code, errno, syscall, path, message} = error.error
+    post({type: 'failed', index, side: error.side, error: {code, errno, syscall, path, message}})
+  } finally {
+    // The main thread may be waiting (from a signal handler) for every thread to stop writing.
+    Atomics.sub(control, CONTROL_ACTIVE, 1)
+    Atomics.notify(control, CONTROL_ACTIVE)
   }
-  post({type: 'copied', outcomes: done})
-} catch (error) {
-  // The first failure stops every thread: nothing more is written into a tree about to be discarded.
-  Atomics.store(control, CONTROL_STOP, 1)
-  post({type: 'copied', outcomes: done})
-  if (!(error instanceof Failure)) throw error
-  const {code, errno, syscall, path, message} = error.error
-  post({type: 'failed', index, side: error.side, error: {code, errno, syscall, path, message}})
-} finally {
-  // The main thread may be waiting (from a signal handler) for every thread to stop writing.
-  Atomics.sub(control, CONTROL_ACTIVE, 1)
-  Atomics.notify(control, CONTROL_ACTIVE)
 }
+
+parentPort!.once('message', (message: CopyJob) => {
+  job = message
+  control = new Int32Array(job.control)
+  keep = new Set(job.keep)
+  work()
+})

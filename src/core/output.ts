@@ -17,7 +17,7 @@ import {lstat, mkdir, readdir, readFile, realpath, rename, rm, utimes, writeFile
 import {basename, dirname, join, relative, resolve, sep} from 'node:path'
 import {compareBytes, mapLimit} from '../lib/concurrency.js'
 import {AgentosError, isAgentosError} from './errors.js'
-import {canCopyInWorkers, copyInWorkers, stopCopiesSync} from './copy-pool.js'
+import {canCopyInWorkers, type CopyPool, copyInWorkers, stopCopiesSync} from './copy-pool.js'
 import {FIXED_MTIME_SECONDS} from './copy-protocol.js'
 import {copyHead, nativeFileKind} from './format/header.js'
 import {MANIFEST_FILE} from './format/manifest.js'
@@ -397,6 +397,11 @@ export interface WriteOptions {
    * core for trees of more than a few hundred files, when this build has the worker.
    */
   threads?: number
+  /**
+   * Copy threads already started (see startCopyPool): used whatever the size of the tree, since
+   * their start is paid for. The caller disposes of the pool if this call never gets to it.
+   */
+  pool?: CopyPool
 }
 
 /** Result of {@link writePackageFiles}: what was written, and the source files skipped. */
@@ -438,12 +443,13 @@ export async function writePackageFiles(
   for (const path of dirs) mkdirSync(join(dir, path))
 
   const threads =
-    options.threads ?? (sorted.length >= THREADED_MIN_FILES && canCopyInWorkers() ? undefined : 0)
+    options.threads ??
+    (options.pool || (sorted.length >= THREADED_MIN_FILES && canCopyInWorkers()) ? undefined : 0)
   const texts = new Map<string, string>()
   const written =
     threads === 0
       ? await copyOnEventLoop(dir, sorted, texts, options.pruneNative)
-      : await copyOnThreads(dir, sorted, texts, options.pruneNative, threads)
+      : await copyOnThreads(dir, sorted, texts, options.pruneNative, threads, options.pool)
   // Directory mtimes last (writing into a directory changes its mtime), contents before their
   // directory.
   for (let i = dirs.length - 1; i >= 0; i--) utimesSync(join(dir, dirs[i]!), FIXED_MTIME, FIXED_MTIME)
@@ -492,13 +498,12 @@ async function copyOnThreads(
   texts: Map<string, string>,
   pruneNative: WriteOptions['pruneNative'],
   threads: number | undefined,
+  pool: CopyPool | undefined,
 ): Promise<WrittenEntry[]> {
   const tasks = sorted.map((file) => ({...file, text: isDescriptorFile(file.path)}))
-  const outcomes = await copyInWorkers(dir, tasks, {
-    pruneNative: pruneNative !== undefined,
-    keep: pruneNative?.keep ?? [],
-    threads,
-  }).catch((error: NodeJS.ErrnoException & {side?: string; index?: number}) => {
+  const options = {pruneNative: pruneNative !== undefined, keep: pruneNative?.keep ?? [], threads}
+  const copied = pool ? pool.copy(dir, tasks, options) : copyInWorkers(dir, tasks, options)
+  const outcomes = await copied.catch((error: NodeJS.ErrnoException & {side?: string; index?: number}) => {
     throw error.side === 'read' ? unreadableSource(sorted[error.index!]!.source as string, error) : error
   })
   return outcomes.map((outcome, index) => {

@@ -7,12 +7,17 @@ import {chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile} from 'node:fs/prom
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {spawnSync} from 'node:child_process'
+import type * as CopyPool from '../../src/core/copy-pool.js'
 import type * as Output from '../../src/core/output.js'
 import {snapshotTree} from '../helpers/tree.js'
 
 const {writePackageFiles} = (await import(
   new URL('../../dist/core/output.js', import.meta.url).href
 )) as typeof Output
+const {startCopyPool} = (await import(
+  new URL('../../dist/core/copy-pool.js', import.meta.url).href
+)) as typeof CopyPool
 type OutputFile = Output.OutputFile
 
 let work: string
@@ -116,5 +121,39 @@ describe('writePackageFiles on worker threads', () => {
     const settled = await snapshotTree(dir)
     await new Promise((resolve) => setTimeout(resolve, 200))
     expect(await snapshotTree(dir)).toEqual(settled)
+  })
+
+  it('a pool started before the files are known writes the same, serves one job, and disposes', async () => {
+    const loop = await write('pool-loop', 0)
+    const pool = startCopyPool(2)
+    // The threads wait for their job while the caller is busy elsewhere.
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    const dir = join(work, 'pool')
+    await mkdir(dir)
+    const result = await writePackageFiles(dir, files, {
+      pool,
+      pruneNative: {keep: ['node_modules/native/kept']},
+    })
+    expect(result.snapshot.digest).toBe(loop.result.snapshot.digest)
+    expect(result.skipped).toEqual(loop.result.skipped)
+    expect(await snapshotTree(dir)).toEqual(await snapshotTree(loop.dir))
+    pool.dispose()
+    await expect(pool.copy(dir, [], {pruneNative: false, keep: []})).rejects.toThrow(/one job/)
+  })
+
+  it('a pool disposed without a job lets the process end', async () => {
+    // A thread left waiting for its job would keep this child alive until the timeout kills it.
+    const script = join(work, 'dispose.mjs')
+    const pool = new URL('../../dist/core/copy-pool.js', import.meta.url).href
+    const run = (body: string) =>
+      writeFile(script, `const {startCopyPool} = await import(${JSON.stringify(pool)})\n${body}\n`).then(() =>
+        spawnSync(process.execPath, [script], {encoding: 'utf8', timeout: 5000}),
+      )
+    const disposed = await run('const pool = startCopyPool(2)\nsetTimeout(() => pool.dispose(), 300)')
+    expect(disposed.error).toBeUndefined()
+    expect(disposed.status).toBe(0)
+    // The same without dispose() hangs: the test above would catch a pool that never ends.
+    const kept = await run('startCopyPool(2)')
+    expect(kept.error).toMatchObject({code: 'ETIMEDOUT'})
   })
 })

@@ -11,6 +11,7 @@ import {
   writeAospkg,
   type WrittenAospkg,
 } from '../aospkg/writer.js'
+import {canCopyInWorkers, type CopyPool, startCopyPool} from '../copy-pool.js'
 import {AgentosError, type Problem} from '../errors.js'
 import {normalizeBin, unscopedName} from '../format/bin-map.js'
 import {detectHeader, nativeFileKind} from '../format/header.js'
@@ -140,6 +141,7 @@ export async function pack(options: PackOptions): Promise<PackResult> {
   const report = options.reporter ?? {}
   const scratch: string[] = []
   let staging: Staging | undefined
+  let pool: CopyPool | undefined
   try {
     report.start?.('resolve')
     const source = await classifySource(options.source, cwd)
@@ -180,6 +182,9 @@ export async function pack(options: PackOptions): Promise<PackResult> {
       report.done?.('install', `${resolved.closure.nodes.length} packages`)
     }
     const {root, rootDir, closure} = resolved
+    // A closure this big has hundreds of files: its copy threads start now, while the files are
+    // listed and checked, instead of after.
+    if (closure.nodes.length >= POOL_MIN_PACKAGES && canCopyInWorkers()) pool = startCopyPool()
     const npmName = String(root.package.name ?? root.packageName)
     const version = String(root.package.version ?? '')
     if (!version) {
@@ -288,7 +293,7 @@ export async function pack(options: PackOptions): Promise<PackResult> {
     // With --prune-native, native files are recognised by their first bytes as they stream by and
     // never written; a command entry is never pruned (the package would be useless without it).
     const pruneNative = options.pruneNative ? {keep: [...commandPaths]} : undefined
-    const {snapshot, skipped} = await writePackageFiles(staging.dir, files, {pruneNative}).catch(
+    const {snapshot, skipped} = await writePackageFiles(staging.dir, files, {pruneNative, pool}).catch(
       (error: NodeJS.ErrnoException) => {
         throw error instanceof AgentosError ? error : outputError(error, target)
       },
@@ -378,6 +383,7 @@ export async function pack(options: PackOptions): Promise<PackResult> {
       ...(tar ? {tar} : {}),
     }
   } finally {
+    pool?.dispose()
     if (staging) await discardStaging(staging)
     for (const dir of scratch) await rm(dir, {recursive: true, force: true})
   }
@@ -600,6 +606,9 @@ function packageFromUri(uri: string | undefined): string | undefined {
     return undefined
   }
 }
+
+/** Closure size from which pack starts its copy threads before planning (see startCopyPool). */
+const POOL_MIN_PACKAGES = 20
 
 // Bin problems of the map as written that npm's rewriting would hide (see pack()).
 const UNSAFE_BIN_CODES = new Set(['ERR_AGENTOS_BIN_NAME_INVALID', 'ERR_AGENTOS_BIN_ENTRY_ESCAPES'])
