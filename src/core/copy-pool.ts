@@ -2,11 +2,13 @@ import {existsSync} from 'node:fs'
 import {availableParallelism} from 'node:os'
 import {fileURLToPath} from 'node:url'
 import {Worker} from 'node:worker_threads'
+import {AgentosError} from './errors.js'
 import {
   type CopyJob,
   type CopyOutcome,
   type CopyReport,
   type CopyTask,
+  type CopyTree,
   CONTROL_ACTIVE,
   CONTROL_SLOTS,
   CONTROL_STOP,
@@ -55,6 +57,8 @@ export interface CopyInWorkersOptions {
   keep: readonly string[]
   /** Worker threads; default one per core, at most 4. */
   threads?: number
+  /** Package directories the threads list and copy themselves, leaving alone the paths in `files`. */
+  trees?: readonly CopyTree[]
 }
 
 /** Copy threads started ahead of the one job they serve (see {@link startCopyPool}). */
@@ -98,11 +102,14 @@ export function startCopyPool(threads = Math.min(availableParallelism(), 4)): Co
       const job: CopyJob = {
         dir,
         files,
+        trees: [...(options.trees ?? [])],
+        skip: files.map((file) => file.path),
         control: control.buffer as SharedArrayBuffer,
         pruneNative: options.pruneNative,
         keep: [...options.keep],
       }
       const outcomes = new Array<CopyOutcome>(files.length)
+      const found: CopyOutcome[] = []
       let failure: Error | undefined
       const fail = (error: Error) => {
         failure ??= error
@@ -112,12 +119,19 @@ export function startCopyPool(threads = Math.min(availableParallelism(), 4)): Co
       onError = fail
       onReport = (report) => {
         if (report.type === 'copied') {
-          for (const outcome of report.outcomes) outcomes[outcome.index] = outcome
+          for (const outcome of report.outcomes) {
+            if (outcome.index >= 0) outcomes[outcome.index] = outcome
+            else found.push(outcome)
+          }
+        } else if (report.type === 'refused') {
+          const {code, message, hint, path} = report.error
+          fail(new AgentosError(code, message, {hint, path}))
         } else {
           fail(
             Object.assign(new Error(report.error.message), report.error, {
               side: report.side,
               index: report.index,
+              ...(report.source === undefined ? {} : {file: {path: report.path, source: report.source}}),
             }),
           )
         }
@@ -133,7 +147,7 @@ export function startCopyPool(threads = Math.min(availableParallelism(), 4)): Co
       // A thread that ended without reporting some of its files is a bug, never a partial success.
       if (outcomes.some((outcome) => outcome === undefined) || outcomes.length !== files.length)
         throw new Error('copyInWorkers: a worker exited before reporting every file')
-      return outcomes
+      return [...outcomes, ...found]
     },
     dispose() {
       if (used) return
@@ -145,10 +159,11 @@ export function startCopyPool(threads = Math.min(availableParallelism(), 4)): Co
 
 /**
  * Writes `files` into `dir` (whose directories exist) on worker threads, returning one outcome per
- * file in the order given. On the first failure every thread stops before the promise rejects, so
- * the caller can discard `dir` knowing nothing writes into it any more. Rejects with the source's
- * errno error marked `side: 'read'` or the output's marked `side: 'write'`, with the `index`
- * of the file.
+ * file in the order given, then one per file found in `trees` (with its `path`; the threads make
+ * its directories). On the first failure every thread stops before the promise rejects, so the
+ * caller can discard `dir` knowing nothing writes into it any more. Rejects with the source's errno
+ * error marked `side: 'read'` or the output's marked `side: 'write'`, with the `index` of the file
+ * (and for a tree's file, `file: {path, source}`), or with the walk's coded error.
  */
 export async function copyInWorkers(
   dir: string,

@@ -11,10 +11,27 @@ export interface CopyTask {
   text: boolean
 }
 
-/** The job every worker gets: the whole list; a shared counter hands out the next file. */
+/**
+ * A package directory a worker lists (pack/walk.ts) and copies itself, so that listing 2,000
+ * directories is not a step of its own on the main thread before any copying starts.
+ */
+export interface CopyTree {
+  /** The package's directory. */
+  source: string
+  /** Its package-relative output directory (`node_modules/x`). */
+  out: string
+}
+
+/**
+ * The job every worker gets: the whole list, then the trees; a shared counter hands out the next
+ * file or tree.
+ */
 export interface CopyJob {
   dir: string
   files: CopyTask[]
+  trees: CopyTree[]
+  /** Output paths in `files`, which a tree's walk leaves alone (a command entry, for one). */
+  skip: string[]
   /** Int32 slots: next index, stop flag, threads still running. */
   control: SharedArrayBuffer
   /** Skip native code (recognised from the first bytes), except the files in `keep`. */
@@ -24,7 +41,10 @@ export interface CopyJob {
 
 /** What became of one file. */
 export interface CopyOutcome {
+  /** Its index in `files`, or -1 for a file found in a tree. */
   index: number
+  /** For a file found in a tree: its output path. */
+  path?: string
   mode: number
   size: number
   head: Uint8Array
@@ -38,12 +58,16 @@ export type CopyReport =
   | {type: 'copied'; outcomes: CopyOutcome[]}
   | {
       type: 'failed'
-      /** The file it failed on. */
+      /** The file it failed on: its index in `files`, or -1 and its paths for a file of a tree. */
       index: number
+      path?: string
+      source?: string
       /** Reading the source (the input's fault) or writing the output (the target's). */
       side: 'read' | 'write'
       error: {code?: string; errno?: number; syscall?: string; path?: string; message: string}
     }
+  /** A tree the walk refuses (a symlink out of the package, a cycle): the coded error's parts. */
+  | {type: 'refused'; error: {code: string; message: string; hint?: string; path?: string}}
 
 export const CONTROL_NEXT = 0
 export const CONTROL_STOP = 1

@@ -4,18 +4,32 @@
  * `cp -r`, and a thread per core beats it. Blocking calls are the point here: this thread has no
  * event loop to keep responsive, and the main thread never waits on it.
  *
- * Imports only Node.js builtins and the pure header module, so the single binary can bundle it
- * into a string and start it with `eval`.
+ * Imports only Node.js builtins and pure modules (header rules, path rules, the package walk), so
+ * the single binary can bundle it into a string and start it with `eval`.
  */
 import {createHash} from 'node:crypto'
-import {closeSync, fstatSync, futimesSync, openSync, readFileSync, readSync, writeSync} from 'node:fs'
-import {join} from 'node:path'
+import {
+  closeSync,
+  fstatSync,
+  futimesSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  writeSync,
+} from 'node:fs'
+import {dirname, join} from 'node:path'
 import {parentPort} from 'node:worker_threads'
+import {AgentosError} from './errors.js'
 import {copyHead, nativeFileKind} from './format/header.js'
+import {isDescriptorFile} from './format/paths.js'
+import {walkPackage} from './pack/walk.js'
 import {
   type CopyJob,
   type CopyOutcome,
   type CopyReport,
+  type CopyTask,
+  type CopyTree,
   CONTROL_ACTIVE,
   CONTROL_NEXT,
   CONTROL_STOP,
@@ -29,9 +43,14 @@ const buffer = Buffer.allocUnsafe(1024 * 1024)
 let job: CopyJob
 let control: Int32Array
 let keep: Set<string>
+let skip: Set<string>
+/** Output directories this thread made or found (a tree's files make their directories). */
+const made = new Set<string>()
 
 /** An error with the side it happened on: reading the source or writing the output. */
 class Failure {
+  /** For a file of a tree: its output path and source. */
+  file?: {path: string; source: string}
   constructor(
     readonly side: 'read' | 'write',
     readonly error: NodeJS.ErrnoException,
@@ -55,8 +74,7 @@ function writeAll(output: number, bytes: Uint8Array, hash: ReturnType<typeof cre
   }
 }
 
-function copyOne(index: number): CopyOutcome {
-  const file = job.files[index]!
+function copyOne(file: CopyTask, index: number): CopyOutcome {
   const destination = join(job.dir, file.path)
   const hash = createHash('sha256')
   if (typeof file.source !== 'string') {
@@ -104,6 +122,56 @@ function copyOne(index: number): CopyOutcome {
   }
 }
 
+/** Makes an output directory and those above it, up to the job's root (which exists). */
+function makeDirectory(path: string): void {
+  if (path === '.' || made.has(path)) return
+  makeDirectory(dirname(path))
+  try {
+    mkdirSync(join(job.dir, path))
+  } catch (error) {
+    // Another thread, or the main thread for a file given by path, may have made it first.
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST')
+      throw new Failure('write', error as NodeJS.ErrnoException)
+  }
+  made.add(path)
+}
+
+/**
+ * Walks one package and copies each file it lists as it goes. Every file makes its directory, even
+ * one pruned afterwards, so the tree has exactly the directories a list of the same files would
+ * have made (output.ts makes the directories of every planned file). A file the job also has by
+ * path is left to that entry.
+ */
+function copyTree(tree: CopyTree, report: (outcome: CopyOutcome) => void): void {
+  const visit = (rel: string) => {
+    if (stopped()) throw new Stopped()
+    const path = `${tree.out}/${rel}`
+    if (skip.has(path)) return
+    const source = join(tree.source, rel)
+    try {
+      makeDirectory(dirname(path))
+      report({...copyOne({path, source, text: isDescriptorFile(path)}, -1), path})
+    } catch (error) {
+      if (error instanceof Failure) error.file = {path, source}
+      throw error
+    }
+  }
+  try {
+    walkPackage(tree.source, visit)
+  } catch (error) {
+    if (error instanceof Stopped) return
+    if (error instanceof Failure || error instanceof AgentosError) throw error
+    // A directory of the package that cannot be listed: the input's fault, like an unreadable file.
+    const failure = new Failure('read', error as NodeJS.ErrnoException)
+    const path = (error as NodeJS.ErrnoException).path ?? tree.source
+    failure.file = {path: tree.out, source: path}
+    throw failure
+  }
+}
+
+/** Ends a tree's walk when every thread is told to stop. */
+class Stopped {}
+
 function post(report: CopyReport): void {
   parentPort!.postMessage(report)
 }
@@ -112,23 +180,42 @@ function work(): void {
   let done: CopyOutcome[] = []
   let index = -1
   try {
-    while (!stopped()) {
-      index = Atomics.add(control, CONTROL_NEXT, 1)
-      if (index >= job.files.length) break
-      done.push(copyOne(index))
+    const report = (outcome: CopyOutcome) => {
+      done.push(outcome)
       if (done.length >= REPORT_BATCH) {
         post({type: 'copied', outcomes: done})
         done = []
       }
+    }
+    while (!stopped()) {
+      index = Atomics.add(control, CONTROL_NEXT, 1)
+      if (index < job.files.length) report(copyOne(job.files[index]!, index))
+      else if (index < job.files.length + job.trees.length) {
+        copyTree(job.trees[index - job.files.length]!, report)
+        index = -1
+      } else break
     }
     post({type: 'copied', outcomes: done})
   } catch (error) {
     // The first failure stops every thread: nothing more is written into a tree about to be discarded.
     Atomics.store(control, CONTROL_STOP, 1)
     post({type: 'copied', outcomes: done})
+    if (error instanceof AgentosError) {
+      post({
+        type: 'refused',
+        error: {code: error.code, message: error.message, hint: error.hint, path: error.path},
+      })
+      return
+    }
     if (!(error instanceof Failure)) throw error
     const {code, errno, syscall, path, message} = error.error
-    post({type: 'failed', index, side: error.side, error: {code, errno, syscall, path, message}})
+    post({
+      type: 'failed',
+      index: error.file ? -1 : index,
+      ...error.file,
+      side: error.side,
+      error: {code, errno, syscall, path, message},
+    })
   } finally {
     // The main thread may be waiting (from a signal handler) for every thread to stop writing.
     Atomics.sub(control, CONTROL_ACTIVE, 1)
@@ -140,5 +227,6 @@ parentPort!.once('message', (message: CopyJob) => {
   job = message
   control = new Int32Array(job.control)
   keep = new Set(job.keep)
+  skip = new Set(job.skip)
   work()
 })

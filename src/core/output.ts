@@ -18,7 +18,8 @@ import {basename, dirname, join, relative, resolve, sep} from 'node:path'
 import {compareBytes, mapLimit} from '../lib/concurrency.js'
 import {AgentosError, isAgentosError} from './errors.js'
 import {canCopyInWorkers, type CopyPool, copyInWorkers, stopCopiesSync} from './copy-pool.js'
-import {FIXED_MTIME_SECONDS} from './copy-protocol.js'
+import {type CopyTree, FIXED_MTIME_SECONDS} from './copy-protocol.js'
+import {listPackage} from './pack/walk.js'
 import {copyHead, nativeFileKind} from './format/header.js'
 import {MANIFEST_FILE} from './format/manifest.js'
 import {normalizePackagePath} from './format/paths.js'
@@ -402,6 +403,12 @@ export interface WriteOptions {
    * their start is paid for. The caller disposes of the pool if this call never gets to it.
    */
   pool?: CopyPool
+  /**
+   * Package directories to copy whole (as pack/walk.ts lists them), besides `files`; a path in
+   * `files` wins over the same path in a tree. Copy threads walk them as they copy; without
+   * threads they are listed first.
+   */
+  trees?: readonly CopyTree[]
 }
 
 /** Result of {@link writePackageFiles}: what was written, and the source files skipped. */
@@ -421,6 +428,24 @@ export async function writePackageFiles(
   files: readonly OutputFile[],
   options: WriteOptions = {},
 ): Promise<WrittenPackage> {
+  const workers = options.threads !== 0 && (options.pool !== undefined || canCopyInWorkers())
+  let trees = options.trees ?? []
+  for (const tree of trees) {
+    const checked = normalizePackagePath(tree.out)
+    if (!('path' in checked) || checked.path !== tree.out)
+      throw new Error(`unnormalized output path ${tree.out}`)
+  }
+  if (trees.length > 0 && !workers) {
+    // No copy threads to walk them: listed here, as files like any other.
+    const given = new Set(files.map((file) => file.path))
+    const listed = trees.flatMap(({source, out}) =>
+      listPackage(source)
+        .map((rel): OutputFile => ({path: `${out}/${rel}`, source: join(source, rel)}))
+        .filter((file) => !given.has(file.path)),
+    )
+    files = [...files, ...listed]
+    trees = []
+  }
   const sorted = [...files].sort((a, b) => compareBytes(a.path, b.path))
   sorted.forEach((file, index) => {
     // Callers plan normalized, unique paths; anything else is a bug upstream, not user input.
@@ -430,37 +455,54 @@ export async function writePackageFiles(
     if (index > 0 && sorted[index - 1]!.path === file.path)
       throw new Error(`duplicate output path ${file.path}`)
   })
-  // Every directory on the way to a file. Each one's ancestors were added with it, so the climb
-  // stops at the first directory already known.
-  const known = new Set<string>()
-  for (const file of sorted) {
-    for (let parent = dirname(file.path); parent !== '.' && !known.has(parent); parent = dirname(parent))
-      known.add(parent)
-  }
-  // In byte order a directory comes before everything inside it. Blocking calls: a closure has
-  // thousands of directories, and a promise per mkdir cost several times the mkdir itself.
-  const dirs = [...known].sort(compareBytes)
-  for (const path of dirs) mkdirSync(join(dir, path))
+  // Blocking calls: a closure has thousands of directories, and a promise per mkdir cost several
+  // times the mkdir itself. (The copy threads make the directories of the files they find in trees.)
+  for (const path of directoriesOf(sorted.map((file) => file.path))) mkdirSync(join(dir, path))
 
-  const threads =
-    options.threads ??
-    (options.pool || (sorted.length >= THREADED_MIN_FILES && canCopyInWorkers()) ? undefined : 0)
+  const threaded =
+    workers && (options.pool !== undefined || trees.length > 0 || sorted.length >= THREADED_MIN_FILES)
+  const threads = options.threads ?? (threaded ? undefined : 0)
   const texts = new Map<string, string>()
   const written =
     threads === 0
       ? await copyOnEventLoop(dir, sorted, texts, options.pruneNative)
-      : await copyOnThreads(dir, sorted, texts, options.pruneNative, threads, options.pool)
+      : await copyOnThreads(dir, sorted, texts, {...options, threads, trees})
+  // Every file made its directory, also one pruned afterwards (so a tree walked by the threads has
+  // the directories a list of its files would have had).
+  const dirs = directoriesOf(written.map((entry) => entry.path))
   // Directory mtimes last (writing into a directory changes its mtime), contents before their
   // directory.
   for (let i = dirs.length - 1; i >= 0; i--) utimesSync(join(dir, dirs[i]!), FIXED_MTIME, FIXED_MTIME)
   utimesSync(dir, FIXED_MTIME, FIXED_MTIME)
   const dirEntries: PackageEntry[] = dirs.map((path) => ({path, kind: 'dir', mode: 0o755, size: 0}))
   const kept = written.filter((entry) => !entry.skipped)
-  const skipped = written.filter((entry) => entry.skipped).map(({skipped: _skipped, ...entry}) => entry)
+  const skipped = written
+    .filter((entry) => entry.skipped)
+    .map(({skipped: _skipped, ...entry}) => entry)
+    .sort((a, b) => compareBytes(a.path, b.path))
   const snapshot = finishSnapshot({type: 'directory', path: dir}, [...dirEntries, ...kept], texts, [], {
     digest: true,
   })
+  // Trees never overlap each other or the files given by path; two entries for one path are a bug.
+  snapshot.entries.forEach((entry, index) => {
+    if (index > 0 && snapshot.entries[index - 1]!.path === entry.path)
+      throw new Error(`duplicate output path ${entry.path}`)
+  })
   return {snapshot, skipped}
+}
+
+/**
+ * Every directory on the way to the given paths, in byte order, where a directory comes before
+ * everything inside it. Each one's ancestors are added with it, so a climb stops at the first
+ * directory already known.
+ */
+function directoriesOf(paths: readonly string[]): string[] {
+  const known = new Set<string>()
+  for (const path of paths) {
+    for (let parent = dirname(path); parent !== '.' && !known.has(parent); parent = dirname(parent))
+      known.add(parent)
+  }
+  return [...known].sort(compareBytes)
 }
 
 type WrittenEntry = PackageEntry & {skipped?: boolean}
@@ -496,18 +538,25 @@ async function copyOnThreads(
   dir: string,
   sorted: readonly OutputFile[],
   texts: Map<string, string>,
-  pruneNative: WriteOptions['pruneNative'],
-  threads: number | undefined,
-  pool: CopyPool | undefined,
+  options: Pick<WriteOptions, 'pruneNative' | 'pool' | 'threads' | 'trees'>,
 ): Promise<WrittenEntry[]> {
+  const {pruneNative, pool} = options
   const tasks = sorted.map((file) => ({...file, text: isDescriptorFile(file.path)}))
-  const options = {pruneNative: pruneNative !== undefined, keep: pruneNative?.keep ?? [], threads}
-  const copied = pool ? pool.copy(dir, tasks, options) : copyInWorkers(dir, tasks, options)
-  const outcomes = await copied.catch((error: NodeJS.ErrnoException & {side?: string; index?: number}) => {
-    throw error.side === 'read' ? unreadableSource(sorted[error.index!]!.source as string, error) : error
-  })
-  return outcomes.map((outcome, index) => {
-    const path = sorted[index]!.path
+  const copyOptions = {
+    pruneNative: pruneNative !== undefined,
+    keep: pruneNative?.keep ?? [],
+    threads: options.threads,
+    trees: options.trees,
+  }
+  const copied = pool ? pool.copy(dir, tasks, copyOptions) : copyInWorkers(dir, tasks, copyOptions)
+  const outcomes = await copied.catch(
+    (error: NodeJS.ErrnoException & {side?: string; index?: number; file?: {source: string}}) => {
+      if (error.side !== 'read') throw error
+      throw unreadableSource(error.file?.source ?? (sorted[error.index!]!.source as string), error)
+    },
+  )
+  return outcomes.map((outcome) => {
+    const path = outcome.index >= 0 ? sorted[outcome.index]!.path : outcome.path!
     if (outcome.text !== undefined) texts.set(path, outcome.text)
     const head = Buffer.from(outcome.head.buffer, outcome.head.byteOffset, outcome.head.byteLength)
     const entry: WrittenEntry = fileEntry(path, outcome.mode, outcome.size, head, outcome.sha256)

@@ -8,7 +8,7 @@ import {canonicalManifestText} from './aospkg/manifest.js'
 import {AgentosError, type Problem} from './errors.js'
 import {copyHead, HEADER_BYTES, PE_PROBE_BYTES} from './format/header.js'
 import {MANIFEST_FILE} from './format/manifest.js'
-import {normalizePackagePath} from './format/paths.js'
+import {isDescriptorFile, normalizePackagePath} from './format/paths.js'
 
 /** Kind of a tree entry. Hard links and devices only occur in tarballs. */
 export type EntryKind = 'file' | 'dir' | 'symlink' | 'hardlink' | 'other'
@@ -69,15 +69,11 @@ export interface ReadOptions {
 }
 
 const TEXT_LIMIT = 4 * 1024 * 1024
-const PACKAGE_JSON = /(^|\/)node_modules\/(@[^/]+\/)?[^/]+\/package\.json$/
 // Directories that are reported as a source-root smell but never descended into: they can be huge
 // and nothing in them matters to the package.
 const OPAQUE_DIRS = new Set(['.git', '.hg', '.svn'])
 
-/** True for the JSON files a snapshot keeps as text. */
-export function isDescriptorFile(path: string): boolean {
-  return path === 'package.json' || path === MANIFEST_FILE || PACKAGE_JSON.test(path)
-}
+export {isDescriptorFile}
 
 /**
  * Reads a package directory, a `.tgz`/`.tar` holding one, or an `.aospkg` archive (also inside an

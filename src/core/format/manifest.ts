@@ -5,9 +5,10 @@ import semver from 'semver'
 import type {Problem} from '../errors.js'
 import {describeType} from './bin-map.js'
 import {checkVmPath, isPosixEnvName, isSafeSegment, normalizePackagePath} from './paths.js'
+import {MANIFEST_FILE} from './paths.js'
 
-/** File name of the agentOS manifest at a package root. */
-export const MANIFEST_FILE = 'agentos-package.json'
+/** File name of the agentOS manifest at a package root (defined with the other path rules). */
+export {MANIFEST_FILE}
 /** `$id` of the published JSON Schema. */
 export const MANIFEST_SCHEMA_ID = 'https://agentos-toolchain.dev/schema/agentos-package.schema.json'
 

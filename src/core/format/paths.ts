@@ -1,5 +1,15 @@
 import {posix} from 'node:path'
 
+/** The agentOS manifest's file name at the package root. */
+export const MANIFEST_FILE = 'agentos-package.json'
+
+const PACKAGE_JSON = /(^|\/)node_modules\/(@[^/]+\/)?[^/]+\/package\.json$/
+
+/** True for the JSON files a snapshot keeps as text: the package's own and its closure's manifests. */
+export function isDescriptorFile(path: string): boolean {
+  return path === 'package.json' || path === MANIFEST_FILE || PACKAGE_JSON.test(path)
+}
+
 /** Why a path was refused. `null` from a checker means the path is fine. */
 export type PathIssue = 'empty' | 'absolute' | 'escapes' | 'backslash' | 'control-char' | 'not-absolute'
 

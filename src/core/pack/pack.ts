@@ -1,7 +1,6 @@
-import {readdirSync, realpathSync, statSync} from 'node:fs'
 import {lstat, mkdtemp, readFile, rename, rm, symlink, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
-import {join, posix, resolve, sep} from 'node:path'
+import {join, posix, resolve} from 'node:path'
 import {mapLimit} from '../../lib/concurrency.js'
 import {analyzePackage} from '../analyze.js'
 import {
@@ -12,6 +11,7 @@ import {
   type WrittenAospkg,
 } from '../aospkg/writer.js'
 import {canCopyInWorkers, type CopyPool, startCopyPool} from '../copy-pool.js'
+import type {CopyTree} from '../copy-protocol.js'
 import {AgentosError, type Problem} from '../errors.js'
 import {normalizeBin, unscopedName} from '../format/bin-map.js'
 import {detectHeader, nativeFileKind} from '../format/header.js'
@@ -33,6 +33,7 @@ import type {PackageEntry} from '../package-reader.js'
 import {loadNpmConfig, type NpmFlatOptions} from './npm-config.js'
 import {classifySource, type PackSource} from './source.js'
 import {type ArbNode, type Closure, type LeftOut, productionClosure} from './tree.js'
+import {listPackage, packageHasFile} from './walk.js'
 
 /** The steps `pack` reports progress for, in order. */
 export const PACK_STEPS = {
@@ -202,8 +203,27 @@ export async function pack(options: PackOptions): Promise<PackResult> {
     report.start?.('bins')
     const manifestInput = await readSourceManifest(rootDir)
     const rootOut = `node_modules/${closure.nodes[0]!.out.slice('node_modules/'.length)}`
-    const files = await planFiles(resolved)
+    // With copy threads, installed packages are listed by the threads as they copy them (trees);
+    // the project's own files, chosen like `npm pack`, are always listed here.
+    const {files, trees} = await planFiles(resolved, pool !== undefined)
     const planned = new Map(files.map((file) => [file.path, file]))
+    const inTree = (path: string): OutputFile | undefined => {
+      const tree = trees
+        .filter((t) => path.startsWith(`${t.out}/`))
+        .sort((a, b) => b.out.length - a.out.length)[0]
+      if (!tree) return undefined
+      const rel = path.slice(tree.out.length + 1)
+      return packageHasFile(tree.source, rel) ? {path, source: join(tree.source, rel)} : undefined
+    }
+    // A command entry in a tree is given by path, so that it can be changed (exec bit, shebang).
+    const plannedOrTree = (path: string): OutputFile | undefined => {
+      const file = planned.get(path) ?? inTree(path)
+      if (file && !planned.has(path)) {
+        planned.set(path, file)
+        files.push(file)
+      }
+      return file
+    }
     const bin = normalizeBin(root.package)
     // npm rewrites unsafe bin names and paths as it reads them ("a/b" → "b", "../x" → "x", ".."
     // dropped): the map as written is judged too, so such a package is refused with the reason
@@ -235,7 +255,7 @@ export async function pack(options: PackOptions): Promise<PackResult> {
     const warnings: Problem[] = bin.problems.filter((p) => p.severity !== 'error')
     const commands: Array<{name: string; entry: string}> = []
     for (const command of bin.commands) {
-      const entry = resolveBinEntry(command.entry, rootOut, planned)
+      const entry = resolveBinEntry(command.entry, rootOut, (path) => plannedOrTree(path) !== undefined)
       if (!entry) {
         throw new AgentosError(
           'ERR_AGENTOS_PACK_BIN_NOT_FOUND',
@@ -293,12 +313,12 @@ export async function pack(options: PackOptions): Promise<PackResult> {
     // With --prune-native, native files are recognised by their first bytes as they stream by and
     // never written; a command entry is never pruned (the package would be useless without it).
     const pruneNative = options.pruneNative ? {keep: [...commandPaths]} : undefined
-    const {snapshot, skipped} = await writePackageFiles(staging.dir, files, {pruneNative, pool}).catch(
+    const {snapshot, skipped} = await writePackageFiles(staging.dir, files, {pruneNative, pool, trees}).catch(
       (error: NodeJS.ErrnoException) => {
         throw error instanceof AgentosError ? error : outputError(error, target)
       },
     )
-    report.done?.('copy', `${files.length - skipped.length} files`)
+    report.done?.('copy', `${snapshot.entries.filter((e) => e.kind === 'file').length} files`)
 
     report.start?.('check')
     const natives = findNatives(snapshot.entries, closure)
@@ -613,112 +633,51 @@ const POOL_MIN_PACKAGES = 20
 // Bin problems of the map as written that npm's rewriting would hide (see pack()).
 const UNSAFE_BIN_CODES = new Set(['ERR_AGENTOS_BIN_NAME_INVALID', 'ERR_AGENTOS_BIN_ENTRY_ESCAPES'])
 
-/** The files to write: each closure package's own files under its output directory. */
-async function planFiles(resolved: Resolved): Promise<OutputFile[]> {
+/**
+ * The files to write: each closure package's own files under its output directory. With
+ * `walkLater`, installed packages are returned as trees for the copy threads to list as they copy
+ * them; else every file is listed here.
+ */
+async function planFiles(
+  resolved: Resolved,
+  walkLater: boolean,
+): Promise<{files: OutputFile[]; trees: CopyTree[]}> {
   const {default: packlist} = await import('npm-packlist')
+  const trees: CopyTree[] = []
   const perPackage = await mapLimit(resolved.closure.nodes, 8, async ({node, out}) => {
     // Packages that come from the user's own folders (the project, workspaces, file: deps) ship
     // what `npm pack` would ship; packages installed from tarballs already are exactly that.
     const local = resolved.project && (node === resolved.root || !/(^|\/)node_modules\//.test(node.location))
+    if (!local && walkLater) {
+      trees.push({source: node.realpath, out})
+      return []
+    }
     const relativeFiles = local
       ? (await packlist(node as never)).filter(
           // A workspace's list also names its hoisted dependencies (../../node_modules/…): those
           // are closure packages of their own.
           (f) => !f.startsWith('node_modules/') && !f.startsWith('../'),
         )
-      : walkPackage(node.realpath)
+      : listPackage(node.realpath)
     return relativeFiles.map((file): OutputFile => ({
       path: `${out}/${file}`,
       source: join(node.realpath, file),
     }))
   })
-  return perPackage.flat()
-}
-
-/**
- * Lists a package directory's files, minus its nested node_modules (those are packages of their
- * own). Symlinks are followed to real files as long as they stay inside the package; a link out of
- * it or a link cycle is an error, never a silent copy of the host.
- *
- * Synchronous on purpose: a closure of 200 packages is some 2,000 directories, and listing them
- * with blocking calls took a third of the time the promise-per-directory walk did (about 80 ms
- * against 250 ms for 15,000 files, the main thread having nothing else to do meanwhile).
- */
-function walkPackage(dir: string): string[] {
-  const out: string[] = []
-  const realRoot = realpathSync.native(dir)
-  // `real` is the resolved path of the directory being listed: a symlinked directory whose target
-  // is that directory or one of its ancestors would recurse forever.
-  const visit = (rel: string, real: string): void => {
-    const abs = rel ? join(dir, rel) : dir
-    for (const entry of readdirSync(abs, {withFileTypes: true})) {
-      if (!rel && (entry.name === 'node_modules' || entry.name === '.bin')) continue
-      const childRel = rel ? `${rel}/${entry.name}` : entry.name
-      if (entry.isDirectory()) {
-        visit(childRel, join(real, entry.name))
-      } else if (entry.isFile()) {
-        out.push(childRel)
-      } else if (entry.isSymbolicLink()) {
-        const childAbs = join(abs, entry.name)
-        let target: string
-        try {
-          target = realpathSync.native(childAbs)
-        } catch (error) {
-          const loop = (error as NodeJS.ErrnoException).code === 'ELOOP'
-          throw new AgentosError(
-            loop ? 'ERR_AGENTOS_PACK_SYMLINK_LOOP' : 'ERR_AGENTOS_PACK_SYMLINK_BROKEN',
-            `${childAbs} is a ${loop ? 'symlink cycle' : 'broken symlink'}`,
-            {
-              hint: 'Remove or fix the link in the source; packages hold only real files.',
-              path: childAbs,
-              cause: error,
-            },
-          )
-        }
-        if (target !== realRoot && !target.startsWith(realRoot + sep)) {
-          throw new AgentosError(
-            'ERR_AGENTOS_PACK_SYMLINK_OUTSIDE',
-            `${childAbs} links outside its package (→ ${target})`,
-            {
-              hint: 'Replace the link with the real file; the packer never copies from outside a package.',
-              path: childAbs,
-            },
-          )
-        }
-        const info = statSync(target)
-        if (info.isDirectory()) {
-          if (real === target || real.startsWith(target + sep)) {
-            throw new AgentosError('ERR_AGENTOS_PACK_SYMLINK_LOOP', `${childAbs} is a symlink cycle`, {
-              hint: 'Remove the link that points back at its own parent.',
-              path: childAbs,
-            })
-          }
-          visit(childRel, target)
-        } else if (info.isFile()) {
-          out.push(childRel)
-        }
-      }
-    }
-  }
-  visit('', realRoot)
-  return out
+  return {files: perPackage.flat(), trees}
 }
 
 /**
  * A bin entry as the runtime resolves it: inside the package first, then — for wrapper packages
  * whose bin points into their own `node_modules/` — the hoisted copy, walking up like Node does.
  */
-function resolveBinEntry(
-  entry: string,
-  rootOut: string,
-  planned: Map<string, OutputFile>,
-): string | undefined {
+function resolveBinEntry(entry: string, rootOut: string, has: (path: string) => boolean): string | undefined {
   const direct = posix.normalize(`${rootOut}/${entry}`)
-  if (planned.has(direct)) return direct
+  if (has(direct)) return direct
   const match = /^(?:\.\/)?node_modules\/(.+)$/.exec(entry)
   if (match) {
     const hoisted = posix.normalize(`node_modules/${match[1]}`)
-    if (planned.has(hoisted)) return hoisted
+    if (has(hoisted)) return hoisted
   }
   return undefined
 }

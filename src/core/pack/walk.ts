@@ -1,0 +1,99 @@
+/**
+ * Lists a closure package's files the way `pack` ships them. Pure (Node.js builtins and the error
+ * class only), so a copy worker thread can walk a package while it copies it (copy-worker.ts).
+ */
+import {readdirSync, realpathSync, statSync} from 'node:fs'
+import {join, sep} from 'node:path'
+import {AgentosError} from '../errors.js'
+
+/**
+ * Walks a package directory, calling `onFile` with each file's package-relative path, minus its
+ * nested node_modules (those are packages of their own) and root `.bin`. Symlinks are followed to
+ * real files as long as they stay inside the package; a link out of it or a link cycle is an
+ * error, never a silent copy of the host.
+ *
+ * Synchronous on purpose: a closure of 200 packages is some 2,000 directories, and listing them
+ * with blocking calls took a third of the time the promise-per-directory walk did (about 80 ms
+ * against 250 ms for 15,000 files).
+ */
+export function walkPackage(dir: string, onFile: (path: string) => void): void {
+  const realRoot = realpathSync.native(dir)
+  // `real` is the resolved path of the directory being listed: a symlinked directory whose target
+  // is that directory or one of its ancestors would recurse forever.
+  const visit = (rel: string, real: string): void => {
+    const abs = rel ? join(dir, rel) : dir
+    for (const entry of readdirSync(abs, {withFileTypes: true})) {
+      if (!rel && (entry.name === 'node_modules' || entry.name === '.bin')) continue
+      const childRel = rel ? `${rel}/${entry.name}` : entry.name
+      if (entry.isDirectory()) {
+        visit(childRel, join(real, entry.name))
+      } else if (entry.isFile()) {
+        onFile(childRel)
+      } else if (entry.isSymbolicLink()) {
+        const childAbs = join(abs, entry.name)
+        let target: string
+        try {
+          target = realpathSync.native(childAbs)
+        } catch (error) {
+          const loop = (error as NodeJS.ErrnoException).code === 'ELOOP'
+          throw new AgentosError(
+            loop ? 'ERR_AGENTOS_PACK_SYMLINK_LOOP' : 'ERR_AGENTOS_PACK_SYMLINK_BROKEN',
+            `${childAbs} is a ${loop ? 'symlink cycle' : 'broken symlink'}`,
+            {
+              hint: 'Remove or fix the link in the source; packages hold only real files.',
+              path: childAbs,
+              cause: error,
+            },
+          )
+        }
+        if (target !== realRoot && !target.startsWith(realRoot + sep)) {
+          throw new AgentosError(
+            'ERR_AGENTOS_PACK_SYMLINK_OUTSIDE',
+            `${childAbs} links outside its package (→ ${target})`,
+            {
+              hint: 'Replace the link with the real file; the packer never copies from outside a package.',
+              path: childAbs,
+            },
+          )
+        }
+        const info = statSync(target)
+        if (info.isDirectory()) {
+          if (real === target || real.startsWith(target + sep)) {
+            throw new AgentosError('ERR_AGENTOS_PACK_SYMLINK_LOOP', `${childAbs} is a symlink cycle`, {
+              hint: 'Remove the link that points back at its own parent.',
+              path: childAbs,
+            })
+          }
+          visit(childRel, target)
+        } else if (info.isFile()) {
+          onFile(childRel)
+        }
+      }
+    }
+  }
+  visit('', realRoot)
+}
+
+/** {@link walkPackage} as a list. */
+export function listPackage(dir: string): string[] {
+  const files: string[] = []
+  walkPackage(dir, (path) => files.push(path))
+  return files
+}
+
+/**
+ * Whether `rel` is a file {@link walkPackage} would list, without walking: inside the package
+ * (through links too), not under its root node_modules or .bin, and a file. A link that leaves the
+ * package or a loop still fails the walk itself; this only answers "is it there".
+ */
+export function packageHasFile(dir: string, rel: string): boolean {
+  const first = rel.split('/', 1)[0]
+  if (first === 'node_modules' || first === '.bin') return false
+  try {
+    const realRoot = realpathSync.native(dir)
+    const target = realpathSync.native(join(dir, rel))
+    return target.startsWith(realRoot + sep) && statSync(target).isFile()
+  } catch {
+    return false
+  }
+}
