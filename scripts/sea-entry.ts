@@ -110,6 +110,16 @@ async function main(argv: string[]): Promise<void> {
       return
     }
   }
+  // As bin/run.js: so is `pack` in its common shape; and, as there, the process ends once stdout
+  // has taken the result instead of tearing down the heap a pack leaves.
+  if (argv[0] === 'pack') {
+    const {packFast} = await import('../src/lib/pack-fast.js')
+    const code = await packFast(argv)
+    if (code !== undefined) {
+      process.stdout.write('', () => process.exit(code))
+      return
+    }
+  }
   // @oclif/core checks its engines field by require()-ing its package.json from __dirname at load;
   // inside a SEA that require() fails. The check is moot for a binary with its own Node, and the
   // variable that skips it must be set before oclif is evaluated: hence these dynamic imports
