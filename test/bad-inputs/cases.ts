@@ -891,6 +891,20 @@ export const CASES: BadInputCase[] = [
     unprivileged: true,
   },
   {
+    id: 'pack/unreadable-dependency-dir',
+    description: 'a dependency directory that cannot be listed',
+    build: async (dir) => {
+      const root = await project(dir)
+      await mkdir(join(root, 'node_modules/ms/lib'))
+      await writeFile(join(root, 'node_modules/ms/lib/extra.js'), 'module.exports = 1\n')
+      await chmod(join(root, 'node_modules/ms/lib'), 0o000)
+      return ['pack', root, '--out', out(dir)]
+    },
+    exit: 1,
+    code: 'ERR_AGENTOS_SOURCE_UNREADABLE',
+    unprivileged: true,
+  },
+  {
     id: 'pack/unreadable-package-json',
     description: 'the project package.json without read permission',
     build: async (dir) => {

@@ -2,7 +2,7 @@
  * Lists a closure package's files the way `pack` ships them. Pure (Node.js builtins and the error
  * class only), so a copy worker thread can walk a package while it copies it (copy-worker.ts).
  */
-import {readdirSync, realpathSync, statSync} from 'node:fs'
+import {type Dirent, readdirSync, realpathSync, statSync} from 'node:fs'
 import {join, sep} from 'node:path'
 import {AgentosError} from '../errors.js'
 
@@ -22,7 +22,23 @@ export function walkPackage(dir: string, onFile: (path: string) => void): void {
   // is that directory or one of its ancestors would recurse forever.
   const visit = (rel: string, real: string): void => {
     const abs = rel ? join(dir, rel) : dir
-    for (const entry of readdirSync(abs, {withFileTypes: true})) {
+    let entries: Dirent[]
+    try {
+      entries = readdirSync(abs, {withFileTypes: true})
+    } catch (error) {
+      // A directory of the package that cannot be listed is the input's fault, like a file that
+      // cannot be read.
+      throw new AgentosError(
+        'ERR_AGENTOS_SOURCE_UNREADABLE',
+        `cannot read ${abs}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+        {
+          hint: 'Make the directory readable (chmod u+rx), or leave it out of the package; nothing was written.',
+          path: abs,
+          cause: error,
+        },
+      )
+    }
+    for (const entry of entries) {
       if (!rel && (entry.name === 'node_modules' || entry.name === '.bin')) continue
       const childRel = rel ? `${rel}/${entry.name}` : entry.name
       if (entry.isDirectory()) {
