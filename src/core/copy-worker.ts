@@ -161,10 +161,10 @@ function copyTree(tree: CopyTree, report: (outcome: CopyOutcome) => void): void 
   } catch (error) {
     if (error instanceof Stopped) return
     if (error instanceof Failure || error instanceof AgentosError) throw error
-    // A directory of the package that cannot be listed: the input's fault, like an unreadable file.
+    // The walk codes what it can (links, directories it cannot list); what is left, such as a
+    // link target that cannot be stat'ed, is the input's fault too.
     const failure = new Failure('read', error as NodeJS.ErrnoException)
-    const path = (error as NodeJS.ErrnoException).path ?? tree.source
-    failure.file = {path: tree.out, source: path}
+    failure.file = {path: tree.out, source: (error as NodeJS.ErrnoException).path ?? tree.source}
     throw failure
   }
 }
@@ -190,10 +190,9 @@ function work(): void {
     while (!stopped()) {
       index = Atomics.add(control, CONTROL_NEXT, 1)
       if (index < job.files.length) report(copyOne(job.files[index]!, index))
-      else if (index < job.files.length + job.trees.length) {
+      else if (index < job.files.length + job.trees.length)
         copyTree(job.trees[index - job.files.length]!, report)
-        index = -1
-      } else break
+      else break
     }
     post({type: 'copied', outcomes: done})
   } catch (error) {

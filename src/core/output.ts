@@ -457,7 +457,8 @@ export async function writePackageFiles(
   })
   // Blocking calls: a closure has thousands of directories, and a promise per mkdir cost several
   // times the mkdir itself. (The copy threads make the directories of the files they find in trees.)
-  for (const path of directoriesOf(sorted.map((file) => file.path))) mkdirSync(join(dir, path))
+  const given = directoriesOf(sorted.map((file) => file.path))
+  for (const path of given) mkdirSync(join(dir, path))
 
   const threaded =
     workers && (options.pool !== undefined || trees.length > 0 || sorted.length >= THREADED_MIN_FILES)
@@ -468,8 +469,8 @@ export async function writePackageFiles(
       ? await copyOnEventLoop(dir, sorted, texts, options.pruneNative)
       : await copyOnThreads(dir, sorted, texts, {...options, threads, trees})
   // Every file made its directory, also one pruned afterwards (so a tree walked by the threads has
-  // the directories a list of its files would have had).
-  const dirs = directoriesOf(written.map((entry) => entry.path))
+  // the directories a list of its files would have had). Without trees those are the ones above.
+  const dirs = trees.length > 0 ? directoriesOf(written.map((entry) => entry.path)) : given
   // Directory mtimes last (writing into a directory changes its mtime), contents before their
   // directory.
   for (let i = dirs.length - 1; i >= 0; i--) utimesSync(join(dir, dirs[i]!), FIXED_MTIME, FIXED_MTIME)

@@ -215,15 +215,7 @@ export async function pack(options: PackOptions): Promise<PackResult> {
       const rel = path.slice(tree.out.length + 1)
       return packageHasFile(tree.source, rel) ? {path, source: join(tree.source, rel)} : undefined
     }
-    // A command entry in a tree is given by path, so that it can be changed (exec bit, shebang).
-    const plannedOrTree = (path: string): OutputFile | undefined => {
-      const file = planned.get(path) ?? inTree(path)
-      if (file && !planned.has(path)) {
-        planned.set(path, file)
-        files.push(file)
-      }
-      return file
-    }
+    const has = (path: string) => planned.has(path) || inTree(path) !== undefined
     const bin = normalizeBin(root.package)
     // npm rewrites unsafe bin names and paths as it reads them ("a/b" → "b", "../x" → "x", ".."
     // dropped): the map as written is judged too, so such a package is refused with the reason
@@ -255,7 +247,7 @@ export async function pack(options: PackOptions): Promise<PackResult> {
     const warnings: Problem[] = bin.problems.filter((p) => p.severity !== 'error')
     const commands: Array<{name: string; entry: string}> = []
     for (const command of bin.commands) {
-      const entry = resolveBinEntry(command.entry, rootOut, (path) => plannedOrTree(path) !== undefined)
+      const entry = resolveBinEntry(command.entry, rootOut, has)
       if (!entry) {
         throw new AgentosError(
           'ERR_AGENTOS_PACK_BIN_NOT_FOUND',
@@ -266,7 +258,13 @@ export async function pack(options: PackOptions): Promise<PackResult> {
           },
         )
       }
-      const file = planned.get(entry)!
+      let file = planned.get(entry)
+      if (!file) {
+        // A command entry in a tree is given by path, so that it can be changed (exec bit, shebang).
+        file = inTree(entry)!
+        planned.set(entry, file)
+        files.push(file)
+      }
       file.executable = true
       const bytes = typeof file.source === 'string' ? await readFile(file.source) : Buffer.from(file.source)
       const header = detectHeader(bytes.subarray(0, 4096))
@@ -318,7 +316,8 @@ export async function pack(options: PackOptions): Promise<PackResult> {
         throw error instanceof AgentosError ? error : outputError(error, target)
       },
     )
-    report.done?.('copy', `${snapshot.entries.filter((e) => e.kind === 'file').length} files`)
+    const fileEntries = snapshot.entries.filter((e) => e.kind === 'file')
+    report.done?.('copy', `${fileEntries.length} files`)
 
     report.start?.('check')
     const natives = findNatives(snapshot.entries, closure)
@@ -372,7 +371,6 @@ export async function pack(options: PackOptions): Promise<PackResult> {
     const out = format === 'aospkg' ? archive! : target
     report.done?.('write', format === 'both' ? `${target} and ${archive}` : out)
 
-    const fileEntries = snapshot.entries.filter((e) => e.kind === 'file')
     return {
       name: manifest.name as string,
       npmName,

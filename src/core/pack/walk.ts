@@ -6,6 +6,9 @@ import {type Dirent, readdirSync, realpathSync, statSync} from 'node:fs'
 import {join, sep} from 'node:path'
 import {AgentosError} from '../errors.js'
 
+/** Entries at a package's root that are not its files: nested packages, and npm's command links. */
+const NOT_PACKAGE_FILES = new Set(['node_modules', '.bin'])
+
 /**
  * Walks a package directory, calling `onFile` with each file's package-relative path, minus its
  * nested node_modules (those are packages of their own) and root `.bin`. Symlinks are followed to
@@ -39,7 +42,7 @@ export function walkPackage(dir: string, onFile: (path: string) => void): void {
       )
     }
     for (const entry of entries) {
-      if (!rel && (entry.name === 'node_modules' || entry.name === '.bin')) continue
+      if (!rel && NOT_PACKAGE_FILES.has(entry.name)) continue
       const childRel = rel ? `${rel}/${entry.name}` : entry.name
       if (entry.isDirectory()) {
         visit(childRel, join(real, entry.name))
@@ -103,8 +106,7 @@ export function listPackage(dir: string): string[] {
  * package or a loop still fails the walk itself; this only answers "is it there".
  */
 export function packageHasFile(dir: string, rel: string): boolean {
-  const first = rel.split('/', 1)[0]
-  if (first === 'node_modules' || first === '.bin') return false
+  if (NOT_PACKAGE_FILES.has(rel.split('/', 1)[0]!)) return false
   try {
     const realRoot = realpathSync.native(dir)
     const target = realpathSync.native(join(dir, rel))
