@@ -1,8 +1,13 @@
+import type {TSchema} from '@sinclair/typebox'
+import {Value} from '@sinclair/typebox/value'
 import fc from 'fast-check'
+import semver from 'semver'
 import {describe, expect, it} from 'vitest'
 import type {Problem} from '../../src/core/errors.js'
 import {MAX_JSON_DEPTH, parseJsonDocument} from '../../src/core/format/json.js'
-import {checkManifest} from '../../src/core/format/manifest.js'
+import {checkManifest, ManifestSchema} from '../../src/core/format/manifest.js'
+import {MANIFEST_SHAPE, shapeErrors} from '../../src/core/format/manifest-check.js'
+import {isSafeSegment} from '../../src/core/format/paths.js'
 import {configureFastCheck} from '../helpers/seed.js'
 
 const RUNS = 2000
@@ -85,18 +90,23 @@ const manifestLike = fc.record(
   {requiredKeys: []},
 )
 
-// Overlay targets the VM owns: procfs, sysfs, devfs and /opt/agentos, and what would cover them.
+// Overlay targets the VM owns: procfs, sysfs, devfs and /opt/agentos, and what would cover them;
+// and what would cover the directories guests write to (files inside those are fine).
 const RESERVED_ROOTS = ['/proc', '/sys', '/dev', '/opt/agentos']
+const WRITABLE_DIRS = ['/tmp', '/home/agentos']
 const isReserved = (target: string) =>
   target === '/' ||
   RESERVED_ROOTS.some(
     (root) => target === root || target.startsWith(`${root}/`) || root.startsWith(`${target}/`),
-  )
+  ) ||
+  WRITABLE_DIRS.some((dir) => target === dir || dir.startsWith(`${target}/`))
 
 // Otherwise valid manifests whose provides.files targets are normalized absolute paths drawn near
 // the reserved trees, so reserved, overlapping and ordinary targets all occur often.
 const normalizedTarget = fc
-  .array(fc.constantFrom('proc', 'sys', 'dev', 'opt', 'agentos', 'bin', 'etc', 'x', 'usr'), {maxLength: 4})
+  .array(fc.constantFrom('proc', 'sys', 'dev', 'opt', 'agentos', 'bin', 'etc', 'x', 'usr', 'tmp', 'home'), {
+    maxLength: 4,
+  })
   .map((parts) => `/${parts.join('/')}`)
 const validWithTargets = fc.uniqueArray(normalizedTarget, {minLength: 1, maxLength: 4}).map((targets) => ({
   name: 't',
@@ -151,9 +161,137 @@ describe('checkManifest on generated input', () => {
         const files = (check.manifest?.provides?.files ?? []).map((f) => f.target)
         for (const target of files) {
           expect(target).not.toMatch(/^\/(proc|sys|dev|opt\/agentos)(\/|$)/)
-          expect(['/', '/opt']).not.toContain(target)
+          expect(['/', '/opt', '/tmp', '/home', '/home/agentos']).not.toContain(target)
           expect(files.filter((other) => other.startsWith(`${target}/`))).toEqual([])
         }
+      }),
+    )
+  })
+})
+
+/** TypeBox's errors in the form of shapeErrors: what the schema's users get. */
+function typeboxErrors(value: unknown) {
+  const expectation = (schema: TSchema) => {
+    if (schema.type === 'string') return schema.minLength ? 'a non-empty string' : 'a string'
+    if (schema.type === 'boolean') return 'true or false'
+    if (schema.type === 'array') return 'an array'
+    if (schema.type === 'object') return schema.patternProperties ? 'an object of strings' : 'an object'
+    return 'of another type'
+  }
+  return [...Value.Errors(ManifestSchema, value)].map((error) => ({
+    pointer: error.path,
+    value: error.value,
+    expected: expectation(error.schema),
+  }))
+}
+
+describe('the check walks the schema as TypeBox does', () => {
+  // checkManifest does not load TypeBox (run's startup could not afford it): its walker must find
+  // the same errors, at the same places, in the same order, as Value.Errors on ManifestSchema.
+  const agree = (value: unknown) => {
+    const ours = [...shapeErrors(MANIFEST_SHAPE, value)]
+    expect(ours).toEqual(typeboxErrors(value))
+    expect(ours.length === 0).toBe(Value.Check(ManifestSchema, value))
+  }
+
+  it('on manifest-shaped values with every field of any type', () => {
+    fc.assert(fc.property(manifestLike, agree))
+  })
+
+  it('on arbitrary JSON and JavaScript values', () => {
+    fc.assert(fc.property(fc.jsonValue(), agree), {numRuns: RUNS / 2})
+    fc.assert(
+      fc.property(
+        fc.anything({withNullPrototype: true, withMap: true, withSet: true, withDate: true}),
+        agree,
+      ),
+      {numRuns: RUNS / 2},
+    )
+  })
+
+  it('on objects TypeBox does not take for maps', () => {
+    for (const env of [new Date(0), new Uint8Array([1]), new Map([['A', 'b']]), Object.create(null)])
+      agree({name: 'x', agent: {acpEntrypoint: 'a', env}, provides: {env}})
+  })
+
+  it('on maps whose keys a "^(.*)$" pattern does not match (line breaks)', () => {
+    const key = fc.oneof(fc.string(), fc.constantFrom('A\nB', '\r', 'X\u2028', 'OK'))
+    const map = fc.dictionary(key, fc.oneof(fc.string(), fc.integer()), {maxKeys: 4})
+    fc.assert(
+      fc.property(map, map, (env, agentEnv) =>
+        agree({name: 'x', agent: {acpEntrypoint: 'a', env: agentEnv}, provides: {env}}),
+      ),
+      {numRuns: RUNS / 2},
+    )
+  })
+})
+
+describe('the version check without semver', () => {
+  // The same verdict as `!semver.valid(v)` plus a leading "v", "=" or whitespace or a trailing one,
+  // which semver.valid forgives.
+  const part = fc.constantFrom(
+    '0',
+    '1',
+    '01',
+    '12',
+    '9007199254740991',
+    '9007199254740992',
+    '.',
+    '.',
+    '.',
+    '-',
+    '+',
+    'a',
+    'rc',
+    'x',
+    'v',
+    '=',
+    ' ',
+    '\t',
+    '1.2.3',
+  )
+  // major.minor.patch[-pre][+build], each part right or slightly wrong.
+  const number = fc.constantFrom('0', '1', '01', '12', '9007199254740991', '9007199254740992', '', 'a')
+  const identifier = fc.constantFrom('', '0', '01', '1', 'a', 'rc', '-', 'a-1', '1a', '9007199254740992', 'é')
+  const identifiers = fc.array(identifier, {minLength: 1, maxLength: 3}).map((ids) => ids.join('.'))
+  const structured = fc
+    .tuple(
+      fc.array(number, {minLength: 1, maxLength: 4}),
+      fc.option(identifiers, {nil: undefined}),
+      fc.option(identifiers, {nil: undefined}),
+    )
+    .map(
+      ([main, pre, build]) =>
+        `${main.join('.')}${pre === undefined ? '' : `-${pre}`}${build === undefined ? '' : `+${build}`}`,
+    )
+  const known = fc.constantFrom(
+    '1.0.0-01',
+    '1.0.0-0.01',
+    '1.0.0-',
+    '1.0.0+',
+    '1.0.0+a.',
+    '1.0.0-a..b',
+    '1.0.0+01',
+    '1.0.0-9007199254740992',
+    '9007199254740992.0.0',
+    '01.0.0',
+  )
+  const version = fc.oneof(
+    known,
+    structured,
+    fc.string(),
+    fc.array(part, {maxLength: 12}).map((parts) => parts.join('')),
+    fc.constantFrom(`1.0.0-${'a'.repeat(249)}`, `1.0.0+${'a'.repeat(249)}`, `1.0.0-${'1'.repeat(249)}`),
+  )
+
+  it('warns exactly about the versions semver does not call strict', () => {
+    fc.assert(
+      fc.property(version, (v) => {
+        fc.pre(v !== '' && isSafeSegment(v))
+        const warned = checkManifest({name: 'x', version: v}).problems.some(
+          (p) => p.code === 'WARN_AGENTOS_MANIFEST_VERSION_SEMVER',
+        )
+        expect(warned).toBe(!semver.valid(v) || /^[v=\s]/.test(v) || /\s$/.test(v))
       }),
     )
   })

@@ -1,5 +1,9 @@
 import {type ParseError, printParseErrorCode, visit} from 'jsonc-parser'
 import type {Problem} from '../errors.js'
+import {jsonEnvelopeProblem, lineColumn, MAX_JSON_DEPTH} from './json-limits.js'
+
+/** The deepest nesting a descriptor may have (see json-limits.ts). */
+export {MAX_JSON_DEPTH}
 
 /** Result of {@link parseJsonDocument}: the value, or a syntax problem with line and column. */
 export type JsonParse = {ok: true; value: unknown; problems: Problem[]} | {ok: false; problems: Problem[]}
@@ -10,38 +14,10 @@ export type JsonParse = {ok: true; value: unknown; problems: Problem[]} | {ok: f
  */
 export function parseJsonDocument(text: string, file: string): JsonParse {
   const problems: Problem[] = []
-  if (text.charCodeAt(0) === 0xfeff) {
-    return {
-      ok: false,
-      problems: [
-        {
-          code: 'ERR_AGENTOS_JSON_BOM',
-          severity: 'error',
-          path: file,
-          message: `${file} starts with a UTF-8 byte order mark, which strict JSON readers reject`,
-          hint: 'Save the file as UTF-8 without BOM.',
-        },
-      ],
-    }
-  }
   // Checked before anything else looks at the text: the syntax locator and the duplicate-key scan
   // (jsonc-parser) recurse once per level and overflow the stack on a document nested 100k deep.
-  const tooDeep = depthOverflow(text, MAX_JSON_DEPTH)
-  if (tooDeep !== undefined) {
-    const {line, column} = lineColumn(text, tooDeep)
-    return {
-      ok: false,
-      problems: [
-        {
-          code: 'ERR_AGENTOS_JSON_TOO_DEEP',
-          severity: 'error',
-          path: `${file}:${line}:${column}`,
-          message: `${file} nests arrays and objects more than ${MAX_JSON_DEPTH} levels deep (line ${line}, column ${column})`,
-          hint: 'Flatten the document; the runtime rejects JSON nested this deep.',
-        },
-      ],
-    }
-  }
+  const refused = jsonEnvelopeProblem(text, file)
+  if (refused) return {ok: false, problems: [refused]}
   let value: unknown
   try {
     value = JSON.parse(text)
@@ -72,36 +48,6 @@ export function parseJsonDocument(text: string, file: string): JsonParse {
   return {ok: true, value, problems}
 }
 
-/**
- * The deepest nesting of arrays and objects a descriptor may have: the runtime reads these files
- * with serde_json, whose default recursion limit (128) rejects the 128th nested level.
- */
-export const MAX_JSON_DEPTH = 127
-
-/**
- * The offset of the first `[`/`{` that opens level `limit + 1`, or undefined when the text stays
- * within `limit` levels. A flat scan (strings skipped, escapes honoured) that works on any text,
- * valid JSON or not, without recursion.
- */
-function depthOverflow(text: string, limit: number): number | undefined {
-  let depth = 0
-  let inString = false
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i)
-    if (inString) {
-      if (c === 0x5c) i++
-      else if (c === 0x22) inString = false
-    } else if (c === 0x22) {
-      inString = true
-    } else if (c === 0x5b || c === 0x7b) {
-      if (++depth > limit) return i
-    } else if ((c === 0x5d || c === 0x7d) && depth > 0) {
-      depth--
-    }
-  }
-  return undefined
-}
-
 /** Lenient parse for files Node itself reads (dependency package.json files): BOM allowed. */
 export function parseJsonLenient(text: string): unknown {
   try {
@@ -109,18 +55,6 @@ export function parseJsonLenient(text: string): unknown {
   } catch {
     return undefined
   }
-}
-
-function lineColumn(text: string, offset: number): {line: number; column: number} {
-  let line = 1
-  let lineStart = 0
-  for (let i = 0; i < offset && i < text.length; i++) {
-    if (text.charCodeAt(i) === 10) {
-      line++
-      lineStart = i + 1
-    }
-  }
-  return {line, column: offset - lineStart + 1}
 }
 
 function locateSyntaxError(text: string): {line: number; column: number; reason: string} {

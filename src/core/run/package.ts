@@ -3,18 +3,10 @@ import {join, relative, sep} from 'node:path'
 import type {Problem} from '../errors.js'
 import {normalizeBin, unscopedName} from '../format/bin-map.js'
 import {detectHeader, HEADER_BYTES, type HeaderInfo, PE_PROBE_BYTES} from '../format/header.js'
-import {checkVmPath, isPosixEnvName, isSafeSegment, normalizePackagePath} from '../format/paths.js'
+import {jsonEnvelopeProblem} from '../format/json-limits.js'
+import {checkManifest, providedSourcePath} from '../format/manifest-check.js'
+import {MANIFEST_FILE} from '../format/paths.js'
 import {runError} from './errors.js'
-
-/**
- * The manifest file name. Equal to `MANIFEST_FILE` of format/manifest.ts (a unit test pins it):
- * importing that module loads TypeBox, which alone costs more than a whole WASM command run, so
- * `run` only loads it on the error path to explain what is wrong.
- */
-export const RUN_MANIFEST_FILE = 'agentos-package.json'
-
-/** Names under /opt/agentos that a package cannot take (the runtime's own directories). */
-const RESERVED = new Set(['bin', 'share', 'pkgs'])
 
 /** A command of a package as the VM projects it. */
 export interface RunCommand {
@@ -60,9 +52,12 @@ export interface RunPackage {
 /**
  * Reads a package directory the way the runtime projects it: `package.json` `bin` (or `bin/`) and
  * `agentos-package.json` — never the whole tree (nor every command's header), so a 20,000-file
- * agent mounts as fast as a single WASM command.
+ * agent mounts as fast as a single WASM command. The manifest is held to the rules `validate`
+ * applies ({@link checkManifest}), and refused with the code `validate` reports for its first error.
  *
- * @throws AgentosError `ERR_AGENTOS_RUN_PACKAGE_NOT_FOUND`, `_NOT_DIRECTORY`, `_INVALID`.
+ * @throws AgentosError `ERR_AGENTOS_RUN_PACKAGE_NOT_FOUND`, `_NOT_DIRECTORY`, and the manifest and
+ *   JSON codes of `validate` (`ERR_AGENTOS_MANIFEST_…`, `ERR_AGENTOS_PROVIDES_…`,
+ *   `ERR_AGENTOS_AGENT_…`, `ERR_AGENTOS_JSON_…`), all with `run`'s exit code 125.
  */
 export async function loadRunPackage(path: string): Promise<RunPackage> {
   const info = await stat(path).catch(() => undefined)
@@ -82,42 +77,33 @@ export async function loadRunPackage(path: string): Promise<RunPackage> {
   }
   const dir = await realpath(path)
   const problems: Problem[] = []
-  const pkg = await readJson(dir, 'package.json', problems)
-  const manifest = await readJson(dir, RUN_MANIFEST_FILE, problems)
-  if (manifest === undefined && pkg === undefined && problems.length === 0) {
-    problems.push({
-      code: 'ERR_AGENTOS_MANIFEST_MISSING',
-      severity: 'error',
-      path: RUN_MANIFEST_FILE,
-      message: `neither package.json nor ${RUN_MANIFEST_FILE} is in ${dir}`,
-    })
-  }
+  const pkgText = await readText(dir, 'package.json')
+  const manifestText = await readText(dir, MANIFEST_FILE)
+  const pkg = pkgText === undefined ? undefined : await parseJson(pkgText, 'package.json', problems)
+  const value =
+    manifestText === undefined ? undefined : await parseJson(manifestText, MANIFEST_FILE, problems)
+  if (problems.length > 0) throw invalidPackage(dir, problems)
 
-  const raw = isObject(manifest) ? manifest : {}
   const npmName = isObject(pkg) && typeof pkg.name === 'string' ? pkg.name : undefined
-  const name = typeof raw.name === 'string' ? raw.name : npmName ? unscopedName(npmName) : undefined
-  if (name === undefined) {
-    problems.push({
-      code: 'ERR_AGENTOS_MANIFEST_NAME_INVALID',
-      severity: 'error',
-      path: `${RUN_MANIFEST_FILE}#name`,
-      message: 'the package has no name to mount it under /opt/agentos/<name>',
-    })
-  } else if (!isSafeSegment(name) || name.startsWith('.') || RESERVED.has(name)) {
-    problems.push({
-      code: 'ERR_AGENTOS_MANIFEST_NAME_UNSAFE',
-      severity: 'error',
-      path: `${RUN_MANIFEST_FILE}#name`,
-      message: `package name ${JSON.stringify(name)} cannot be mounted at /opt/agentos/<name>`,
-    })
+  if (manifestText === undefined && npmName === undefined) {
+    throw invalidPackage(dir, [
+      {
+        code: 'ERR_AGENTOS_MANIFEST_MISSING',
+        severity: 'error',
+        path: MANIFEST_FILE,
+        message: `${MANIFEST_FILE} is missing and no package.json names the package to mount at /opt/agentos/<name>`,
+        hint: 'Write {"name": "<name>"}, or run `agentos-toolchain assemble-wasm --check <dir>` / `pack` to generate it.',
+      },
+    ])
   }
-  const agent = readAgent(raw.agent, problems)
-  const provides = readProvides(raw.provides, problems)
-  if (problems.length > 0) {
-    // The shared schema check words manifest problems best; it is only worth its load time here.
-    const precise = manifest === undefined ? [] : await schemaProblems(manifest)
-    const others = problems.filter((p) => precise.length === 0 || !p.path?.startsWith(RUN_MANIFEST_FILE))
-    throw invalidPackage(dir, [...precise, ...others])
+  // Without a manifest the package is mounted as the one pack would write for it: its unscoped npm
+  // name, under the same rules (a problem then is package.json's name).
+  const implied = manifestText === undefined
+  const check = checkManifest(implied ? {name: unscopedName(npmName!)} : value)
+  const manifest = check.manifest
+  if (!manifest) {
+    const errors = check.problems.filter((p) => p.severity === 'error')
+    throw invalidPackage(dir, implied ? errors.map((p) => ({...p, path: 'package.json#name'})) : errors)
   }
 
   const binDir = isObject(pkg) && pkg.bin !== undefined ? [] : await listBinDir(dir)
@@ -129,26 +115,38 @@ export async function loadRunPackage(path: string): Promise<RunPackage> {
 
   const version = isObject(pkg) && typeof pkg.version === 'string' ? pkg.version : undefined
   const result: RunPackage = {
-    name: name!,
-    version: version ?? (typeof raw.version === 'string' ? raw.version : undefined),
+    name: manifest.name,
+    version: version ?? manifest.version,
     dir,
     commands,
-    provides,
+    provides: {
+      env: manifest.provides?.env ?? {},
+      files: (manifest.provides?.files ?? []).map((file) => ({
+        source: providedSourcePath(file.source),
+        target: file.target,
+      })),
+    },
   }
+  const agent = manifest.agent
   if (agent) {
     if (!commands.some((command) => command.name === agent.acpEntrypoint)) {
       throw invalidPackage(dir, [
         {
           code: 'ERR_AGENTOS_AGENT_ENTRYPOINT_UNKNOWN',
           severity: 'error',
-          path: `${RUN_MANIFEST_FILE}#agent.acpEntrypoint`,
+          path: `${MANIFEST_FILE}#agent.acpEntrypoint`,
           message: `agent.acpEntrypoint "${agent.acpEntrypoint}" is not one of the package's commands (${
             commands.map((c) => c.name).join(', ') || 'none'
           })`,
+          hint: 'Name a key of package.json "bin", or add the ACP command to "bin".',
         },
       ])
     }
-    result.agent = agent
+    result.agent = {
+      acpEntrypoint: agent.acpEntrypoint,
+      env: agent.env ?? {},
+      launchArgs: agent.launchArgs ?? [],
+    }
   }
   return result
 }
@@ -157,11 +155,15 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
-async function readJson(dir: string, file: string, problems: Problem[]): Promise<unknown> {
-  let text: string
-  try {
-    text = await readFile(join(dir, file), 'utf8')
-  } catch {
+async function readText(dir: string, file: string): Promise<string | undefined> {
+  return readFile(join(dir, file), 'utf8').catch(() => undefined)
+}
+
+/** Parses as validate does (format/json.ts): what JSON.parse forgives, the runtime may not. */
+async function parseJson(text: string, file: string, problems: Problem[]): Promise<unknown> {
+  const refused = jsonEnvelopeProblem(text, file)
+  if (refused) {
+    problems.push(refused)
     return undefined
   }
   try {
@@ -177,115 +179,21 @@ async function readJson(dir: string, file: string, problems: Problem[]): Promise
         severity: 'error',
         path: file,
         message: `${file} is not JSON`,
+        hint: 'Fix the JSON syntax (no comments, no trailing commas, double-quoted keys).',
       })
     }
     return undefined
   }
 }
 
-function stringMap(
-  value: unknown,
-  field: string,
-  envNames: boolean,
-  problems: Problem[],
-): Record<string, string> {
-  if (value === undefined) return {}
-  const out: Record<string, string> = {}
-  if (!isObject(value)) {
-    problems.push({
-      code: 'ERR_AGENTOS_RUN_FIELD_TYPE',
-      severity: 'error',
-      path: `${RUN_MANIFEST_FILE}#${field}`,
-      message: `${field} must be an object of strings`,
-    })
-    return out
-  }
-  for (const [key, item] of Object.entries(value)) {
-    if (typeof item !== 'string' || (envNames && !isPosixEnvName(key))) {
-      problems.push({
-        code: 'ERR_AGENTOS_RUN_FIELD_TYPE',
-        severity: 'error',
-        path: `${RUN_MANIFEST_FILE}#${field}.${key}`,
-        message:
-          typeof item !== 'string'
-            ? `${field}.${key} must be a string`
-            : `${field} key ${JSON.stringify(key)} is not a POSIX environment variable name`,
-      })
-      continue
-    }
-    out[key] = item
-  }
-  return out
-}
-
-function readAgent(value: unknown, problems: Problem[]): RunAgent | undefined {
-  if (value === undefined) return undefined
-  const agent = isObject(value) ? value : {}
-  const entry = agent.acpEntrypoint
-  const launchArgs = agent.launchArgs ?? []
-  if (typeof entry !== 'string' || entry === '' || !Array.isArray(launchArgs)) {
-    problems.push({
-      code: 'ERR_AGENTOS_RUN_FIELD_TYPE',
-      severity: 'error',
-      path: `${RUN_MANIFEST_FILE}#agent`,
-      message: 'agent needs a non-empty "acpEntrypoint" and, if given, "launchArgs" as an array of strings',
-    })
-    return undefined
-  }
-  return {
-    acpEntrypoint: entry,
-    env: stringMap(agent.env, 'agent.env', true, problems),
-    launchArgs: launchArgs.map(String),
-  }
-}
-
-function readProvides(value: unknown, problems: Problem[]): RunPackage['provides'] {
-  const provides = isObject(value) ? value : {}
-  const env = stringMap(provides.env, 'provides.env', true, problems)
-  const files: RunProvidedFile[] = []
-  const list = provides.files ?? []
-  if (!Array.isArray(list)) {
-    problems.push({
-      code: 'ERR_AGENTOS_RUN_FIELD_TYPE',
-      severity: 'error',
-      path: `${RUN_MANIFEST_FILE}#provides.files`,
-      message: 'provides.files must be an array of {source, target}',
-    })
-    return {env, files}
-  }
-  list.forEach((item: unknown, index) => {
-    const field = `${RUN_MANIFEST_FILE}#provides.files[${index}]`
-    const entry = isObject(item) ? item : {}
-    const source = typeof entry.source === 'string' ? entry.source.replace(/^\.\/?/, '') : undefined
-    const normalized =
-      source === undefined ? undefined : source === '' ? {path: ''} : normalizePackagePath(source)
-    const target = entry.target
-    if (!normalized || 'issue' in normalized || typeof target !== 'string' || checkVmPath(target) !== null) {
-      problems.push({
-        code: 'ERR_AGENTOS_RUN_PROVIDES_INVALID',
-        severity: 'error',
-        path: field,
-        message: `provides.files[${index}] needs a source inside the package and an absolute, normalized target`,
-      })
-      return
-    }
-    files.push({source: normalized.path, target})
-  })
-  return {env, files}
-}
-
-async function schemaProblems(manifest: unknown): Promise<Problem[]> {
-  const {checkManifest} = await import('../format/manifest.js')
-  return checkManifest(manifest).problems.filter((p) => p.severity === 'error')
-}
-
+/** The refusal of a package: the first problem's code, as `validate` reports it, and all of them. */
 function invalidPackage(dir: string, problems: Problem[]) {
   const first = problems[0]!
   return runError(
-    'ERR_AGENTOS_RUN_PACKAGE_INVALID',
+    first.code,
     `${dir} cannot be mounted: ${first.message}${problems.length > 1 ? ` (and ${problems.length - 1} more)` : ''}`,
     {
-      hint: `Run \`agentos-toolchain validate ${dir}\` for the full report.`,
+      hint: `${first.hint ? `${first.hint} ` : ''}\`agentos-toolchain validate ${dir}\` reports every problem.`,
       path: first.path ? join(dir, first.path.split('#')[0]!) : dir,
       details: {problems},
     },

@@ -3,7 +3,7 @@ import {tmpdir} from 'node:os'
 import {dirname, join, posix} from 'node:path'
 import {runError} from './errors.js'
 import {commandHeader, isInsideDir} from './package.js'
-import {AGENTOS_BIN, AGENTOS_ROOT, VM_HOME, type Vm} from './vm.js'
+import {AGENTOS_BIN, AGENTOS_ROOT, VM_HOME, type Vm, type VmOverlay} from './vm.js'
 
 // Not `import … from 'node:fs'`: see the note in run.ts.
 const {mkdirSync, mkdtempSync, rmSync, symlinkSync} = process.getBuiltinModule('node:fs')
@@ -62,7 +62,7 @@ export interface VmRoot {
  * writable copy of every `provides.files` source at its target — the copy-up layer, so guest
  * writes never reach the package on the host.
  *
- * @throws AgentosError `ERR_AGENTOS_RUN_PROVIDES_SOURCE_MISSING`, `_ROOT_FAILED`.
+ * @throws AgentosError `ERR_AGENTOS_RUN_PROVIDES_SOURCE_MISSING`, `_OVERLAY_FAILED`, `_ROOT_FAILED`.
  */
 export async function assembleRoot(vm: Vm, options: AssembleOptions): Promise<VmRoot> {
   const dir = await mkdtemp(join(tmpdir(), 'agentos-run-')).catch((error: unknown) => {
@@ -113,9 +113,13 @@ export async function assembleRoot(vm: Vm, options: AssembleOptions): Promise<Vm
         )
       }
       const target = join(root, overlay.target)
-      await mkdir(dirname(target), {recursive: true})
-      await cp(real, target, {recursive: true, dereference: false, force: true, errorOnExist: false})
-      await makeOwnerWritable(target)
+      try {
+        await mkdir(dirname(target), {recursive: true})
+        await cp(real, target, {recursive: true, dereference: false, force: true, errorOnExist: false})
+        await makeOwnerWritable(target)
+      } catch (error) {
+        throw overlayFailed(overlay, error)
+      }
     }
     // /opt/agentos is a read-only mount in the VM. Bubblewrap and the WASI preopens enforce that
     // with a read-only bind and read-only preopens; path-mapped guests are host processes writing
@@ -233,6 +237,24 @@ function plainRootSync(vm: Vm): VmRoot {
 function vmRootIn(dir: string, remove: () => Promise<void>): VmRoot {
   const root = join(dir, 'root')
   return {dir, root, scratch: join(dir, 'scratch'), hostPath: (vmPath) => join(root, vmPath), remove}
+}
+
+/**
+ * The manifest rules keep a package's own targets apart and off the VM's directories, so what is
+ * left is the host (an unreadable source, a full disk) or another package's overlay: a file where
+ * this target needs a directory.
+ */
+function overlayFailed(overlay: VmOverlay, error: unknown) {
+  const source = posix.relative(overlay.package.dir, overlay.hostSource) || '.'
+  return runError(
+    'ERR_AGENTOS_RUN_OVERLAY_FAILED',
+    `cannot overlay ${source} of package ${overlay.package.name} at ${overlay.target}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+    {
+      hint: 'Make the source readable, or drop the package whose provides.files puts a file on the way to this target.',
+      path: overlay.hostSource,
+      cause: error,
+    },
+  )
 }
 
 function rootFailed(error: unknown) {

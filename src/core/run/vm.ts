@@ -136,6 +136,8 @@ export function buildVm(packages: RunPackage[], options: VmOptions = {}): Vm {
     }
   }
 
+  // Each package's own targets passed the manifest rules when it was loaded (reserved paths, one
+  // inside another); what is left to refuse is two packages claiming the same path.
   const overlays: VmOverlay[] = []
   const targets = new Map<string, RunPackage>()
   for (const pkg of packages) {
@@ -146,13 +148,6 @@ export function buildVm(packages: RunPackage[], options: VmOptions = {}): Vm {
           'ERR_AGENTOS_RUN_OVERLAY_CONFLICT',
           `${file.target} is provided by both ${owner.name} and ${pkg.name}`,
           {hint: 'Two packages cannot overlay the same path: drop one of them.'},
-        )
-      }
-      if (reservedTarget(file.target)) {
-        throw runError(
-          'ERR_AGENTOS_RUN_OVERLAY_CONFLICT',
-          `${pkg.name} provides ${file.target}, which lies in a path the VM manages itself`,
-          {hint: 'Overlay files outside /, /opt/agentos, /dev and /proc, e.g. /etc/<tool>.conf.'},
         )
       }
       targets.set(file.target, pkg)
@@ -191,15 +186,6 @@ export function buildVm(packages: RunPackage[], options: VmOptions = {}): Vm {
     })
   }
   return {packages, links, overlays, env, envSources, scrubbed, cwd: posix.normalize(cwd)}
-}
-
-function reservedTarget(target: string): boolean {
-  return (
-    target === '/' ||
-    target === AGENTOS_ROOT ||
-    target.startsWith(`${AGENTOS_ROOT}/`) ||
-    /^\/(dev|proc)(\/|$)/.test(target)
-  )
 }
 
 /**

@@ -9,6 +9,7 @@ import {
   type ManifestCheck,
   manifestJsonSchema,
 } from '../../../src/core/format/manifest.js'
+import {MANIFEST_SHAPE} from '../../../src/core/format/manifest-check.js'
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
 
@@ -515,6 +516,37 @@ describe('checkManifest: provides.files paths', () => {
     ])
   })
 
+  it.each([
+    ['/proc/1', 'is under /proc, which the VM manages'],
+    ['/sys/x', 'is under /sys, which the VM manages'],
+    ['/dev', 'is under /dev, which the VM manages'],
+    ['/opt/agentos/bin/ls', 'is under /opt/agentos, which the VM manages'],
+    ['/opt', 'would cover /opt/agentos, which the VM manages'],
+    ['/', 'would cover /proc, which the VM manages'],
+    ['/tmp', "would cover /tmp, the VM's temporary directory, with a read-only mount"],
+    [
+      '/home/agentos',
+      "would cover /home/agentos, the guest's home and working directory, with a read-only mount",
+    ],
+    ['/home', "would cover /home/agentos, the guest's home and working directory, with a read-only mount"],
+  ])('refuses target %j: it %s', (target, reason) => {
+    const problem = only(checkManifest(files({source: 'a', target})))
+    expect(problem).toMatchObject({
+      code: 'ERR_AGENTOS_PROVIDES_TARGET_RESERVED',
+      severity: 'error',
+      path: `${MANIFEST_FILE}#provides.files[0].target`,
+      message: `provides target ${target} ${reason}`,
+    })
+    expect(problem.hint).toBeTruthy()
+  })
+
+  it.each(['/tmp/x', '/tmp/tool/cache', '/home/agentos/.config/tool', '/home/other', '/opt/tool', '/system'])(
+    'accepts target %j',
+    (target) => {
+      expect(checkManifest(files({source: 'a', target})).problems).toEqual([])
+    },
+  )
+
   it('reports a bad source and a bad target of the same item separately', () => {
     const check = checkManifest(files({source: '/abs', target: 'rel'}))
     expect(codes(check)).toEqual([
@@ -545,6 +577,29 @@ describe('manifestJsonSchema', () => {
     expect(Object.getOwnPropertySymbols(a)).toEqual([])
     ;(a.properties as Record<string, unknown>).name = 'mutated'
     expect((manifestJsonSchema().properties as Record<string, unknown>).name).not.toBe('mutated')
+  })
+
+  it('describes exactly the shape checkManifest walks (MANIFEST_SHAPE), annotations aside', () => {
+    const annotations = new Set(['$schema', '$id', 'title', 'description', 'default'])
+    const strip = (schema: Record<string, unknown>): Record<string, unknown> =>
+      Object.fromEntries(
+        Object.entries(schema)
+          .filter(([key]) => !annotations.has(key))
+          .map(([key, value]) => [
+            key,
+            key === 'properties' || key === 'patternProperties'
+              ? Object.fromEntries(
+                  Object.entries(value as Record<string, Record<string, unknown>>).map(([name, child]) => [
+                    name,
+                    strip(child),
+                  ]),
+                )
+              : key === 'items'
+                ? strip(value as Record<string, unknown>)
+                : value,
+          ]),
+      )
+    expect(strip(manifestJsonSchema())).toEqual(MANIFEST_SHAPE)
   })
 
   it('matches the committed schema/agentos-package.schema.json', () => {
