@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 // The README's quick start: the main jobs on the bundled examples, as real processes of the built
 // CLI — assemble the WebAssembly example (compiled from WAT first: binaries are never committed),
-// pack the Node.js example project, then validate and inspect every package. Needs no network.
-import {execFileSync} from 'node:child_process'
+// pack the Node.js example project, validate and inspect every package, then run what was built in
+// the VM emulation. Needs no network, no bubblewrap (run falls back to path-mapped mode and says so
+// on stderr) and no clang.
+import {spawnSync} from 'node:child_process'
 import {cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {basename, dirname, join} from 'node:path'
@@ -14,13 +16,21 @@ const cli = join(root, 'bin/run.js')
 const examples = join(root, 'fixtures/examples')
 const work = mkdtempSync(join(tmpdir(), 'agentos-demo-'))
 
-function step(args) {
+/** Runs the CLI; a guest's own exit status is part of what `run` shows, so a step may expect one. */
+function step(args, expectedStatus = 0) {
   console.log(`\n$ agentos-toolchain ${args.join(' ')}`)
-  execFileSync(process.execPath, [cli, ...args], {
+  const result = spawnSync(process.execPath, [cli, ...args], {
     stdio: 'inherit',
     cwd: work,
     env: {...process.env, CI: 'true'},
   })
+  if (result.error) throw result.error
+  if (result.status !== expectedStatus) {
+    throw new Error(
+      `agentos-toolchain ${args[0]} exited ${result.status ?? result.signal}, not ${expectedStatus}`,
+    )
+  }
+  if (expectedStatus !== 0) console.log(`(exit status ${result.status}, the guest's own)`)
 }
 
 /** The spec's my-cmds/ project: WAT sources compiled to the .wasm files a compiler would emit. */
@@ -60,7 +70,12 @@ try {
     step(['validate', dir])
     step(['inspect', dir])
   }
-  console.log('\ndemo: assembled, packed, and all example packages are valid')
+  const [cmdsPackage, toolPackage, agentPackage] = packages
+  step(['run', cmdsPackage, '--', 'tool-a'])
+  step(['run', cmdsPackage, '--', 'tool-b'], 3)
+  step(['run', toolPackage, '--', 'my-tool', '1h', '2d'])
+  step(['run', agentPackage, '--agent'])
+  console.log('\ndemo: assembled, packed, all example packages valid, and each one ran in the VM emulation')
 } finally {
   rmSync(work, {recursive: true, force: true})
 }

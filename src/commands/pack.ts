@@ -6,7 +6,7 @@ import {renderPack} from '../lib/render-pack.js'
 
 export default class Pack extends BaseCommand {
   static override summary = 'Pack a Node.js CLI or agent into a self-contained agentOS package.'
-  static override description = `The source is a project directory, a package tarball (.tgz), or a registry spec (name, name@range, name@tag, @scope/name@x, alias@npm:name@x).
+  static override description = `The source is a project directory, a package tarball (.tgz, .tar.gz or .tar, e.g. from npm pack), or a registry spec (name, name@range, name@tag, @scope/name@x, alias@npm:name@x). An .aospkg already is a package: run, inspect or validate it directly.
 
 A project whose node_modules already satisfies its production dependencies is packed from the installed tree (no network); otherwise the closure is installed into a staging directory with the npm configuration of the user (registries, scopes, auth, cafile, proxy, cache).
 
@@ -22,7 +22,10 @@ Default output: ./<name>-package for a directory or tarball; for a registry spec
     '<%= config.bin %> pack ./my-tool --format aospkg --out dist/my-tool.aospkg',
   ]
   static override args = {
-    source: Args.string({description: 'project directory, .tgz, or registry spec', required: true}),
+    source: Args.string({
+      description: 'project directory, package tarball (.tgz/.tar), or registry spec (name[@version|@tag])',
+      required: true,
+    }),
   }
   static override flags = {
     out: Flags.string({

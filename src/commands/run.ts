@@ -10,7 +10,7 @@ export default class Run extends BaseCommand {
 
 What the guest sees, as in the VM: each package read-only at /opt/agentos/<name>, each command at /opt/agentos/bin/<cmd>, the base environment (PATH=/usr/local/sbin:/usr/local/bin:/opt/agentos/bin:/usr/sbin:/usr/bin:/sbin:/bin, HOME=/home/agentos, USER=agentos, SHELL=/bin/sh, LANG=C.UTF-8), provides.env merged in package order (existing keys win), agent.env over that, --env over everything; LD_*, DYLD_*, NODE_OPTIONS, BASH_ENV and *PRELOAD are removed. provides.files appear at their targets as a per-run copy, so guest writes never reach the package. Two packages linking the same command are refused.
 
-A package is a directory, or a .js/.mjs/.ts module that default-exports defineSoftware(...) or an array of them. Executors follow the header: \\0asm runs on node:wasi in-process with the VM root as /; #! runs the named interpreter (at most one argument; #!/usr/bin/env node runs this Node.js) in a bubblewrap namespace, or path-mapped where none can be made (said on stderr and in --json); native binaries are refused. Without a command, run describes the VM.
+A package is a directory, an .aospkg archive (extracted once into a cache and mounted from there), or a .js/.mjs/.ts module that default-exports defineSoftware(...) or an array of them (a meta-package); several may be given. Executors follow the header: \\0asm runs on node:wasi in-process with the VM root as /; #! runs the named interpreter (at most one argument; #!/usr/bin/env node runs the Node.js of this CLI, or --node; the single binary has none of its own and takes the first node on PATH) in a bubblewrap namespace, or path-mapped where none can be made (said on stderr and in --json); native binaries are refused. Without a command, run describes the VM.
 
 Exit codes: the guest's own exit code (always 0 with --json, which reports it); 2 usage; 124 --timeout reached; 125 the VM could not be set up; 126 the command cannot execute (native, unknown header, missing interpreter); 127 command not found.
 With --agent: 0 ok; 3 protocol error (a JSON-RPC error, non-JSON on stdout, wrong protocolVersion); 4 timeout; 5 the agent crashed (its stderr tail is shown).`
@@ -22,9 +22,18 @@ With --agent: 0 ok; 3 protocol error (a JSON-RPC error, non-JSON on stdout, wron
     '<%= config.bin %> run ./my-agent-package --agent',
     '<%= config.bin %> run ./agents.ts --agent=my-agent --prompt "hello" --json',
   ]
+  static override usage = [
+    '<%= command.id %> PACKAGES... [-e NAME=value]... [--cwd <path>] [--isolation auto|bwrap|path-mapped] [--timeout <ms>] [--node <path>] [--keep-root] [--json] -- <command> [args…]',
+    '<%= command.id %> PACKAGES... --which <command> [--json]',
+    '<%= command.id %> PACKAGES... --agent[=<name>] [--prompt <text>] [--init-timeout <ms>] [--session-timeout <ms>] [--prompt-timeout <ms>] [--json] [-- <launch args…>]',
+    '<%= command.id %> PACKAGES... [--json]',
+  ]
   static override strict = false
   static override args = {
-    packages: Args.string({description: 'package directories or software modules (several: a meta-package)'}),
+    packages: Args.string({
+      description:
+        'package directories, .aospkg archives, or software modules (.js/.mjs/.ts default-exporting defineSoftware); several: a meta-package',
+    }),
   }
   static override flags = {
     env: Flags.string({
@@ -68,7 +77,10 @@ With --agent: 0 ok; 3 protocol error (a JSON-RPC error, non-JSON on stdout, wron
       default: RUN_DEFAULTS.killAfter,
       description: 'ms between SIGTERM and SIGKILL when stopping a guest',
     }),
-    node: Flags.string({description: 'Node.js that runs Node guests (default: the one running this CLI)'}),
+    node: Flags.string({
+      description:
+        'Node.js that runs Node guests: a path, or a name on PATH (default: the one running this CLI; the single binary: node on PATH)',
+    }),
     'keep-root': Flags.boolean({
       description: "keep the per-run VM root (the guest's / and copy-up layer) for inspection",
     }),

@@ -6,7 +6,7 @@ import {renderValidation} from '../lib/render.js'
 
 export default class Validate extends BaseCommand {
   static override summary = 'Check a package against the agentOS package format and report every problem.'
-  static override description = `Reads the package directory (or a .tgz/.tar holding one) and reports every problem at once, each with a stable code, severity, path, message and hint.
+  static override description = `Reads a package directory, a .tgz/.tar holding one, an .aospkg archive, or an npm tarball holding package/dist/package.aospkg, and reports every problem at once, each with a stable code, severity, path, message and hint.
 
 Exit codes: 0 valid (warnings allowed), 1 errors found (or warnings with --strict), 2 usage error.`
   static override examples = [
@@ -15,7 +15,10 @@ Exit codes: 0 valid (warnings allowed), 1 errors found (or warnings with --stric
     '<%= config.bin %> validate dist/package --snapshot',
   ]
   static override args = {
-    packageDir: Args.string({description: 'package directory, or a .tgz/.tar holding one', required: true}),
+    target: Args.string({
+      description: 'package directory, .tgz/.tar holding one, or .aospkg (also inside an npm tarball)',
+      required: true,
+    }),
   }
   static override flags = {
     snapshot: Flags.boolean({
@@ -28,7 +31,7 @@ Exit codes: 0 valid (warnings allowed), 1 errors found (or warnings with --stric
 
   async run(): Promise<void> {
     const {args, flags} = await this.parse(Validate)
-    const report = await validatePackage(args.packageDir, {strict: flags.strict, snapshot: flags.snapshot})
+    const report = await validatePackage(args.target, {strict: flags.strict, snapshot: flags.snapshot})
     this.finish(report, (r) => renderValidation(r, flags.verbose), report.ok ? 0 : EXIT_FAILED)
   }
 }

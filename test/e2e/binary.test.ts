@@ -9,8 +9,9 @@ import {createRequire} from 'node:module'
 import {tmpdir} from 'node:os'
 import {basename, dirname, join} from 'node:path'
 import {Config} from '@oclif/core'
-import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {afterAll, beforeAll, beforeEach, describe, expect, it} from 'vitest'
 import {type CliResult, ROOT, runProcess, spawnCapture} from '../helpers/cli.js'
+import {requires, singleBinary} from '../helpers/requirements.js'
 import {watFileToWasm} from '../helpers/wasm.js'
 
 const exe = process.env.AGENTOS_TOOLCHAIN_EXE
@@ -43,8 +44,9 @@ describe('--version', () => {
   })
 })
 
-describe.skipIf(!exe)('the single binary (AGENTOS_TOOLCHAIN_EXE) against bin/run.js', () => {
+describe('the single binary (AGENTOS_TOOLCHAIN_EXE) against bin/run.js', () => {
   const binary = exe as string
+  beforeEach((context) => requires(context, singleBinary))
   const nodeForScript = existsSync(node24) ? node24 : process.execPath
   const both = async (args: string[], cwd = work) => {
     const [script, bin] = await Promise.all([

@@ -27,6 +27,30 @@ describe('the CLI as a real process', () => {
     expect(help.stdout).toContain('inspect')
   })
 
+  it('takes -h for --help, on the CLI and on every command', async () => {
+    for (const args of [[], ['pack'], ['assemble-wasm'], ['inspect'], ['validate'], ['run']]) {
+      const [short, long] = await Promise.all([runProcess([...args, '-h']), runProcess([...args, '--help'])])
+      expect(short.exitCode, `${args.join(' ')} -h: ${short.stderr}`).toBe(0)
+      expect(short.stdout).toBe(long.stdout)
+      expect(short.stdout).toContain('USAGE')
+    }
+  })
+
+  it('hands -h to oclif from the pack and run fast paths, but to the guest after --', async () => {
+    // Shapes the fast paths would otherwise take: a source, a package.
+    for (const args of [
+      ['pack', '.', '-h'],
+      ['run', example('my-tool-package'), '-h'],
+    ]) {
+      const result = await runProcess(args)
+      expect(result.exitCode, args.join(' ')).toBe(0)
+      expect(result.stdout).toContain(`$ agentos-toolchain ${args[0]} `)
+    }
+    const guest = await runProcess(['run', example('my-tool-package'), '--json', '--', 'my-tool', '-h'])
+    expect(guest.exitCode, guest.stderr).toBe(0)
+    expect(JSON.parse(guest.stdout).argv.at(-1)).toBe('-h')
+  })
+
   it('exits 0 / 1 / 2 for valid / invalid / usage', async () => {
     expect((await runProcess(['validate', example('my-tool-package')])).exitCode).toBe(0)
     const invalid = await runProcess(['validate', join(ROOT, 'fixtures/examples/my-cmds'), '--json'])

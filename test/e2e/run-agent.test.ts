@@ -3,14 +3,14 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
 import {hasStackTrace, runProcess} from '../helpers/cli.js'
-import {bwrapWorks, example, processesMatching, runFixture, sdkAgentPackage} from '../helpers/run-fixtures.js'
+import {ISOLATIONS, requiresIsolation} from '../helpers/requirements.js'
+import {example, processesMatching, runFixture, sdkAgentPackage} from '../helpers/run-fixtures.js'
 
 // `run --agent` against real agent processes: one written with the SDK's agent side, the
 // hand-written example, and three that misbehave. Timeouts are short so every failure outcome
 // shows up quickly; bounds on duration only check that an outcome came within its own timeout.
 let work: string
 let sdkAgent: string
-const isolations = bwrapWorks() ? (['bwrap', 'path-mapped'] as const) : (['path-mapped'] as const)
 
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'agentos-run-agent-test-'))
@@ -62,28 +62,27 @@ async function agentRun(
 }
 
 describe('run --agent: the ACP handshake', () => {
-  it('initializes an SDK agent and opens a session, in every isolation mode', async () => {
-    for (const isolation of isolations) {
-      const {report, exitCode} = await agentRun([sdkAgent, '--agent', '--isolation', isolation])
-      expect(exitCode, JSON.stringify(report)).toBe(0)
-      expect(report).toMatchObject({
-        outcome: 'ok',
-        isolation,
-        protocolVersion: 1,
-        agentInfo: {name: 'sdk-agent', version: '2.0.0', title: 'SDK test agent'},
-        agentCapabilities: {loadSession: false, promptCapabilities: {embeddedContext: true}},
-        authMethods: [{id: 'token'}],
-        sessionId: 'sdk-/home/agentos',
-        close: {how: 'exited'},
-      })
-      expect(report.steps.map((s) => [s.step, s.ok])).toEqual([
-        ['spawn', true],
-        ['initialize', true],
-        ['session/new', true],
-        ['close', true],
-      ])
-      for (const step of report.steps) expect(step.ms).toBeGreaterThanOrEqual(0)
-    }
+  it.for(ISOLATIONS)('initializes an SDK agent and opens a session (%s)', async (isolation, context) => {
+    requiresIsolation(context, isolation)
+    const {report, exitCode} = await agentRun([sdkAgent, '--agent', '--isolation', isolation])
+    expect(exitCode, JSON.stringify(report)).toBe(0)
+    expect(report).toMatchObject({
+      outcome: 'ok',
+      isolation,
+      protocolVersion: 1,
+      agentInfo: {name: 'sdk-agent', version: '2.0.0', title: 'SDK test agent'},
+      agentCapabilities: {loadSession: false, promptCapabilities: {embeddedContext: true}},
+      authMethods: [{id: 'token'}],
+      sessionId: 'sdk-/home/agentos',
+      close: {how: 'exited'},
+    })
+    expect(report.steps.map((s) => [s.step, s.ok])).toEqual([
+      ['spawn', true],
+      ['initialize', true],
+      ['session/new', true],
+      ['close', true],
+    ])
+    for (const step of report.steps) expect(step.ms).toBeGreaterThanOrEqual(0)
   })
 
   it('sends one prompt, streams the updates, and answers the agent’s fs request from the VM', async () => {

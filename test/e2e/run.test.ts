@@ -4,8 +4,8 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {cliCommand, hasStackTrace, runProcess} from '../helpers/cli.js'
+import {ISOLATIONS, bwrap, requires, requiresIsolation} from '../helpers/requirements.js'
 import {
-  bwrapWorks,
   digestOf,
   example,
   nativePackage,
@@ -18,8 +18,6 @@ import {
 // what the guest sees, none of which an in-process call could show.
 let work: string
 let wasm: string
-const hasBwrap = bwrapWorks()
-const isolations = hasBwrap ? (['bwrap', 'path-mapped'] as const) : (['path-mapped'] as const)
 
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'agentos-run-test-'))
@@ -96,10 +94,12 @@ describe('run: WebAssembly commands (node:wasi, in-process)', () => {
 })
 
 describe('run: Node.js and sh commands', () => {
-  it('runs a packed Node.js CLI and prints what it prints natively', async () => {
-    const cli = join(example('my-tool-package'), 'node_modules/my-tool/cli.js')
-    const native = execFileSync(process.execPath, [cli, '1h', '5m'], {encoding: 'utf8'})
-    for (const isolation of isolations) {
+  it.for(ISOLATIONS)(
+    'runs a packed Node.js CLI and prints what it prints natively (%s)',
+    async (isolation, context) => {
+      requiresIsolation(context, isolation)
+      const cli = join(example('my-tool-package'), 'node_modules/my-tool/cli.js')
+      const native = execFileSync(process.execPath, [cli, '1h', '5m'], {encoding: 'utf8'})
       const result = await runProcess([
         'run',
         example('my-tool-package'),
@@ -112,10 +112,11 @@ describe('run: Node.js and sh commands', () => {
       ])
       expect(result.stdout, isolation).toBe(native)
       expect(result.exitCode).toBe(0)
-    }
-  })
+    },
+  )
 
-  it.runIf(hasBwrap)('runs a #!/bin/sh script in /home/agentos inside the namespace', async () => {
+  it('runs a #!/bin/sh script in /home/agentos inside the namespace', async (context) => {
+    requires(context, bwrap)
     const result = await runProcess(['run', runFixture('sh-tool'), '--', 'greet', 'a b', 'c'])
     expect(result.stdout).toBe(
       'greet: hello a b c\ngreet: cwd=/home/agentos home=/home/agentos user=agentos\n',
@@ -123,24 +124,24 @@ describe('run: Node.js and sh commands', () => {
     expect(result.exitCode).toBe(0)
   })
 
-  it.runIf(hasBwrap)(
-    'finds bubblewrap usable, and needs no Node.js for a sh guest, with no /usr/bin on PATH',
-    async () => {
-      // Inside the single binary there is then no Node.js at all: a sh guest needs none.
-      const args = ['run', runFixture('sh-tool'), '--json', '--', 'greet', 'x']
-      const result = await runProcess(args, {env: {PATH: '/nonexistent'}})
-      expect(result.exitCode, result.stderr).toBe(0)
-      expect(JSON.parse(result.stdout)).toMatchObject({
-        isolation: 'bwrap',
-        stdout: expect.stringContaining('hello x'),
-      })
-    },
-  )
+  it('finds bubblewrap usable, and needs no Node.js for a sh guest, with no /usr/bin on PATH', async (context) => {
+    requires(context, bwrap)
+    // Inside the single binary there is then no Node.js at all: a sh guest needs none.
+    const args = ['run', runFixture('sh-tool'), '--json', '--', 'greet', 'x']
+    const result = await runProcess(args, {env: {PATH: '/nonexistent'}})
+    expect(result.exitCode, result.stderr).toBe(0)
+    expect(JSON.parse(result.stdout)).toMatchObject({
+      isolation: 'bwrap',
+      stdout: expect.stringContaining('hello x'),
+    })
+  })
 
-  it('lets a Node.js command spawn other packages’ commands by their /opt/agentos/bin paths', async () => {
-    // A WASM command through its runner shim (inside the single binary, the binary is the runner).
-    const wasmTarget = ['/opt/agentos/bin/echo']
-    for (const isolation of isolations) {
+  it.for(ISOLATIONS)(
+    'lets a Node.js command spawn other packages’ commands by their /opt/agentos/bin paths (%s)',
+    async (isolation, context) => {
+      requiresIsolation(context, isolation)
+      // A WASM command through its runner shim (inside the single binary, the binary is the runner).
+      const wasmTarget = ['/opt/agentos/bin/echo']
       const result = await runProcess([
         'run',
         runFixture('spawner'),
@@ -159,8 +160,8 @@ describe('run: Node.js and sh commands', () => {
       expect(lines[0]).toMatch(/^\[(\/.*)?\/opt\/agentos\/bin\/greet\] greet: hello via spawner$/)
       if (isolation === 'path-mapped') expect(result.stderr).toContain('path-mapped mode')
       else expect(lines[0]).toBe('[/opt/agentos/bin/greet] greet: hello via spawner')
-    }
-  })
+    },
+  )
 
   it('says path-mapped on stderr and in --json', async () => {
     const result = await runProcess([
@@ -227,48 +228,48 @@ describe('run: signals', () => {
 })
 
 describe('run: provides', () => {
-  it.runIf(hasBwrap)(
-    'merges env in package order (existing keys win, --env wins, scrubbed) and overlays files',
-    async () => {
-      const result = await runProcess([
-        'run',
-        runFixture('provides'),
-        runFixture('provides-second'),
-        '-e',
+  it('merges env in package order (existing keys win, --env wins, scrubbed) and overlays files', async (context) => {
+    requires(context, bwrap)
+    const result = await runProcess([
+      'run',
+      runFixture('provides'),
+      runFixture('provides-second'),
+      '-e',
+      'DEMO_USER=from-user',
+      '-e',
+      'NODE_OPTIONS=--require=/x.js',
+      '--',
+      'show',
+    ])
+    expect(result.exitCode).toBe(0)
+    expect(result.stdout).toBe(
+      [
+        'DEMO_HOME=/opt/agentos/provides-demo',
+        'DEMO_SHARED=from-provides-demo',
         'DEMO_USER=from-user',
-        '-e',
-        'NODE_OPTIONS=--require=/x.js',
-        '--',
-        'show',
-      ])
-      expect(result.exitCode).toBe(0)
-      expect(result.stdout).toBe(
-        [
-          'DEMO_HOME=/opt/agentos/provides-demo',
-          'DEMO_SHARED=from-provides-demo',
-          'DEMO_USER=from-user',
-          'HOME=/home/agentos',
-          'PATH=/usr/local/sbin:/usr/local/bin:/opt/agentos/bin:/usr/sbin:/usr/bin:/sbin:/bin',
-          'LD_PRELOAD=<unset>',
-          'NODE_OPTIONS=<unset>',
-          'BASH_ENV=<unset>',
-          'MY_PRELOAD=<unset>',
-          'DYLD_LIBRARY_PATH=<unset>',
-          'setting = from-package',
-          'data file',
-          '',
-        ].join('\n'),
-      )
-      expect(result.stderr).toContain('LD_PRELOAD (from provides:provides-demo) is removed')
-      expect(result.stderr).toContain('NODE_OPTIONS (from user) is removed')
-    },
-  )
+        'HOME=/home/agentos',
+        'PATH=/usr/local/sbin:/usr/local/bin:/opt/agentos/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+        'LD_PRELOAD=<unset>',
+        'NODE_OPTIONS=<unset>',
+        'BASH_ENV=<unset>',
+        'MY_PRELOAD=<unset>',
+        'DYLD_LIBRARY_PATH=<unset>',
+        'setting = from-package',
+        'data file',
+        '',
+      ].join('\n'),
+    )
+    expect(result.stderr).toContain('LD_PRELOAD (from provides:provides-demo) is removed')
+    expect(result.stderr).toContain('NODE_OPTIONS (from user) is removed')
+  })
 
-  it('copies up: a guest that writes everywhere it can changes 0 bytes of any package', async () => {
-    const provides = join(work, 'provides')
-    await cp(runFixture('provides'), provides, {recursive: true})
-    const before = [await digestOf(provides), await digestOf(runFixture('scribbler'))]
-    for (const isolation of isolations) {
+  it.for(ISOLATIONS)(
+    'copies up: a guest that writes everywhere it can changes 0 bytes of any package (%s)',
+    async (isolation, context) => {
+      requiresIsolation(context, isolation)
+      const provides = join(work, 'provides')
+      await cp(runFixture('provides'), provides, {recursive: true})
+      const before = [await digestOf(provides), await digestOf(runFixture('scribbler'))]
       const result = await runProcess([
         'run',
         provides,
@@ -285,9 +286,9 @@ describe('run: provides', () => {
       expect(result.exitCode, result.stderr).toBe(0)
       // The guest did change things: its copies in the per-run upper layer.
       expect(result.stdout).toMatch(/provides-demo\.conf: [1-9]\d* changes/)
-    }
-    expect([await digestOf(provides), await digestOf(runFixture('scribbler'))]).toEqual(before)
-  })
+      expect([await digestOf(provides), await digestOf(runFixture('scribbler'))]).toEqual(before)
+    },
+  )
 
   it('refuses a provides source that is missing', async () => {
     const broken = join(work, 'provides-broken')

@@ -67,19 +67,3 @@ export async function processesMatching(marker: string): Promise<number[]> {
   }
   return pids
 }
-
-/** True when bubblewrap can make a namespace on this machine. */
-export function bwrapWorks(): boolean {
-  try {
-    execFileSync(
-      'bwrap',
-      ['--ro-bind', '/', '/', '--unshare-pid', '--dev', '/dev', '--proc', '/proc', 'true'],
-      {
-        stdio: 'ignore',
-      },
-    )
-    return true
-  } catch {
-    return false
-  }
-}

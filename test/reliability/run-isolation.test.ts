@@ -16,11 +16,11 @@ import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {runCliProcess} from '../helpers/cli-run.js'
 import {IS_ROOT, NOBODY, sharedTempDir, unprivilegedSkipReason} from '../helpers/privileges.js'
-import {bwrapWorks, digestOf, runFixture} from '../helpers/run-fixtures.js'
+import {ISOLATIONS, bwrap, requires, requiresIsolation, type Skippable} from '../helpers/requirements.js'
+import {digestOf, runFixture} from '../helpers/run-fixtures.js'
 import {watFileToWasm} from '../helpers/wasm.js'
 
 const PKG = 'isolation-probe'
-const hasBwrap = bwrapWorks()
 const SENTINEL = 'host sentinel: must never be read or changed by a guest\n'
 // WASI preview1 errno values.
 const WASI = {ENOENT: 44, EPERM: 63, EROFS: 69, ENOTCAPABLE: 76}
@@ -111,65 +111,59 @@ const SH_OPT_WRITES = [
 ]
 
 describe('run isolation: /opt/agentos is read-only', () => {
-  it.runIf(hasBwrap)(
-    'bubblewrap: Node.js and sh guests get EROFS for every write under /opt/agentos',
-    async () => {
-      const node = await run(['--isolation', 'bwrap', '--', 'node-writer', ...OPT_WRITES])
-      expect(node.exitCode, node.output).toBe(0)
-      expect(nodeResults(node.stdout)).toEqual(OPT_WRITES.map((arg) => ({arg, ok: false, code: 'EROFS'})))
-      await expectHostUntouched(node.output)
+  it('bubblewrap: Node.js and sh guests get EROFS for every write under /opt/agentos', async (context) => {
+    requires(context, bwrap)
+    const node = await run(['--isolation', 'bwrap', '--', 'node-writer', ...OPT_WRITES])
+    expect(node.exitCode, node.output).toBe(0)
+    expect(nodeResults(node.stdout)).toEqual(OPT_WRITES.map((arg) => ({arg, ok: false, code: 'EROFS'})))
+    await expectHostUntouched(node.output)
 
-      const sh = await run(['--isolation', 'bwrap', '--', 'sh-writer', ...SH_OPT_WRITES])
-      expect(sh.exitCode, sh.output).toBe(0)
-      const lines = sh.stdout.trim().split('\n')
-      expect(lines).toHaveLength(SH_OPT_WRITES.length)
-      for (const [index, line] of lines.entries()) {
-        expect(line).toMatch(new RegExp(`^${SH_OPT_WRITES[index]} failed: .*Read-only file system$`))
-      }
-      await expectHostUntouched(sh.output)
-    },
-  )
+    const sh = await run(['--isolation', 'bwrap', '--', 'sh-writer', ...SH_OPT_WRITES])
+    expect(sh.exitCode, sh.output).toBe(0)
+    const lines = sh.stdout.trim().split('\n')
+    expect(lines).toHaveLength(SH_OPT_WRITES.length)
+    for (const [index, line] of lines.entries()) {
+      expect(line).toMatch(new RegExp(`^${SH_OPT_WRITES[index]} failed: .*Read-only file system$`))
+    }
+    await expectHostUntouched(sh.output)
+  })
 
   // Path-mapped guests are host processes writing to per-run copies: no mount, so no EROFS. The
   // copies have no write bit, which is the closest refusal: EACCES for an unprivileged user.
   const unprivileged = IS_ROOT ? unprivilegedSkipReason() : null
-  it.skipIf(unprivileged !== null)(
-    `path-mapped: unprivileged Node.js and sh guests get EACCES under /opt/agentos${unprivileged ? ` (skipped: ${unprivileged})` : ''}`,
-    async () => {
-      const uid = IS_ROOT ? NOBODY : undefined
-      const node = await run(['--isolation', 'path-mapped', '--', 'node-writer', ...OPT_WRITES], {uid})
-      expect(node.exitCode, node.output).toBe(0)
-      const results = nodeResults(node.stdout)
-      expect(results.map((r) => [r.ok, r.code])).toEqual(OPT_WRITES.map(() => [false, 'EACCES']))
-      // The guest saw its VM paths rewritten into the per-run root, under this test's TMPDIR.
-      for (const [index, r] of results.entries()) {
-        expect(r.arg.slice(0, 2)).toBe(OPT_WRITES[index]!.slice(0, 2))
-        expect(r.arg).toMatch(new RegExp(`^.=${tmp}/agentos-run-[^/]+/root/opt/agentos/`))
-      }
-      await expectHostUntouched(node.output)
+  it('path-mapped: unprivileged Node.js and sh guests get EACCES under /opt/agentos', async (context) => {
+    if (unprivileged) context.skip(unprivileged)
+    const uid = IS_ROOT ? NOBODY : undefined
+    const node = await run(['--isolation', 'path-mapped', '--', 'node-writer', ...OPT_WRITES], {uid})
+    expect(node.exitCode, node.output).toBe(0)
+    const results = nodeResults(node.stdout)
+    expect(results.map((r) => [r.ok, r.code])).toEqual(OPT_WRITES.map(() => [false, 'EACCES']))
+    // The guest saw its VM paths rewritten into the per-run root, under this test's TMPDIR.
+    for (const [index, r] of results.entries()) {
+      expect(r.arg.slice(0, 2)).toBe(OPT_WRITES[index]!.slice(0, 2))
+      expect(r.arg).toMatch(new RegExp(`^.=${tmp}/agentos-run-[^/]+/root/opt/agentos/`))
+    }
+    await expectHostUntouched(node.output)
 
-      const sh = await run(['--isolation', 'path-mapped', '--', 'sh-writer', ...SH_OPT_WRITES], {uid})
-      expect(sh.exitCode, sh.output).toBe(0)
-      const lines = sh.stdout.trim().split('\n')
-      expect(lines).toHaveLength(SH_OPT_WRITES.length)
-      for (const line of lines) expect(line).toMatch(/ failed: .*Permission denied$/)
-      await expectHostUntouched(sh.output)
-    },
-  )
+    const sh = await run(['--isolation', 'path-mapped', '--', 'sh-writer', ...SH_OPT_WRITES], {uid})
+    expect(sh.exitCode, sh.output).toBe(0)
+    const lines = sh.stdout.trim().split('\n')
+    expect(lines).toHaveLength(SH_OPT_WRITES.length)
+    for (const line of lines) expect(line).toMatch(/ failed: .*Permission denied$/)
+    await expectHostUntouched(sh.output)
+  })
 
-  it.runIf(IS_ROOT)(
-    'path-mapped as root: mode bits do not stop root, so writes land in the per-run copy only',
-    async () => {
-      const node = await run(['--isolation', 'path-mapped', '--', 'node-writer', ...OPT_WRITES])
-      expect(node.exitCode, node.output).toBe(0)
-      expect(node.stderr).toContain('path-mapped mode')
-      for (const r of nodeResults(node.stdout)) {
-        expect(r.arg).toMatch(new RegExp(`^.=${tmp}/agentos-run-[^/]+/root/opt/agentos/`))
-      }
-      // The copy with the writes in it is gone with the run; the package is as before.
-      await expectHostUntouched(node.output)
-    },
-  )
+  it('path-mapped as root: mode bits do not stop root, so writes land in the per-run copy only', async (context) => {
+    if (!IS_ROOT) context.skip('a root-only case (mode bits already stop other users)')
+    const node = await run(['--isolation', 'path-mapped', '--', 'node-writer', ...OPT_WRITES])
+    expect(node.exitCode, node.output).toBe(0)
+    expect(node.stderr).toContain('path-mapped mode')
+    for (const r of nodeResults(node.stdout)) {
+      expect(r.arg).toMatch(new RegExp(`^.=${tmp}/agentos-run-[^/]+/root/opt/agentos/`))
+    }
+    // The copy with the writes in it is gone with the run; the package is as before.
+    await expectHostUntouched(node.output)
+  })
 
   it('WASI: a WASM guest gets every write under /opt/agentos refused', async () => {
     const wasm = await run(['--', 'wasi-probe', ...OPT_WRITES, 'w=/opt/agentos/new-file'])
@@ -179,22 +173,24 @@ describe('run isolation: /opt/agentos is read-only', () => {
       [...OPT_WRITES, 'w=/opt/agentos/new-file'].map(() => WASI.ENOTCAPABLE),
     )
     await expectHostUntouched(wasm.output)
-    if (hasBwrap) {
-      // Through the WASI runner in the namespace (--timeout runs WASM as a child process): the
-      // read-only bind refuses, and node:wasi passes the kernel's EROFS on.
-      const runner = await run([
-        '--isolation',
-        'bwrap',
-        '--timeout',
-        '60000',
-        '--',
-        'wasi-probe',
-        ...OPT_WRITES,
-      ])
-      expect(runner.exitCode, runner.output).toBe(0)
-      expect(probeResults(runner.stdout).map((r) => r.errno)).toEqual(OPT_WRITES.map(() => WASI.EROFS))
-      await expectHostUntouched(runner.output)
-    }
+  })
+
+  it('WASI runner in bubblewrap: the read-only bind refuses every write under /opt/agentos', async (context) => {
+    requires(context, bwrap)
+    // Through the WASI runner in the namespace (--timeout runs WASM as a child process): the
+    // read-only bind refuses, and node:wasi passes the kernel's EROFS on.
+    const runner = await run([
+      '--isolation',
+      'bwrap',
+      '--timeout',
+      '60000',
+      '--',
+      'wasi-probe',
+      ...OPT_WRITES,
+    ])
+    expect(runner.exitCode, runner.output).toBe(0)
+    expect(probeResults(runner.stdout).map((r) => r.errno)).toEqual(OPT_WRITES.map(() => WASI.EROFS))
+    await expectHostUntouched(runner.output)
   })
 
   // Path-mapped, the WASI runner sees /opt/agentos through a read-only preopen as in-process runs
@@ -218,11 +214,11 @@ describe('run isolation: /opt/agentos is read-only', () => {
 
 describe('run isolation: provides.files targets copy up', () => {
   const target = '/etc/isolation-probe.conf'
-  const isolations = hasBwrap ? (['bwrap', 'path-mapped'] as const) : (['path-mapped'] as const)
-
-  it('a guest writes the target and reads its write back; the package file is unchanged', async () => {
-    const source = await readFile(join(pkg, 'etc/isolation-probe.conf'), 'utf8')
-    for (const isolation of isolations) {
+  it.for(ISOLATIONS)(
+    'a guest writes the target and reads its write back; the package file is unchanged (%s)',
+    async (isolation, context) => {
+      requiresIsolation(context, isolation)
+      const source = await readFile(join(pkg, 'etc/isolation-probe.conf'), 'utf8')
       const node = await run([
         '--isolation',
         isolation,
@@ -248,51 +244,57 @@ describe('run isolation: provides.files targets copy up', () => {
           .map((line) => line.replace(/^\S+ /, '')),
       ).toEqual(['ok', 'ok sh-write'])
       await expectHostUntouched(sh.output)
-    }
-    const wasm = await run(['--', 'wasi-probe', `r=${target}`, `w=${target}`, `r=${target}`])
-    expect(wasm.exitCode, wasm.output).toBe(0)
-    expect(probeResults(wasm.stdout)).toEqual([
-      {errno: 0, content: source.replace(/\n/g, '|')},
-      {errno: 0},
-      {errno: 0, content: 'probe-write|'},
-    ])
-    await expectHostUntouched(wasm.output)
-    expect(await readFile(join(pkg, 'etc/isolation-probe.conf'), 'utf8')).toBe(source)
-  })
+      const wasm = await run(['--', 'wasi-probe', `r=${target}`, `w=${target}`, `r=${target}`])
+      expect(wasm.exitCode, wasm.output).toBe(0)
+      expect(probeResults(wasm.stdout)).toEqual([
+        {errno: 0, content: source.replace(/\n/g, '|')},
+        {errno: 0},
+        {errno: 0, content: 'probe-write|'},
+      ])
+      await expectHostUntouched(wasm.output)
+      expect(await readFile(join(pkg, 'etc/isolation-probe.conf'), 'utf8')).toBe(source)
+    },
+  )
 })
 
 describe('run isolation: WASI guests reach nothing outside the root', () => {
   const refused = [WASI.ENOENT, WASI.ENOTCAPABLE, WASI.EPERM]
   // In-process (node:wasi with preopens) and, where bubblewrap works, through the WASI runner in
   // the namespace (--timeout runs WASM as a child process).
-  const modes = (): string[][] => [[], ...(hasBwrap ? [['--isolation', 'bwrap', '--timeout', '60000']] : [])]
+  const WASI_MODES = ['in-process', 'bwrap runner'] as const
+  const requiresWasiMode = (context: Skippable, mode: (typeof WASI_MODES)[number]) => {
+    if (mode === 'bwrap runner') requires(context, bwrap)
+  }
 
-  const probe = async (mode: string[], args: string[]) => {
-    const result = await run([...mode, '--', 'wasi-probe', ...args])
+  const probe = async (mode: (typeof WASI_MODES)[number], args: string[]) => {
+    const flags = mode === 'in-process' ? [] : ['--isolation', 'bwrap', '--timeout', '60000']
+    const result = await run([...flags, '--', 'wasi-probe', ...args])
     expect(result.exitCode, result.output).toBe(0)
     const results = probeResults(result.stdout)
     expect(results).toHaveLength(args.length)
     return {result, at: (arg: string) => results[args.indexOf(arg)]!}
   }
 
-  it('`..`, /../.., package-relative `..`, absolute host paths and a package link read nothing', async () => {
-    // The root is <work>/tmp/agentos-run-X/root: `../..` from it is <work>/tmp, `../../..` is
-    // <work>, where the sentinels are; the package's own link `escape` points at ../sentinel.
-    const reads = [
-      'r=../../sentinel',
-      'r=../../../sentinel',
-      'r=/../../sentinel',
-      'r=/../../../sentinel',
-      `r=/opt/agentos/${PKG}/../sentinel`,
-      `r=/opt/agentos/${PKG}/../../../../sentinel`,
-      `r=${work}/sentinel`,
-      `r=${tmp}/sentinel`,
-      `r=/opt/agentos/${PKG}/escape`,
-    ]
-    // Writes: `..` stops at the VM's / as on any system, so these may land in the guest's own
-    // root (read back from /sentinel), never above it.
-    const writes = ['w=../../sentinel', 'w=/../../../sentinel', `w=${work}/sentinel`, `w=${tmp}/sentinel`]
-    for (const mode of modes()) {
+  it.for(WASI_MODES)(
+    '`..`, /../.., package-relative `..`, absolute host paths and a package link read nothing (%s)',
+    async (mode, context) => {
+      requiresWasiMode(context, mode)
+      // The root is <work>/tmp/agentos-run-X/root: `../..` from it is <work>/tmp, `../../..` is
+      // <work>, where the sentinels are; the package's own link `escape` points at ../sentinel.
+      const reads = [
+        'r=../../sentinel',
+        'r=../../../sentinel',
+        'r=/../../sentinel',
+        'r=/../../../sentinel',
+        `r=/opt/agentos/${PKG}/../sentinel`,
+        `r=/opt/agentos/${PKG}/../../../../sentinel`,
+        `r=${work}/sentinel`,
+        `r=${tmp}/sentinel`,
+        `r=/opt/agentos/${PKG}/escape`,
+      ]
+      // Writes: `..` stops at the VM's / as on any system, so these may land in the guest's own
+      // root (read back from /sentinel), never above it.
+      const writes = ['w=../../sentinel', 'w=/../../../sentinel', `w=${work}/sentinel`, `w=${tmp}/sentinel`]
       const {result, at} = await probe(mode, [...reads, ...writes, 'r=/sentinel'])
       for (const arg of reads) {
         expect(refused, `${arg} => ${at(arg).errno}`).toContain(at(arg).errno)
@@ -304,18 +306,20 @@ describe('run isolation: WASI guests reach nothing outside the root', () => {
       const landed = ['w=../../sentinel', 'w=/../../../sentinel'].some((arg) => at(arg).errno === 0)
       expect(at('r=/sentinel')).toEqual(landed ? {errno: 0, content: 'probe-write|'} : {errno: WASI.ENOENT})
       await expectHostUntouched(result.output)
-    }
-  })
+    },
+  )
 
-  it('links made in the writable root that climb out of it, or point at host paths, lead nowhere outside', async () => {
-    // From /home/agentos, 4 levels up is <work>/tmp on the host and 5 is <work>.
-    const links = [
-      'l=../../../../sentinel=/home/agentos/up4',
-      'l=../../../../../sentinel=/home/agentos/up5',
-      `l=${work}/sentinel=/home/agentos/abs`,
-    ]
-    const reads = ['r=/home/agentos/up4', 'r=/home/agentos/up5', 'r=/home/agentos/abs']
-    for (const mode of modes()) {
+  it.for(WASI_MODES)(
+    'links made in the writable root that climb out of it, or point at host paths, lead nowhere outside (%s)',
+    async (mode, context) => {
+      requiresWasiMode(context, mode)
+      // From /home/agentos, 4 levels up is <work>/tmp on the host and 5 is <work>.
+      const links = [
+        'l=../../../../sentinel=/home/agentos/up4',
+        'l=../../../../../sentinel=/home/agentos/up5',
+        `l=${work}/sentinel=/home/agentos/abs`,
+      ]
+      const reads = ['r=/home/agentos/up4', 'r=/home/agentos/up5', 'r=/home/agentos/abs']
       const {result, at} = await probe(mode, [...links, ...reads, 'w=/home/agentos/up5', 'r=/sentinel'])
       // Relative links may be made (their target is just text); an absolute one is refused.
       expect(refused).toContain(at(`l=${work}/sentinel=/home/agentos/abs`).errno)
@@ -328,16 +332,16 @@ describe('run isolation: WASI guests reach nothing outside the root', () => {
       if (!wrote) expect(refused).toContain(at('w=/home/agentos/up5').errno)
       expect(at('r=/sentinel')).toEqual(wrote ? {errno: 0, content: 'probe-write|'} : {errno: WASI.ENOENT})
       await expectHostUntouched(result.output)
-    }
-  })
+    },
+  )
 })
 
 describe('run isolation: an agent’s fs requests stay in the VM', () => {
-  const isolations = hasBwrap ? (['bwrap', 'path-mapped'] as const) : (['path-mapped'] as const)
-
-  it('links the agent makes to host files are followed inside the VM; /opt/agentos is read-only', async () => {
-    const target = join(work, 'sentinel')
-    for (const isolation of isolations) {
+  it.for(ISOLATIONS)(
+    'links the agent makes to host files are followed inside the VM; /opt/agentos is read-only (%s)',
+    async (isolation, context) => {
+      requiresIsolation(context, isolation)
+      const target = join(work, 'sentinel')
       const result = await runCliProcess(
         [
           'run',
@@ -378,6 +382,6 @@ describe('run isolation: an agent’s fs requests stay in the VM', () => {
       expect(answers['fs/read_text_file /home/agentos/sub/fine.txt']).toBe('ok "fs-escape was here\\n"')
       await expectHostUntouched(result.stdout + result.stderr)
       expect(existsSync(`${target}.created`)).toBe(false)
-    }
-  })
+    },
+  )
 })

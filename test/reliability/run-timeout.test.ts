@@ -4,7 +4,8 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {runProcess} from '../helpers/cli.js'
-import {bwrapWorks, processesMatching} from '../helpers/run-fixtures.js'
+import {ISOLATIONS, requiresIsolation} from '../helpers/requirements.js'
+import {processesMatching} from '../helpers/run-fixtures.js'
 
 // `run --timeout` must end the run even when the guest leaves a child behind that ignores SIGTERM
 // and holds the guest's stdout: path-mapped there is no pid namespace to take it along.
@@ -34,29 +35,31 @@ afterAll(async () => {
 })
 
 describe('run --timeout with a guest whose child ignores SIGTERM', () => {
-  const isolations = bwrapWorks() ? (['path-mapped', 'bwrap'] as const) : (['path-mapped'] as const)
-
-  it.each(isolations)('%s: ends after the grace period and leaves no process behind', async (isolation) => {
-    const start = performance.now()
-    const result = await runProcess([
-      'run',
-      pkg,
-      '--isolation',
-      isolation,
-      '--timeout',
-      '1000',
-      '--kill-after',
-      '500',
-      '--json',
-      '--',
-      'stubborn',
-    ])
-    const seconds = (performance.now() - start) / 1000
-    const report = JSON.parse(result.stdout) as {timedOut: boolean; stdout: string}
-    expect(report, result.stderr).toMatchObject({timedOut: true, stdout: 'started\n'})
-    // 1 s timeout + 0.5 s grace + the 2 s wait for streams held outside the tree, plus slack for a
-    // loaded machine; before, the run never ended.
-    expect(seconds).toBeLessThan(20)
-    expect(await processesMatching(marker)).toEqual([])
-  })
+  it.for(ISOLATIONS)(
+    '%s: ends after the grace period and leaves no process behind',
+    async (isolation, context) => {
+      requiresIsolation(context, isolation)
+      const start = performance.now()
+      const result = await runProcess([
+        'run',
+        pkg,
+        '--isolation',
+        isolation,
+        '--timeout',
+        '1000',
+        '--kill-after',
+        '500',
+        '--json',
+        '--',
+        'stubborn',
+      ])
+      const seconds = (performance.now() - start) / 1000
+      const report = JSON.parse(result.stdout) as {timedOut: boolean; stdout: string}
+      expect(report, result.stderr).toMatchObject({timedOut: true, stdout: 'started\n'})
+      // 1 s timeout + 0.5 s grace + the 2 s wait for streams held outside the tree, plus slack for a
+      // loaded machine; before, the run never ended.
+      expect(seconds).toBeLessThan(20)
+      expect(await processesMatching(marker)).toEqual([])
+    },
+  )
 })

@@ -8,6 +8,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {assembleWasm, checkWasmPackage} from '../../src/core/assemble-wasm.js'
 import {validatePackage} from '../../src/core/validate.js'
 import {ROOT} from '../helpers/cli.js'
+import {clangWasi, requires} from '../helpers/requirements.js'
 import {watFileToWasm, watToWasm} from '../helpers/wasm.js'
 
 const MY_CMDS = join(ROOT, 'fixtures/examples/my-cmds')
@@ -561,48 +562,43 @@ describe('checkWasmPackage (--check)', () => {
   })
 })
 
-const clang = spawnSync('clang', ['--version'], {encoding: 'utf8'})
-const clangMissing = clang.error !== undefined || clang.status !== 0
+describe('a C command compiled with clang --target=wasm32-wasi', () => {
+  it('compiles fixtures/c/hello.c, assembles it, validates and runs it', async (context) => {
+    requires(context, clangWasi)
+    const project = await fresh('c')
+    const wasm = join(project, 'hello.wasm')
+    const compile = spawnSync(
+      'clang',
+      ['--target=wasm32-wasi', '-O2', '-s', '-o', wasm, join(ROOT, 'fixtures/c/hello.c')],
+      {encoding: 'utf8'},
+    )
+    expect(compile.stderr).toBe('')
+    expect(compile.status).toBe(0)
 
-describe.skipIf(clangMissing)(
-  'a C command compiled with clang --target=wasm32-wasi (skipped when clang is missing; .ci/run installs it)',
-  () => {
-    it('compiles fixtures/c/hello.c, assembles it, validates and runs it', async () => {
-      const project = await fresh('c')
-      const wasm = join(project, 'hello.wasm')
-      const compile = spawnSync(
-        'clang',
-        ['--target=wasm32-wasi', '-O2', '-s', '-o', wasm, join(ROOT, 'fixtures/c/hello.c')],
-        {encoding: 'utf8'},
-      )
-      expect(compile.stderr).toBe('')
-      expect(compile.status).toBe(0)
-
-      const result = await assembleWasm({
-        inputs: ['hello.wasm'],
-        cwd: project,
-        name: 'c-hello',
-        version: '1.0.0',
-      })
-      expect(result.ok).toBe(true)
-      expect(result.problems).toEqual([])
-      const facts = result.commands[0]!.facts
-      expect(facts.imports.map((group) => group.module)).toEqual(['wasi_snapshot_preview1'])
-      expect(facts.exports).toMatchObject({start: true, memory: true})
-      expect(facts.memory!.initialPages).toBeGreaterThan(0)
-      expect((await validatePackage(result.out)).ok).toBe(true)
-
-      const bin = join(result.out, 'bin/hello')
-      expect(await runWasi(bin, ['hello', 'a', 'b c'])).toEqual({
-        exitCode: 0,
-        stdout: 'hello from wasi [a] [b c]\n',
-        stderr: '',
-      })
-      expect(await runWasi(bin, ['hello', '--cat'], {stdin: 'stdin-data\n'})).toMatchObject({
-        exitCode: 0,
-        stdout: 'stdin-data\n',
-      })
-      expect((await runWasi(bin, ['hello', '--exit', '7'])).exitCode).toBe(7)
+    const result = await assembleWasm({
+      inputs: ['hello.wasm'],
+      cwd: project,
+      name: 'c-hello',
+      version: '1.0.0',
     })
-  },
-)
+    expect(result.ok).toBe(true)
+    expect(result.problems).toEqual([])
+    const facts = result.commands[0]!.facts
+    expect(facts.imports.map((group) => group.module)).toEqual(['wasi_snapshot_preview1'])
+    expect(facts.exports).toMatchObject({start: true, memory: true})
+    expect(facts.memory!.initialPages).toBeGreaterThan(0)
+    expect((await validatePackage(result.out)).ok).toBe(true)
+
+    const bin = join(result.out, 'bin/hello')
+    expect(await runWasi(bin, ['hello', 'a', 'b c'])).toEqual({
+      exitCode: 0,
+      stdout: 'hello from wasi [a] [b c]\n',
+      stderr: '',
+    })
+    expect(await runWasi(bin, ['hello', '--cat'], {stdin: 'stdin-data\n'})).toMatchObject({
+      exitCode: 0,
+      stdout: 'stdin-data\n',
+    })
+    expect((await runWasi(bin, ['hello', '--exit', '7'])).exitCode).toBe(7)
+  })
+})

@@ -145,15 +145,16 @@ describe('writePackageFiles on worker threads', () => {
     // A thread left waiting for its job would keep this child alive until the timeout kills it.
     const script = join(work, 'dispose.mjs')
     const pool = new URL('../../dist/core/copy-pool.js', import.meta.url).href
-    const run = (body: string) =>
+    const run = (body: string, timeout: number) =>
       writeFile(script, `const {startCopyPool} = await import(${JSON.stringify(pool)})\n${body}\n`).then(() =>
-        spawnSync(process.execPath, [script], {encoding: 'utf8', timeout: 5000}),
+        spawnSync(process.execPath, [script], {encoding: 'utf8', timeout}),
       )
-    const disposed = await run('const pool = startCopyPool(2)\nsetTimeout(() => pool.dispose(), 300)')
+    const disposed = await run('const pool = startCopyPool(2)\nsetTimeout(() => pool.dispose(), 300)', 15_000)
     expect(disposed.error).toBeUndefined()
     expect(disposed.status).toBe(0)
     // The same without dispose() hangs: the test above would catch a pool that never ends.
-    const kept = await run('startCopyPool(2)')
+    // 2 s is far beyond a pool's start; what is measured is that it never ends on its own.
+    const kept = await run('startCopyPool(2)', 2000)
     expect(kept.error).toMatchObject({code: 'ETIMEDOUT'})
   })
 })

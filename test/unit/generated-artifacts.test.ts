@@ -10,7 +10,8 @@ const inGit = existsSync(join(ROOT, '.git'))
 describe('generated artifacts', () => {
   // `npm test` runs the build first, which regenerates both files; a committed copy that differs
   // from the regenerated one shows up as a working-tree change.
-  it.skipIf(!inGit)('the committed oclif.manifest.json and JSON Schema are up to date', () => {
+  it('the committed oclif.manifest.json and JSON Schema are up to date', (context) => {
+    if (!inGit) context.skip('not a git checkout: nothing committed to compare with')
     const changed = execFileSync(
       'git',
       ['status', '--porcelain', '--', 'oclif.manifest.json', 'schema/agentos-package.schema.json'],

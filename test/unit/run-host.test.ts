@@ -147,21 +147,19 @@ describe('the agentOS host layer', () => {
 
   // A child runs in dist/core/run/wasi-main.js: `npm run build` first.
   const runnerBuilt = existsSync(join(import.meta.dirname, '../../dist/core/run/wasi-main.js'))
-  it.skipIf(!runnerBuilt)(
-    'spawns a command on a pipe, reads its output and waits for its status',
-    async () => {
-      await mkdir(join(root, 'bin'), {recursive: true})
-      const parent = await watFileToWasm(wat('host-spawn.wat'))
-      await writeFile(join(root, 'bin/child'), await watFileToWasm(wat('args-env.wat')))
-      expect(await run(parent, 'host-spawn')).toEqual({
-        exitCode: 0,
-        stdout: 'parent: child\nfrom parent\nGREETING=hi\nPWD=/\n',
-        stderr: '',
-      })
-      await writeFile(join(root, 'bin/child'), await watFileToWasm(wat('exit-code.wat')))
-      expect(await run(parent, 'host-spawn')).toEqual({exitCode: 3, stdout: 'parent: ', stderr: ''})
-    },
-  )
+  it('spawns a command on a pipe, reads its output and waits for its status', async (context) => {
+    if (!runnerBuilt) context.skip('dist/ is not built (npm run build; npm test does)')
+    await mkdir(join(root, 'bin'), {recursive: true})
+    const parent = await watFileToWasm(wat('host-spawn.wat'))
+    await writeFile(join(root, 'bin/child'), await watFileToWasm(wat('args-env.wat')))
+    expect(await run(parent, 'host-spawn')).toEqual({
+      exitCode: 0,
+      stdout: 'parent: child\nfrom parent\nGREETING=hi\nPWD=/\n',
+      stderr: '',
+    })
+    await writeFile(join(root, 'bin/child'), await watFileToWasm(wat('exit-code.wat')))
+    expect(await run(parent, 'host-spawn')).toEqual({exitCode: 3, stdout: 'parent: ', stderr: ''})
+  })
 
   it('opens the host /dev/null for a VM without /dev', async () => {
     const bytes = await watToWasm(`(module
@@ -185,12 +183,11 @@ describe('the agentOS host layer', () => {
     expect(await run(bytes, 'dev-null')).toEqual({exitCode: 2, stdout: '', stderr: ''})
   })
 
-  it.skipIf(!runnerBuilt)(
-    'proc_exec runs the command in place of the caller and exits with its status',
-    async () => {
-      await mkdir(join(root, 'bin'), {recursive: true})
-      await writeFile(join(root, 'bin/child'), await watFileToWasm(wat('args-env.wat')))
-      const bytes = await watToWasm(`(module
+  it('proc_exec runs the command in place of the caller and exits with its status', async (context) => {
+    if (!runnerBuilt) context.skip('dist/ is not built (npm run build; npm test does)')
+    await mkdir(join(root, 'bin'), {recursive: true})
+    await writeFile(join(root, 'bin/child'), await watFileToWasm(wat('args-env.wat')))
+    const bytes = await watToWasm(`(module
       (import "host_process" "proc_exec" (func $exec (param i32 i32 i32 i32 i32 i32 i32 i32) (result i32)))
       (import "wasi_snapshot_preview1" "proc_exit" (func $proc_exit (param i32)))
       (memory (export "memory") 1)
@@ -200,22 +197,20 @@ describe('the agentOS host layer', () => {
         (call $proc_exit (i32.add (i32.const 100)
           (call $exec (i32.const 512) (i32.const 10) (i32.const 600) (i32.const 13) (i32.const 0) (i32.const 0)
             (i32.const 0) (i32.const 0))))))`)
-      expect(await run(bytes, 'exec')).toEqual({exitCode: 0, stdout: "child\nexec'd\n", stderr: ''})
-    },
-  )
+    expect(await run(bytes, 'exec')).toEqual({exitCode: 0, stdout: "child\nexec'd\n", stderr: ''})
+  })
 
-  it.skipIf(!runnerBuilt)(
-    'runs a child concurrently: waitpid(WNOHANG) sees it running, kill stops it',
-    async () => {
-      await mkdir(join(root, 'bin'), {recursive: true})
-      await writeFile(
-        join(root, 'bin/child'),
-        await watToWasm(`(module
+  it('runs a child concurrently: waitpid(WNOHANG) sees it running, kill stops it', async (context) => {
+    if (!runnerBuilt) context.skip('dist/ is not built (npm run build; npm test does)')
+    await mkdir(join(root, 'bin'), {recursive: true})
+    await writeFile(
+      join(root, 'bin/child'),
+      await watToWasm(`(module
         (import "host_process" "sleep_ms" (func $sleep_ms (param i32) (result i32)))
         (memory (export "memory") 1)
         (func (export "_start") (drop (call $sleep_ms (i32.const 10000)))))`),
-      )
-      const parent = await watToWasm(`(module
+    )
+    const parent = await watToWasm(`(module
       (import "host_process" "proc_spawn_v3"
         (func $spawn (param i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32) (result i32)))
       (import "host_process" "proc_waitpid_v2" (func $waitpid (param i32 i32 i32 i32 i32 i32) (result i32)))
@@ -237,11 +232,10 @@ describe('the agentOS host layer', () => {
         (drop (call $waitpid (i32.load (i32.const 120)) (i32.const 0) (i32.const 130) (i32.const 134) (i32.const 138) (i32.const 142)))
         ;; Exit with the terminating signal.
         (call $proc_exit (i32.load (i32.const 134)))))`)
-      const start = performance.now()
-      expect(await run(parent, 'wnohang')).toEqual({exitCode: 15, stdout: '', stderr: ''})
-      expect(performance.now() - start).toBeLessThan(8000)
-    },
-  )
+    const start = performance.now()
+    expect(await run(parent, 'wnohang')).toEqual({exitCode: 15, stdout: '', stderr: ''})
+    expect(performance.now() - start).toBeLessThan(8000)
+  })
 
   it('still refuses imports from modules that neither WASI nor agentOS provides', async () => {
     const bytes = await watToWasm(`(module
