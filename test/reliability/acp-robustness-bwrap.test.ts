@@ -1,0 +1,3 @@
+import {acpRobustness} from './acp-robustness-cases.js'
+
+acpRobustness('bwrap')
