@@ -6,7 +6,7 @@ import {containerBin} from './aospkg/analysis.js'
 import {describeKind, detectHeader, type HeaderInfo, isNativeKind} from './format/header.js'
 import {parseJsonDocument, parseJsonLenient} from './format/json.js'
 import {checkManifest, MANIFEST_FILE, type Manifest} from './format/manifest.js'
-import {normalizePackagePath, symlinkStaysInside} from './format/paths.js'
+import {normalizePackagePath, SNAPSHOT_BUNDLE_FILE, symlinkStaysInside} from './format/paths.js'
 import type {PackageEntry, PackageSnapshot} from './package-reader.js'
 
 /** A command of the package with what its entry file turned out to be. */
@@ -152,6 +152,7 @@ export function analyzePackage(snapshot: PackageSnapshot): Analysis {
       })
     }
   }
+  if (agent?.snapshot === true) checkSnapshotBundle(snapshot, problems)
   if (hasBinMap && commands.length === 0 && !bin.problems.some((p) => p.severity === 'error')) {
     problems.push({
       code: 'WARN_AGENTOS_NO_COMMANDS',
@@ -214,6 +215,27 @@ export function analyzePackage(snapshot: PackageSnapshot): Analysis {
     bytes: files.reduce((sum, e) => sum + e.size, 0),
   }
   return {model, problems: sortProblems(problems)}
+}
+
+/**
+ * `agent.snapshot: true` asks the runtime (0.2.21) to load the agent SDK from the bundle at
+ * `<package root>/dist/sdk-snapshot.js` (an archive: its `snapshotBundlePath`). Without one the
+ * runtime imports the SDK per session instead, a path that fails for some agents (pi:
+ * `'./pkce.js' does not provide an export named 'generatePKCE'`), so the package is runnable but
+ * its agent may not open a session.
+ */
+function checkSnapshotBundle(snapshot: PackageSnapshot, problems: Problem[]): void {
+  const hasBundle = snapshot.container
+    ? snapshot.container.manifest.snapshotBundlePath !== undefined
+    : snapshot.byPath.get(SNAPSHOT_BUNDLE_FILE)?.kind === 'file'
+  if (hasBundle) return
+  problems.push({
+    code: 'WARN_AGENTOS_RUNTIME_SNAPSHOT_BUNDLE_MISSING',
+    severity: 'warning',
+    path: `${MANIFEST_FILE}#agent.snapshot`,
+    message: `agent.snapshot is true but the package has no ${SNAPSHOT_BUNDLE_FILE}: the runtime then imports the agent SDK per session, which fails for some agents`,
+    hint: `Ship the agent SDK bundle at ${SNAPSHOT_BUNDLE_FILE} (pack copies it from the agent's npm package when it has one), or set agent.snapshot to false.`,
+  })
 }
 
 function checkPackageJsonFields(pkg: Record<string, unknown>, problems: Problem[]): void {

@@ -1,6 +1,7 @@
 import {analyzePackage, type ClosurePackage, type CommandInfo} from './analyze.js'
 import type {AgentBlock, ProvidesBlock} from './format/manifest.js'
-import {readPackage, type SnapshotOrigin} from './package-reader.js'
+import {SNAPSHOT_BUNDLE_FILE} from './format/paths.js'
+import {type PackageSnapshot, readPackage, type SnapshotOrigin} from './package-reader.js'
 import {summarize, type ValidationReport} from './validate.js'
 
 /** A command as `inspect` lists it. */
@@ -33,6 +34,8 @@ export interface InspectReport {
   bytes: number
   commands: InspectCommand[]
   agent?: AgentBlock
+  /** The agent SDK bundle the runtime loads for `agent.snapshot: true`, when the package has one. */
+  snapshotBundle?: {path: string; bytes: number}
   provides?: ProvidesBlock
   closure: ClosureStats
   validation: Omit<ValidationReport, 'target'>
@@ -65,6 +68,7 @@ export async function inspectPackage(target: string): Promise<InspectReport> {
       ...(c.header?.shebang ? {interpreter: c.header.shebang.interpreter} : {}),
     })),
     agent: model.manifest?.agent,
+    ...snapshotBundleOf(snapshot),
     provides: model.manifest?.provides,
     closure: {
       packages: model.closure.length,
@@ -76,4 +80,13 @@ export async function inspectPackage(target: string): Promise<InspectReport> {
     },
     validation: {ok, problems, summary},
   }
+}
+
+/** The SDK bundle of a directory (at its root) or of an archive (its `snapshotBundlePath`). */
+function snapshotBundleOf(snapshot: PackageSnapshot): Pick<InspectReport, 'snapshotBundle'> {
+  const path = snapshot.container
+    ? snapshot.container.manifest.snapshotBundlePath?.replace(/^\/+/, '')
+    : SNAPSHOT_BUNDLE_FILE
+  const entry = path === undefined ? undefined : snapshot.byPath.get(path)
+  return entry?.kind === 'file' ? {snapshotBundle: {path: entry.path, bytes: entry.size}} : {}
 }

@@ -19,6 +19,12 @@ export function renderPack(result: PackResult): string {
     out.push(`  pruned:   ${native.package} ${native.path} (${native.kind}, ${formatBytes(native.bytes)})`)
   }
   if (result.pruned.length > 0) out.push(`  pruned ${formatBytes(result.prunedBytes)} of native code`)
+  if (result.snapshotBundle) {
+    const {path, from, bytes} = result.snapshotBundle
+    out.push(
+      `  snapshot: ${path} (from ${from}, ${formatBytes(bytes)}): the agent SDK bundle the runtime loads`,
+    )
+  }
   for (const warning of result.warnings) out.push(`  warning ${warning.code}: ${warning.message}`)
   if (result.tar) out.push(`  tarball:  ${result.tar.path} (sha256 ${result.tar.sha256})`)
   if (result.aospkg) out.push(`  aospkg:   ${result.aospkg.path} (sha256 ${result.aospkg.sha256})`)

@@ -14,6 +14,7 @@
 import {compareBytes} from '../../lib/concurrency.js'
 import {AgentosError} from '../errors.js'
 import {BareDecoder, BareEncoder} from './bare.js'
+import {SNAPSHOT_BUNDLE_FILE} from '../format/paths.js'
 
 /** The four magic bytes at offset 0. */
 export const AOSPKG_MAGIC = Buffer.from([0x89, 0x41, 0x4f, 0x53])
@@ -24,7 +25,7 @@ export const AOSPKG_VERSIONS: readonly number[] = [1, 2]
 /** The runtime refuses to mount an index with more entries than this. */
 export const AOSPKG_MAX_ENTRIES = 200_000
 /** Where `snapshotBundlePath` points when `agent.snapshot` is set and the file exists. */
-export const SNAPSHOT_BUNDLE_PATH = '/dist/sdk-snapshot.js'
+export const SNAPSHOT_BUNDLE_PATH = `/${SNAPSHOT_BUNDLE_FILE}`
 
 /** Kind of an index entry (the BARE enum is FILE=0, DIRECTORY=1, SYMLINK=2). */
 export type AospkgEntryKind = 'file' | 'dir' | 'symlink'

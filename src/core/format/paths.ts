@@ -3,6 +3,12 @@ import {posix} from 'node:path'
 /** The agentOS manifest's file name at the package root. */
 export const MANIFEST_FILE = 'agentos-package.json'
 
+/**
+ * Where the runtime reads an agent's SDK snapshot bundle when `agent.snapshot` is true, relative to
+ * the package root (runtime 0.2.21; an `.aospkg` names it in `snapshotBundlePath`).
+ */
+export const SNAPSHOT_BUNDLE_FILE = 'dist/sdk-snapshot.js'
+
 const PACKAGE_JSON = /(^|\/)node_modules\/(@[^/]+\/)?[^/]+\/package\.json$/
 
 /** True for the JSON files a snapshot keeps as text: the package's own and its closure's manifests. */

@@ -17,6 +17,7 @@ import {normalizeBin, unscopedName} from '../format/bin-map.js'
 import {detectHeader, nativeFileKind} from '../format/header.js'
 import {parseJsonDocument, parseJsonLenient} from '../format/json.js'
 import {checkManifest, MANIFEST_FILE} from '../format/manifest.js'
+import {SNAPSHOT_BUNDLE_FILE} from '../format/paths.js'
 import {
   checkTarget,
   commitStaging,
@@ -129,6 +130,11 @@ export interface PackResult {
   source: {kind: PackSource['kind']; spec: string; installed: boolean}
   closure: {packages: PackedPackage[]; leftOut: LeftOut[]}
   tar?: {path: string; sha256: string; bytes: number}
+  /**
+   * The agent SDK bundle placed at the package root, where the runtime loads it for
+   * `agent.snapshot: true` (`from`: where it was in the closure).
+   */
+  snapshotBundle?: {path: string; from: string; bytes: number; sha256File?: string}
 }
 
 /**
@@ -281,7 +287,10 @@ export async function pack(options: PackOptions): Promise<PackResult> {
       }
       commands.push({name: command.name, entry})
     }
-    const manifest = buildManifest(manifestInput, npmName, version, commands, options)
+    const bundle = findSnapshotBundle(rootOut, planned, inTree)
+    const manifest = buildManifest(manifestInput, npmName, version, commands, options, bundle !== undefined)
+    const placedBundle = (manifest.agent as {snapshot?: boolean} | undefined)?.snapshot ? bundle : undefined
+    if (placedBundle) files.push(...placedBundle.files)
     report.done?.('bins', commands.map((c) => c.name).join(', '))
 
     // Where it goes.
@@ -399,6 +408,16 @@ export async function pack(options: PackOptions): Promise<PackResult> {
         leftOut: closure.leftOut,
       },
       ...(tar ? {tar} : {}),
+      ...(placedBundle
+        ? {
+            snapshotBundle: {
+              path: SNAPSHOT_BUNDLE_FILE,
+              from: placedBundle.from,
+              bytes: snapshot.byPath.get(SNAPSHOT_BUNDLE_FILE)?.size ?? 0,
+              ...(placedBundle.files.length > 1 ? {sha256File: `${SNAPSHOT_BUNDLE_FILE}.sha256`} : {}),
+            },
+          }
+        : {}),
     }
   } finally {
     pool?.dispose()
@@ -701,12 +720,37 @@ async function readSourceManifest(rootDir: string): Promise<Record<string, unkno
   return parsed.value as Record<string, unknown>
 }
 
+/**
+ * The agent SDK bundle an agent's npm package ships (`dist/sdk-snapshot.js` of the packed package,
+ * and its `.sha256` when present), as files placed at the package root, where the runtime reads it.
+ */
+function findSnapshotBundle(
+  rootOut: string,
+  planned: ReadonlyMap<string, OutputFile>,
+  inTree: (path: string) => OutputFile | undefined,
+): {from: string; files: OutputFile[]} | undefined {
+  const lookup = (path: string) => planned.get(path) ?? inTree(path)
+  const from = `${rootOut}/${SNAPSHOT_BUNDLE_FILE}`
+  const found = lookup(from)
+  if (!found) return undefined
+  const files: OutputFile[] = [{path: SNAPSHOT_BUNDLE_FILE, source: found.source, executable: false}]
+  const sum = lookup(`${from}.sha256`)
+  if (sum) files.push({path: `${SNAPSHOT_BUNDLE_FILE}.sha256`, source: sum.source, executable: false})
+  return {from, files}
+}
+
+/**
+ * The manifest to write. Without an agent block in the source, `--agent` writes `snapshot: true`
+ * only when the package ships the SDK bundle: the runtime gains from the snapshot only with one,
+ * and without one it falls back to per-session imports, which is what `false` asks for anyway.
+ */
 function buildManifest(
   input: Record<string, unknown> | undefined,
   npmName: string,
   version: string,
   commands: Array<{name: string}>,
   options: PackOptions,
+  hasSnapshotBundle: boolean,
 ): Record<string, unknown> {
   const name = typeof input?.name === 'string' && input.name !== '' ? input.name : unscopedName(npmName)
   let agent = input?.agent as Record<string, unknown> | undefined
@@ -725,7 +769,9 @@ function buildManifest(
         {hint: 'Drop --agent to keep the declared entrypoint, or add --force to replace it.'},
       )
     }
-    agent = {...(agent ?? {}), acpEntrypoint: options.agent}
+    agent = agent
+      ? {...agent, acpEntrypoint: options.agent}
+      : {acpEntrypoint: options.agent, snapshot: hasSnapshotBundle}
   }
   const manifest: Record<string, unknown> = {name, version}
   if (agent) {

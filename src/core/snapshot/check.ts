@@ -30,12 +30,13 @@ import {join} from 'node:path'
 import type {PackageModel} from '../analyze.js'
 import type {Problem} from '../errors.js'
 import {MANIFEST_FILE} from '../format/manifest.js'
+import {SNAPSHOT_BUNDLE_FILE} from '../format/paths.js'
 import type {PackageSnapshot} from '../package-reader.js'
 import {hostNode} from '../run/node.js'
 import {PROBE_SOURCE} from './probe.js'
 
 /** Package path of the snapshot bundle the sidecar evaluates into its V8 startup snapshot. */
-export const SNAPSHOT_BUNDLE = 'dist/sdk-snapshot.js'
+export const SNAPSHOT_BUNDLE = SNAPSHOT_BUNDLE_FILE
 
 /** How long the child may take to evaluate the SDK before it is killed (ms). */
 export const SNAPSHOT_CHECK_TIMEOUT_MS = 10_000
