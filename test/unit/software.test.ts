@@ -35,6 +35,23 @@ afterAll(() => {
   rmSync(scratch, {recursive: true, force: true})
 })
 
+/** A descriptor as defineSoftware returns it: the path under both runtime generations' names. */
+const both = (path: string) => ({packagePath: path, packageDir: path})
+
+/** Runs fn, collecting the process warnings it emits as "code: message". */
+function withWarnings<T>(fn: () => T): {value: T; warnings: string[]} {
+  const warnings: string[] = []
+  const original = process.emitWarning
+  process.emitWarning = ((message: string, options?: {code?: string}) => {
+    warnings.push(`${options?.code}: ${message}`)
+  }) as typeof process.emitWarning
+  try {
+    return {value: fn(), warnings}
+  } finally {
+    process.emitWarning = original
+  }
+}
+
 function codeOf(fn: () => unknown): string | undefined {
   try {
     fn()
@@ -90,9 +107,11 @@ describe('defineSoftware', () => {
     }
   })
 
-  it('returns a frozen descriptor holding only packageDir', () => {
+  it('returns a frozen descriptor holding the path under both names, packagePath and packageDir', () => {
     const software = defineSoftware({packageDir: example, extra: 1} as {packageDir: string})
-    expect(software).toEqual({packageDir: example})
+    expect(software).toEqual(both(example))
+    expect(defineSoftware({packagePath: example})).toEqual(both(example))
+    expect(defineSoftware({packagePath: example, packageDir: example})).toEqual(both(example))
     expect(Object.isFrozen(software)).toBe(true)
     expect(() => {
       ;(software as {packageDir: string}).packageDir = '/elsewhere'
@@ -100,20 +119,45 @@ describe('defineSoftware', () => {
   })
 
   it('accepts a directory with only one of the two descriptor files', () => {
-    expect(defineSoftware({packageDir: manifestOnly})).toEqual({packageDir: manifestOnly})
-    expect(defineSoftware({packageDir: packageJsonOnly})).toEqual({packageDir: packageJsonOnly})
+    expect(defineSoftware({packageDir: manifestOnly})).toEqual(both(manifestOnly))
+    expect(withWarnings(() => defineSoftware({packageDir: packageJsonOnly}))).toMatchObject({
+      value: both(packageJsonOnly),
+      warnings: [expect.stringContaining('WARN_AGENTOS_SOFTWARE_SOURCE_ROOT')],
+    })
+  })
+
+  it('warns about a source root, and refuses one with strict', () => {
+    const root = join(scratch, 'source-root')
+    mkdirSync(join(root, 'src'), {recursive: true})
+    writeFileSync(join(root, 'agentos-package.json'), '{"name":"s"}')
+    writeFileSync(join(root, 'tsconfig.json'), '{}')
+    const {warnings} = withWarnings(() => defineSoftware({packagePath: root}))
+    expect(warnings).toEqual([
+      expect.stringMatching(/^WARN_AGENTOS_SOFTWARE_SOURCE_ROOT: .*src, tsconfig\.json/),
+    ])
+    expect(codeOf(() => defineSoftware({packagePath: root}, {strict: true}))).toBe(
+      'ERR_AGENTOS_SOFTWARE_SOURCE_ROOT',
+    )
+    expect(withWarnings(() => defineSoftware({packagePath: manifestOnly})).warnings).toEqual([])
+  })
+
+  it('accepts an .aospkg file as packagePath, and refuses different packagePath and packageDir', () => {
+    const archive = join(scratch, 'x.aospkg')
+    writeFileSync(archive, 'AOSPKG')
+    expect(defineSoftware({packagePath: archive})).toEqual(both(archive))
+    expect(codeOf(() => defineSoftware({packagePath: example, packageDir: manifestOnly} as never))).toBe(
+      'ERR_AGENTOS_SOFTWARE_INVALID',
+    )
   })
 
   it('normalizes the packageDir', () => {
-    expect(defineSoftware({packageDir: `${scratch}/empty/../manifest-only`})).toEqual({
-      packageDir: manifestOnly,
-    })
-    expect(defineSoftware({packageDir: `${scratch}//./manifest-only`})).toEqual({packageDir: manifestOnly})
+    expect(defineSoftware({packageDir: `${scratch}/empty/../manifest-only`})).toEqual(both(manifestOnly))
+    expect(defineSoftware({packageDir: `${scratch}//./manifest-only`})).toEqual(both(manifestOnly))
   })
 
   it('accepts arrays (meta-packages), nested, and freezes them', () => {
     const meta = defineSoftware([{packageDir: example}, [{packageDir: manifestOnly}, []], []])
-    expect(meta).toEqual([{packageDir: example}, [{packageDir: manifestOnly}, []], []])
+    expect(meta).toEqual([both(example), [both(manifestOnly), []], []])
     expect(Object.isFrozen(meta)).toBe(true)
     expect(Object.isFrozen(meta[1])).toBe(true)
     expect(Object.isFrozen(meta[0])).toBe(true)
@@ -155,6 +199,7 @@ describe('flattenSoftware', () => {
     const a2 = {packageDir: example}
     const result = flattenSoftware([a, [b, a2], [[a]]])
     expect(result).toEqual([a, b])
+    expect(flattenSoftware([a2])).toEqual([both(example)])
     expect(result[0]).toBe(a)
   })
 
@@ -162,7 +207,7 @@ describe('flattenSoftware', () => {
     const a = {packageDir: manifestOnly}
     const dotted = {packageDir: `${scratch}/./empty/../manifest-only`}
     const doubled = {packageDir: `${scratch}//manifest-only`}
-    expect(flattenSoftware([a, dotted, doubled])).toEqual([a])
+    expect(flattenSoftware([a, dotted, doubled])).toEqual([both(manifestOnly)])
   })
 
   // Regression (fixed): flattenSoftware keeps "the first of each directory" (JSDoc) using path.normalize as the key,

@@ -1,5 +1,7 @@
-import {realpath, stat} from 'node:fs/promises'
-import {extname, resolve} from 'node:path'
+import {mkdtemp, readFile, realpath, rm, stat, writeFile} from 'node:fs/promises'
+import {createRequire} from 'node:module'
+import {tmpdir} from 'node:os'
+import {extname, join, resolve} from 'node:path'
 import {pathToFileURL} from 'node:url'
 import {isAgentosError} from '../errors.js'
 import {asRunError, runError} from './errors.js'
@@ -21,8 +23,12 @@ export async function loadInputs(inputs: readonly string[], baseDir = process.cw
   for (const input of inputs) {
     const path = resolve(baseDir, input)
     const info = await stat(path).catch(() => undefined)
-    if (info?.isFile() && MODULE_EXTENSIONS.has(extname(path))) dirs.push(...(await loadSoftwareModule(path)))
-    else if (info?.isFile() && (await isAospkg(path))) dirs.push(await mountableAospkg(path))
+    if (info?.isFile() && MODULE_EXTENSIONS.has(extname(path))) {
+      // A descriptor's packagePath may name an .aospkg, as the runtime allows.
+      for (const entry of await loadSoftwareModule(path)) {
+        dirs.push(entry.endsWith('.aospkg') && (await isAospkg(entry)) ? await mountableAospkg(entry) : entry)
+      }
+    } else if (info?.isFile() && (await isAospkg(path))) dirs.push(await mountableAospkg(path))
     else dirs.push(path)
   }
   const seen = new Set<string>()
@@ -40,23 +46,91 @@ export async function loadInputs(inputs: readonly string[], baseDir = process.cw
   return packages
 }
 
+/**
+ * The `run` arguments as the paths a runtime mounts, in order, without reading any package: a
+ * software module flattened into its package directories, an `.aospkg` archive kept as the file
+ * (the real runtime mounts archives itself), anything else as the directory it names. The same
+ * path twice is kept once. Used by `run --engine agentos`.
+ *
+ * @throws AgentosError `ERR_AGENTOS_RUN_SOFTWARE_INVALID`, `_SOFTWARE_LOAD_FAILED`.
+ */
+export async function inputPackagePaths(
+  inputs: readonly string[],
+  baseDir = process.cwd(),
+): Promise<string[]> {
+  const paths: string[] = []
+  for (const input of inputs) {
+    const path = resolve(baseDir, input)
+    const info = await stat(path).catch(() => undefined)
+    if (info?.isFile() && MODULE_EXTENSIONS.has(extname(path)))
+      paths.push(...(await loadSoftwareModule(path)))
+    else paths.push(path)
+  }
+  const seen = new Set<string>()
+  const unique: string[] = []
+  for (const path of paths) {
+    const real = await realpath(path).catch(() => path)
+    if (seen.has(real)) continue
+    seen.add(real)
+    unique.push(path)
+  }
+  return unique
+}
+
+/**
+ * The packages that export `defineSoftware`: a software file written for the real runtime imports
+ * it from one of them, and should run here whether or not that package is installed next to it.
+ */
+const DEFINE_SOFTWARE_FROM = ['agentos-toolchain', '@rivet-dev/agentos', '@rivet-dev/agentos-core']
+
+async function importSoftwareModule(file: string): Promise<unknown> {
+  // Only names the module mentions: a text search is enough to decide whether to load it through jiti.
+  const text = await readFile(file, 'utf8')
+  const missing = DEFINE_SOFTWARE_FROM.filter(
+    (name) => (text.includes(`'${name}'`) || text.includes(`"${name}"`)) && !resolvableFrom(file, name),
+  )
+  // The common case, every import resolvable (or a plain .js/.mjs file): the module as Node loads it.
+  if (missing.length === 0 && !/\.[cm]?ts$/.test(file)) {
+    return ((await import(pathToFileURL(file).href)) as {default?: unknown}).default
+  }
+  const {createJiti} = await import('jiti')
+  if (missing.length === 0) {
+    return createJiti(import.meta.url, {moduleCache: false}).import(file, {default: true})
+  }
+  // The names that do not resolve from the module are aliased to a stand-in whose defineSoftware
+  // returns its argument: the export is checked by the real defineSoftware afterwards anyway. A
+  // file, not a module of this CLI, so that it exists inside the single binary too.
+  const dir = await mkdtemp(join(tmpdir(), 'agentos-software-'))
+  try {
+    const shim = join(dir, 'define-software.mjs')
+    await writeFile(shim, 'export const defineSoftware = (entry) => entry\nexport default {defineSoftware}\n')
+    const alias = Object.fromEntries(missing.map((name) => [name, shim]))
+    return await createJiti(import.meta.url, {moduleCache: false, alias}).import(file, {default: true})
+  } finally {
+    await rm(dir, {recursive: true, force: true})
+  }
+}
+
+function resolvableFrom(file: string, name: string): boolean {
+  try {
+    createRequire(file).resolve(name)
+    return true
+  } catch {
+    return false
+  }
+}
+
 async function loadSoftwareModule(file: string): Promise<string[]> {
   let exported: unknown
   try {
-    if (/\.[cm]?ts$/.test(file)) {
-      const {createJiti} = await import('jiti')
-      exported = await createJiti(import.meta.url, {moduleCache: false}).import(file, {default: true})
-    } else {
-      const namespace = (await import(pathToFileURL(file).href)) as {default?: unknown}
-      exported = namespace.default
-    }
+    exported = await importSoftwareModule(file)
   } catch (error) {
     if (isAgentosError(error)) throw asRunError(error)
     throw runError(
       'ERR_AGENTOS_RUN_SOFTWARE_LOAD_FAILED',
       `cannot load ${file}: ${(error as Error).message}`,
       {
-        hint: 'The module must import defineSoftware from agentos-toolchain and export default its result.',
+        hint: 'The module must import defineSoftware (from agentos-toolchain or @rivet-dev/agentos) and export default its result.',
         path: file,
         cause: error,
       },
@@ -68,7 +142,7 @@ async function loadSoftwareModule(file: string): Promise<string[]> {
       'ERR_AGENTOS_RUN_SOFTWARE_INVALID',
       `${file} has no default export of defineSoftware(...)`,
       {
-        hint: 'export default defineSoftware({packageDir: resolve(import.meta.dirname, "my-tool-package")})',
+        hint: 'export default defineSoftware({packagePath: resolve(import.meta.dirname, "my-tool-package")})',
         path: file,
       },
     )
@@ -77,8 +151,8 @@ async function loadSoftwareModule(file: string): Promise<string[]> {
     // Re-checked here: a module may export a plain object without calling defineSoftware.
     const checked = Array.isArray(exported)
       ? defineSoftware(exported)
-      : defineSoftware(exported as {packageDir: string})
-    return flattenSoftware(checked).map((entry) => entry.packageDir)
+      : defineSoftware(exported as {packagePath: string})
+    return flattenSoftware(checked).map((entry) => entry.packagePath)
   } catch (error) {
     throw asRunError(error)
   }
