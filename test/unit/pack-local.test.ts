@@ -118,3 +118,26 @@ describe('pack of an installed local project', () => {
     expect(b.digest).toBe(a.digest)
   })
 })
+
+describe('pack: outputs inside the project', () => {
+  it('`pack . --out dist/package --tar dist/package.tgz`, three times: one digest, no nested copy', async () => {
+    const dir = project()
+    const results = []
+    for (let i = 0; i < 3; i++) {
+      results.push(
+        await pack({source: '.', cwd: dir, out: 'dist/package', tar: 'dist/package.tgz', force: true}),
+      )
+    }
+    expect(new Set(results.map((r) => r.digest)).size).toBe(1)
+    expect(new Set(results.map((r) => r.files)).size).toBe(1)
+    expect(existsSync(join(dir, 'dist/package/node_modules/my-tool/dist'))).toBe(false)
+  })
+
+  it('leaves out an .aospkg output inside the project too', async () => {
+    const dir = project()
+    const first = await pack({source: '.', cwd: dir, out: 'dist/package', format: 'both'})
+    const second = await pack({source: '.', cwd: dir, out: 'dist/package', format: 'both', force: true})
+    expect(second.digest).toBe(first.digest)
+    expect(existsSync(join(dir, 'dist/package/node_modules/my-tool/dist'))).toBe(false)
+  })
+})

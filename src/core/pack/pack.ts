@@ -1,6 +1,7 @@
+import {realpathSync} from 'node:fs'
 import {lstat, mkdtemp, readFile, rename, rm, symlink, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
-import {join, posix, resolve} from 'node:path'
+import {join, posix, resolve, sep} from 'node:path'
 import {mapLimit} from '../../lib/concurrency.js'
 import {analyzePackage} from '../analyze.js'
 import {
@@ -305,6 +306,11 @@ export async function pack(options: PackOptions): Promise<PackResult> {
     const archive = format === 'dir' ? undefined : archivePathFor(target, format)
     if (format !== 'aospkg') await checkTarget(target, {force: options.force, sources})
     if (archive) await checkArchiveTarget(archive, {force: options.force})
+    leaveOutOwnOutputs(files, [
+      layout === 'versioned' ? outRoot : target,
+      ...(archive ? [archive] : []),
+      ...(options.tar ? [resolve(cwd, options.tar)] : []),
+    ])
 
     report.start?.('copy')
     files.push(
@@ -682,6 +688,33 @@ async function planFiles(
     }))
   })
   return {files: perPackage.flat(), trees}
+}
+
+/**
+ * Drops the project files that are this pack's own outputs: with `--out dist/package` inside the
+ * project (the README's CI recipe), each pack would otherwise copy the previous package into
+ * node_modules/<name>/dist/package, growing without end. Output paths are compared as given and
+ * as resolved (the project may be reached through a link).
+ */
+function leaveOutOwnOutputs(files: OutputFile[], outputs: readonly string[]): void {
+  const roots = outputs.flatMap((path) => {
+    const real = realpathOrNull(path)
+    return real && real !== path ? [path, real] : [path]
+  })
+  const isOutput = (source: string) =>
+    roots.some((root) => source === root || source.startsWith(`${root}${sep}`))
+  for (let i = files.length - 1; i >= 0; i--) {
+    const source = files[i]!.source
+    if (typeof source === 'string' && isOutput(source)) files.splice(i, 1)
+  }
+}
+
+function realpathOrNull(path: string): string | null {
+  try {
+    return realpathSync(path)
+  } catch {
+    return null
+  }
 }
 
 /**
