@@ -44,6 +44,10 @@ Default output: ./<name>-package for a directory or tarball; for a registry spec
     'prune-native': Flags.boolean({
       description: 'delete native .node addons and binaries from the closure (reported)',
     }),
+    'keep-aospkg': Flags.boolean({
+      description:
+        'keep the agentOS archive the package ships of itself (dist/package.aospkg), left out by default',
+    }),
     install: Flags.boolean({
       default: true,
       allowNo: true,
@@ -70,6 +74,7 @@ Default output: ./<name>-package for a directory or tarball; for a registry spec
       agent: flags.agent,
       force: flags.force,
       pruneNative: flags['prune-native'],
+      keepOwnAospkg: flags['keep-aospkg'],
       install: flags.install,
       offline: flags.offline,
       preferOffline: flags['prefer-offline'],

@@ -20,6 +20,8 @@ export interface CopyTree {
   source: string
   /** Its package-relative output directory (`node_modules/x`). */
   out: string
+  /** Files of the package (relative to `source`) that are not copied. */
+  exclude?: string[]
 }
 
 /**

@@ -146,7 +146,7 @@ function copyTree(tree: CopyTree, report: (outcome: CopyOutcome) => void): void 
   const visit = (rel: string) => {
     if (stopped()) throw new Stopped()
     const path = `${tree.out}/${rel}`
-    if (skip.has(path)) return
+    if (skip.has(path) || tree.exclude?.includes(rel)) return
     const source = join(tree.source, rel)
     try {
       makeDirectory(dirname(path))

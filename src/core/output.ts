@@ -438,8 +438,9 @@ export async function writePackageFiles(
   if (trees.length > 0 && !workers) {
     // No copy threads to walk them: listed here, as files like any other.
     const given = new Set(files.map((file) => file.path))
-    const listed = trees.flatMap(({source, out}) =>
+    const listed = trees.flatMap(({source, out, exclude}) =>
       listPackage(source)
+        .filter((rel) => !exclude?.includes(rel))
         .map((rel): OutputFile => ({path: `${out}/${rel}`, source: join(source, rel)}))
         .filter((file) => !given.has(file.path)),
     )

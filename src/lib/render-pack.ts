@@ -18,6 +18,11 @@ export function renderPack(result: PackResult): string {
   for (const native of result.pruned) {
     out.push(`  pruned:   ${native.package} ${native.path} (${native.kind}, ${formatBytes(native.bytes)})`)
   }
+  for (const file of result.closure.leftOutFiles) {
+    out.push(
+      `  left out: ${file.path} (${formatBytes(file.bytes)}): the package's own agentOS archive (--keep-aospkg keeps it)`,
+    )
+  }
   if (result.pruned.length > 0) out.push(`  pruned ${formatBytes(result.prunedBytes)} of native code`)
   if (result.snapshotBundle) {
     const {path, from, bytes} = result.snapshotBundle

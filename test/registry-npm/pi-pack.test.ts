@@ -53,6 +53,20 @@ describe.skipIf(!ENABLED)(`pack ${SPEC} --agent pi-sdk-acp --prune-native`, () =
     expect(report.problems.map((p) => p.code)).not.toContain('WARN_AGENTOS_RUNTIME_SNAPSHOT_BUNDLE_MISSING')
   })
 
+  it('leaves out the archive pi ships of itself, and names it in the closure report', () => {
+    expect(result.closure.leftOutFiles).toEqual([
+      {
+        path: 'node_modules/@agentos-software/pi/dist/package.aospkg',
+        bytes: expect.any(Number),
+        reason: 'own-aospkg',
+      },
+    ])
+    expect(result.closure.leftOutFiles[0]!.bytes).toBeGreaterThan(100_000_000)
+    expect(existsSync(join(result.out, 'node_modules/@agentos-software/pi/dist/package.aospkg'))).toBe(false)
+    expect(existsSync(join(result.out, 'node_modules/@agentos-software/pi/dist/adapter.js'))).toBe(true)
+    expect(result.bytes).toBeLessThan(150_000_000)
+  })
+
   it('opens a session in the real runtime, as agent pi-sdk-acp', async (context) => {
     if (!CORE || !existsSync(CORE)) {
       context.skip('agentOS runtime not given (AGENTOS_TOOLCHAIN_RUNTIME=<dir with @rivet-dev/agentos-core>)')

@@ -141,3 +141,23 @@ describe('pack: outputs inside the project', () => {
     expect(existsSync(join(dir, 'dist/package/node_modules/my-tool/dist'))).toBe(false)
   })
 })
+
+describe('pack: a package that ships its own agentOS archive', () => {
+  it('leaves dist/package.aospkg out and reports it; --keep-aospkg keeps it', async () => {
+    const dir = project()
+    mkdirSync(join(dir, 'dist'))
+    writeFileSync(join(dir, 'dist/package.aospkg'), Buffer.alloc(4096, 1))
+    writeFileSync(join(dir, 'dist/other.js'), 'export {}\n')
+    const result = await pack({source: dir, cwd: work, out: join(work, 'out')})
+    expect(result.closure.leftOutFiles).toEqual([
+      {path: 'node_modules/my-tool/dist/package.aospkg', bytes: 4096, reason: 'own-aospkg'},
+    ])
+    expect(existsSync(join(work, 'out/node_modules/my-tool/dist/package.aospkg'))).toBe(false)
+    expect(existsSync(join(work, 'out/node_modules/my-tool/dist/other.js'))).toBe(true)
+
+    const kept = await pack({source: dir, cwd: work, out: join(work, 'kept'), keepOwnAospkg: true})
+    expect(kept.closure.leftOutFiles).toEqual([])
+    expect(existsSync(join(work, 'kept/node_modules/my-tool/dist/package.aospkg'))).toBe(true)
+    expect(kept.files).toBe(result.files + 1)
+  })
+})

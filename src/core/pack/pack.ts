@@ -1,4 +1,4 @@
-import {realpathSync} from 'node:fs'
+import {realpathSync, statSync} from 'node:fs'
 import {lstat, mkdtemp, readFile, rename, rm, symlink, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join, posix, resolve, sep} from 'node:path'
@@ -73,6 +73,11 @@ export interface PackOptions {
   force?: boolean
   /** Delete native addons/binaries from the closure instead of failing. */
   pruneNative?: boolean
+  /**
+   * Keep the agentOS archive the packed package ships of itself (`dist/package.aospkg`), which is
+   * otherwise left out: the package it holds is what is being packed.
+   */
+  keepOwnAospkg?: boolean
   /** Install when the local tree is missing or unsatisfied (default true). */
   install?: boolean
   /** Use only the npm cache. */
@@ -129,7 +134,7 @@ export interface PackResult {
   prunedBytes: number
   warnings: Problem[]
   source: {kind: PackSource['kind']; spec: string; installed: boolean}
-  closure: {packages: PackedPackage[]; leftOut: LeftOut[]}
+  closure: {packages: PackedPackage[]; leftOut: LeftOut[]; leftOutFiles: LeftOutFile[]}
   tar?: {path: string; sha256: string; bytes: number}
   /**
    * The agent SDK bundle placed at the package root, where the runtime loads it for
@@ -223,6 +228,9 @@ export async function pack(options: PackOptions): Promise<PackResult> {
       return packageHasFile(tree.source, rel) ? {path, source: join(tree.source, rel)} : undefined
     }
     const has = (path: string) => planned.has(path) || inTree(path) !== undefined
+    const leftOutFiles = options.keepOwnAospkg
+      ? []
+      : leaveOutOwnAospkg(rootOut, files, planned, trees, inTree)
     const bin = normalizeBin(root.package)
     // npm rewrites unsafe bin names and paths as it reads them ("a/b" → "b", "../x" → "x", ".."
     // dropped): the map as written is judged too, so such a package is refused with the reason
@@ -412,6 +420,7 @@ export async function pack(options: PackOptions): Promise<PackResult> {
           why: n.why,
         })),
         leftOut: closure.leftOut,
+        leftOutFiles,
       },
       ...(tar ? {tar} : {}),
       ...(placedBundle
@@ -689,6 +698,40 @@ async function planFiles(
   })
   return {files: perPackage.flat(), trees}
 }
+
+/** A file of the closure that pack left out, and why. */
+export interface LeftOutFile {
+  /** Package-relative path it would have had. */
+  path: string
+  bytes: number
+  /** `own-aospkg`: the packed package's own agentOS archive (keep it with `keepOwnAospkg`). */
+  reason: 'own-aospkg'
+}
+
+/**
+ * Leaves out the agentOS archive a published agentOS package ships of itself
+ * (`dist/package.aospkg`, as the `@agentos-software/*` packages do): it holds the package being
+ * packed, so copying it would ship everything twice (pi: 131 MB of a 252 MB package).
+ */
+function leaveOutOwnAospkg(
+  rootOut: string,
+  files: OutputFile[],
+  planned: Map<string, OutputFile>,
+  trees: CopyTree[],
+  inTree: (path: string) => OutputFile | undefined,
+): LeftOutFile[] {
+  const path = `${rootOut}/${OWN_AOSPKG}`
+  const file = planned.get(path) ?? inTree(path)
+  if (!file || typeof file.source !== 'string') return []
+  const bytes = statSync(file.source).size
+  if (planned.delete(path)) files.splice(files.indexOf(file), 1)
+  const tree = trees.find((t) => t.out === rootOut)
+  if (tree) tree.exclude = [...(tree.exclude ?? []), OWN_AOSPKG]
+  return [{path, bytes, reason: 'own-aospkg'}]
+}
+
+/** Where the `@agentos-software/*` npm packages carry their own agentOS archive. */
+const OWN_AOSPKG = 'dist/package.aospkg'
 
 /**
  * Drops the project files that are this pack's own outputs: with `--out dist/package` inside the
