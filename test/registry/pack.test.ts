@@ -245,6 +245,13 @@ describe('pack from the registry', () => {
     )
   })
 
+  it('a registry package without bin: a hint for a library, and a path that names the spec, not a temp dir', async () => {
+    const error = await pack({source: 'tiny-dep@1.0.0', cwd: work, out: join(work, 'lib')}).catch((e) => e)
+    expect(error).toMatchObject({code: 'ERR_AGENTOS_PACK_NO_BIN', path: 'tiny-dep@1.0.0:package.json'})
+    expect(error.hint).toContain('is a library')
+    expect(error.hint).not.toContain('of the project')
+  })
+
   it('names the package and registry for E404, unreachable and offline cache misses', async () => {
     await expect(pack({source: 'does-not-exist', cwd: work, out: join(work, 'x1')})).rejects.toMatchObject({
       code: 'ERR_AGENTOS_PACK_NOT_FOUND',

@@ -161,3 +161,32 @@ describe('pack: a package that ships its own agentOS archive', () => {
     expect(kept.files).toBe(result.files + 1)
   })
 })
+
+describe('pack: the versioned store', () => {
+  it('refuses to file @b/biome among the versions of @a/biome (both are "biome")', async () => {
+    const scoped = (scope: string) => {
+      const dir = join(work, scope)
+      cpSync(join(installed, 'my-tool'), dir, {recursive: true})
+      cpSync(join(installed, 'ms'), join(dir, 'node_modules/ms'), {recursive: true})
+      editJson(join(dir, 'package.json'), (pkg) => {
+        pkg.name = `@${scope}/biome`
+      })
+      return dir
+    }
+    const store = join(work, 'packages')
+    const first = await pack({source: scoped('a'), cwd: work, out: store, layout: 'versioned'})
+    expect(first.out).toBe(join(store, 'biome/1.0.0'))
+    await expect(
+      pack({source: scoped('b'), cwd: work, out: store, layout: 'versioned'}),
+    ).rejects.toMatchObject({
+      code: 'ERR_AGENTOS_PACK_STORE_NAME_TAKEN',
+      path: join(store, 'biome/1.0.0/package.json'),
+    })
+    // The same package again is fine: a new version, or the same one replaced.
+    await expect(
+      pack({source: join(work, 'a'), cwd: work, out: store, layout: 'versioned'}),
+    ).resolves.toMatchObject({
+      out: join(store, 'biome/1.0.0'),
+    })
+  })
+})

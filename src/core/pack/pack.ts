@@ -1,7 +1,7 @@
 import {realpathSync, statSync} from 'node:fs'
-import {lstat, mkdtemp, readFile, rename, rm, symlink, writeFile} from 'node:fs/promises'
+import {lstat, mkdtemp, readdir, readFile, rename, rm, symlink, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
-import {join, posix, resolve, sep} from 'node:path'
+import {basename, join, posix, resolve, sep} from 'node:path'
 import {mapLimit} from '../../lib/concurrency.js'
 import {analyzePackage} from '../analyze.js'
 import {
@@ -13,7 +13,7 @@ import {
 } from '../aospkg/writer.js'
 import {canCopyInWorkers, type CopyPool, startCopyPool} from '../copy-pool.js'
 import type {CopyTree} from '../copy-protocol.js'
-import {AgentosError, type Problem} from '../errors.js'
+import {AgentosError, isAgentosError, type Problem} from '../errors.js'
 import {normalizeBin, unscopedName} from '../format/bin-map.js'
 import {detectHeader, nativeFileKind} from '../format/header.js'
 import {parseJsonDocument, parseJsonLenient} from '../format/json.js'
@@ -254,7 +254,10 @@ export async function pack(options: PackOptions): Promise<PackResult> {
         'ERR_AGENTOS_PACK_NO_BIN',
         `${npmName} declares no commands in package.json "bin"`,
         {
-          hint: 'Add "bin": {"my-tool": "cli.js"} to the package.json of the project.',
+          hint:
+            source.kind === 'directory'
+              ? 'Add "bin": {"my-tool": "cli.js"} to the package.json of the project.'
+              : `${source.spec} is a library, not a command: pack a project that depends on it and declares a "bin" that uses it.`,
           path: join(rootDir, 'package.json'),
         },
       )
@@ -312,6 +315,7 @@ export async function pack(options: PackOptions): Promise<PackResult> {
     const sources = source.kind === 'directory' ? [source.path] : []
     const format = options.format ?? 'dir'
     const archive = format === 'dir' ? undefined : archivePathFor(target, format)
+    if (layout === 'versioned') await checkStoreOwner(join(outRoot, manifest.name as string), npmName)
     if (format !== 'aospkg') await checkTarget(target, {force: options.force, sources})
     if (archive) await checkArchiveTarget(archive, {force: options.force})
     leaveOutOwnOutputs(files, [
@@ -434,6 +438,8 @@ export async function pack(options: PackOptions): Promise<PackResult> {
           }
         : {}),
     }
+  } catch (error) {
+    throw withoutScratchPath(error, scratch, options.source)
   } finally {
     pool?.dispose()
     if (staging) await discardStaging(staging)
@@ -697,6 +703,48 @@ async function planFiles(
     }))
   })
   return {files: perPackage.flat(), trees}
+}
+
+/**
+ * An error whose path lies in a scratch install directory names the registry spec instead: the
+ * directory is deleted before the user reads the error (`--json` used to show a dead temp path).
+ */
+function withoutScratchPath(error: unknown, scratch: readonly string[], spec: string): unknown {
+  if (!isAgentosError(error) || error.path === undefined) return error
+  const dir = scratch.find((d) => error.path === d || error.path!.startsWith(`${d}${sep}`))
+  if (!dir) return error
+  const inside = error.path.slice(dir.length + 1).replace(/^node_modules\/(@[^/]+\/)?[^/]+\/?/, '')
+  return new AgentosError(error.code, error.message, {
+    hint: error.hint,
+    path: inside ? `${spec}:${inside}` : spec,
+    exitCode: error.exitCode,
+    details: error.details,
+    cause: error,
+  })
+}
+
+/**
+ * In the versioned store, `<out>/<name>/` holds the versions of one npm package: `@a/biome` and
+ * `@b/biome` both have the agentOS name `biome`, and the second must not be filed (and `current`
+ * repointed) among the first one's versions.
+ */
+async function checkStoreOwner(storeDir: string, npmName: string): Promise<void> {
+  const entries = await readdir(storeDir, {withFileTypes: true}).catch(() => [])
+  for (const entry of entries) {
+    if (!entry.isDirectory()) continue
+    const text = await readFile(join(storeDir, entry.name, 'package.json'), 'utf8').catch(() => undefined)
+    const owner = (parseJsonLenient(text ?? '') as {name?: unknown} | undefined)?.name
+    if (typeof owner === 'string' && owner !== npmName) {
+      throw new AgentosError(
+        'ERR_AGENTOS_PACK_STORE_NAME_TAKEN',
+        `${storeDir} holds versions of ${owner}, not ${npmName}: both have the agentOS name ${JSON.stringify(basename(storeDir))}`,
+        {
+          hint: 'Pack one of them into another --out store, or give it another "name" in its agentos-package.json.',
+          path: join(storeDir, entry.name, 'package.json'),
+        },
+      )
+    }
+  }
 }
 
 /** A file of the closure that pack left out, and why. */
