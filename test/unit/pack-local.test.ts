@@ -190,3 +190,30 @@ describe('pack: the versioned store', () => {
     })
   })
 })
+
+describe('pack --prune-native: platform binaries', () => {
+  it('warns that pruning @esbuild/<platform> breaks the commands that load esbuild, and names esbuild-wasm', async () => {
+    const dir = project()
+    for (const name of ['esbuild', `@esbuild/${process.platform}-${process.arch}`]) {
+      cpSync(join(ROOT, 'node_modules', name), join(dir, 'node_modules', name), {recursive: true})
+    }
+    const esbuildVersion = JSON.parse(
+      readFileSync(join(ROOT, 'node_modules/esbuild/package.json'), 'utf8'),
+    ).version
+    editJson(join(dir, 'package.json'), (pkg) => {
+      pkg.dependencies = {...(pkg.dependencies as object), esbuild: esbuildVersion}
+    })
+    await expect(pack({source: dir, cwd: work, out: join(work, 'refused')})).rejects.toMatchObject({
+      code: 'ERR_AGENTOS_PACK_NATIVE',
+    })
+    const result = await pack({source: dir, cwd: work, out: join(work, 'out'), pruneNative: true})
+    const platform = result.warnings.filter((w) => w.code === 'WARN_AGENTOS_PACK_PLATFORM_BINARY_PRUNED')
+    expect(platform).toHaveLength(1)
+    expect(platform[0]!.message).toMatch(
+      new RegExp(
+        `^pruned @esbuild/${process.platform}-${process.arch}, the platform binary esbuild runs .*: my-tool will fail`,
+      ),
+    )
+    expect(platform[0]!.hint).toContain('esbuild-wasm')
+  })
+})
