@@ -398,3 +398,80 @@ describe('pack refuses unsafe targets and leaves them untouched', () => {
     expect(JSON.parse(refused.stdout).error.code).toBe('ERR_AGENTOS_OUT_CONTAINS_SOURCE')
   })
 })
+
+// Last in the file: it publishes tiny-dep 1.1.0, which the tests above do not expect.
+describe('pack of a project with a lockfile and no node_modules', () => {
+  let project: string
+
+  beforeAll(async () => {
+    project = join(work, 'projects', 'locked')
+    mkdirSync(project, {recursive: true})
+    writeFileSync(
+      join(project, 'package.json'),
+      JSON.stringify({
+        name: 'locked-tool',
+        version: '1.0.0',
+        bin: {locked: 'cli.js'},
+        dependencies: {'tiny-dep': '^1.0.0'},
+      }),
+    )
+    writeFileSync(join(project, 'cli.js'), "#!/usr/bin/env node\nconsole.log(require('tiny-dep'))\n")
+    // Locked while the registry has only 1.0.0; then a newer 1.x appears.
+    await execFileAsync(
+      'npm',
+      ['install', '--package-lock-only', '--no-audit', '--no-fund', '--loglevel=error'],
+      {
+        cwd: project,
+        env: {...process.env, ...env},
+      },
+    )
+    const newer = join(work, 'tiny-dep-1.1.0')
+    cpSync(join(FIXTURES, 'packages/tiny-dep'), newer, {recursive: true})
+    writeFileSync(
+      join(newer, 'package.json'),
+      JSON.stringify({name: 'tiny-dep', version: '1.1.0', main: 'index.js'}),
+    )
+    await registry.publish(newer)
+  }, 120_000)
+
+  const versions = (result: Awaited<ReturnType<typeof pack>>) =>
+    Object.fromEntries(result.closure.packages.map((p) => [p.name, p.version]))
+
+  it('installs exactly the locked versions, as npm ci does, and says which lockfile', async () => {
+    const result = await pack({source: project, cwd: work, out: join(work, 'locked-out')})
+    expect(versions(result)).toEqual({'locked-tool': '1.0.0', 'tiny-dep': '1.0.0'})
+    expect(result.source).toMatchObject({kind: 'directory', installed: true, lockfile: 'package-lock.json'})
+    expect(
+      JSON.parse(readFileSync(join(work, 'locked-out/node_modules/tiny-dep/package.json'), 'utf8')).version,
+    ).toBe('1.0.0')
+    // The project's own files come from the project, not from the scratch copy.
+    expect(readFileSync(join(work, 'locked-out/node_modules/locked-tool/cli.js'), 'utf8')).toContain(
+      'tiny-dep',
+    )
+    expect(existsSync(join(work, 'locked-out/node_modules/locked-tool/package-lock.json'))).toBe(false)
+    expect(existsSync(join(project, 'node_modules'))).toBe(false)
+  })
+
+  it('without the lockfile, takes what the registry serves today (the reason for the above)', async () => {
+    const copy = join(work, 'projects', 'unlocked')
+    cpSync(project, copy, {recursive: true})
+    rmSync(join(copy, 'package-lock.json'))
+    const result = await pack({source: copy, cwd: work, out: join(work, 'unlocked-out')})
+    expect(versions(result)['tiny-dep']).toBe('1.1.0')
+    expect(result.source.lockfile).toBeUndefined()
+  })
+
+  it('refuses a lockfile that does not satisfy package.json, naming the dependency', async () => {
+    const copy = join(work, 'projects', 'stale-lock')
+    cpSync(project, copy, {recursive: true})
+    const pkg = JSON.parse(readFileSync(join(copy, 'package.json'), 'utf8'))
+    pkg.dependencies['tiny-dep'] = '^1.1.0'
+    writeFileSync(join(copy, 'package.json'), JSON.stringify(pkg))
+    await expect(pack({source: copy, cwd: work, out: join(work, 'stale-out')})).rejects.toMatchObject({
+      code: 'ERR_AGENTOS_PACK_LOCKFILE_MISMATCH',
+      message: 'package-lock.json does not satisfy package.json: tiny-dep@^1.1.0 is locked at 1.0.0',
+      path: join(copy, 'package-lock.json'),
+    })
+    expect(existsSync(join(work, 'stale-out'))).toBe(false)
+  })
+})

@@ -133,7 +133,8 @@ export interface PackResult {
   pruned: NativeFile[]
   prunedBytes: number
   warnings: Problem[]
-  source: {kind: PackSource['kind']; spec: string; installed: boolean}
+  /** `lockfile`: the project's lockfile the closure was installed from (exactly, as `npm ci`). */
+  source: {kind: PackSource['kind']; spec: string; installed: boolean; lockfile?: LockfileName}
   closure: {packages: PackedPackage[]; leftOut: LeftOut[]; leftOutFiles: LeftOutFile[]}
   tar?: {path: string; sha256: string; bytes: number}
   /**
@@ -191,7 +192,11 @@ export async function pack(options: PackOptions): Promise<PackResult> {
         preferOffline: options.preferOffline,
         registry: options.registry,
       })
-      resolved = await installIntoStaging(source, dir, npmConfig)
+      const lockfile = source.kind === 'directory' ? await projectLockfile(source.path) : undefined
+      resolved =
+        source.kind === 'directory' && lockfile
+          ? await installFromLockfile(source.path, lockfile, dir, npmConfig, source)
+          : await installIntoStaging(source, dir, npmConfig)
       report.done?.('install', `${resolved.closure.nodes.length} packages`)
     }
     const {root, rootDir, closure} = resolved
@@ -416,7 +421,12 @@ export async function pack(options: PackOptions): Promise<PackResult> {
       pruned,
       prunedBytes: pruned.reduce((sum, n) => sum + n.bytes, 0),
       warnings,
-      source: {kind: source.kind, spec: source.spec, installed: scratch.length > 0},
+      source: {
+        kind: source.kind,
+        spec: source.spec,
+        installed: scratch.length > 0,
+        ...(resolved.lockfile ? {lockfile: resolved.lockfile} : {}),
+      },
       closure: {
         packages: closure.nodes.map((n) => ({
           name: n.node.packageName,
@@ -455,6 +465,13 @@ interface Resolved {
   /** True when the root is the user's project (files chosen like `npm pack`). */
   project: boolean
   closure: Closure
+  /**
+   * The project as a node of its own folder, when `root` is a staging copy of it (installed from
+   * its lockfile): its own files are listed from here.
+   */
+  rootFiles?: ArbNode
+  /** The lockfile the closure was installed from. */
+  lockfile?: LockfileName
 }
 
 async function loadArborist(): Promise<typeof import('@npmcli/arborist')> {
@@ -492,6 +509,11 @@ async function fromInstalledTree(dir: string): Promise<Resolved> {
       path: join(dir, 'package.json'),
     })
   }
+  return {root: tree, rootDir: dir, project: true, closure: projectClosure(tree)}
+}
+
+/** The closure of a project tree, each package re-homed under the flat output's node_modules. */
+function projectClosure(tree: ArbNode): Closure {
   const rootName = String(tree.package.name)
   const links = new Map<string, string>()
   const outOf = (node: ArbNode): string => {
@@ -509,7 +531,98 @@ async function fromInstalledTree(dir: string): Promise<Resolved> {
     }
     return node.location
   }
-  return {root: tree, rootDir: dir, project: true, closure: productionClosure(tree, outOf)}
+  return productionClosure(tree, outOf)
+}
+
+/** A project lockfile, in the order `npm ci` reads them. */
+type LockfileName = 'npm-shrinkwrap.json' | 'package-lock.json'
+
+async function projectLockfile(dir: string): Promise<LockfileName | undefined> {
+  for (const name of ['npm-shrinkwrap.json', 'package-lock.json'] as const) {
+    if (
+      await lstat(join(dir, name)).then(
+        (info) => info.isFile(),
+        () => false,
+      )
+    )
+      return name
+  }
+  return undefined
+}
+
+/**
+ * Installs a project's production closure exactly as its lockfile says, as `npm ci --omit=dev`
+ * would: the project's package.json and lockfile are copied into the scratch directory and reified
+ * there (no scripts), after the lockfile is checked against package.json. Without this, a project
+ * with no node_modules was packed with whatever the registry served that day.
+ */
+async function installFromLockfile(
+  projectDir: string,
+  lockfile: LockfileName,
+  dir: string,
+  npmConfig: NpmFlatOptions,
+  source: PackSource,
+): Promise<Resolved> {
+  const Arborist = await loadArborist()
+  for (const file of ['package.json', lockfile]) {
+    await writeFile(join(dir, file), await readFile(join(projectDir, file)))
+  }
+  const options = {
+    ...npmConfig,
+    path: dir,
+    omit: ['dev'],
+    ignoreScripts: true,
+    audit: false,
+    fund: false,
+    save: false,
+  }
+  const arborist = new Arborist(options as never)
+  const locked = (await arborist.loadVirtual().catch((error: Error) => {
+    throw new AgentosError(
+      'ERR_AGENTOS_PACK_LOCKFILE_INVALID',
+      `${join(projectDir, lockfile)}: ${error.message}`,
+      {
+        hint: 'Regenerate it with `npm install --package-lock-only`.',
+        path: join(projectDir, lockfile),
+        cause: error,
+      },
+    )
+  })) as unknown as ArbNode
+  for (const edge of locked.edgesOut.values()) {
+    const optional = edge.type === 'optional' || edge.type === 'peerOptional'
+    if (edge.type === 'dev' || !(edge.invalid || (edge.missing && !optional))) continue
+    const lockedVersion = edge.to?.version
+    throw new AgentosError(
+      'ERR_AGENTOS_PACK_LOCKFILE_MISMATCH',
+      `${lockfile} does not satisfy package.json: ${edge.name}@${edge.spec} is ${
+        lockedVersion ? `locked at ${lockedVersion}` : 'not in the lockfile'
+      }`,
+      {
+        hint: 'Run `npm install` to update the lockfile (as `npm ci` would refuse it too), or install node_modules.',
+        path: join(projectDir, lockfile),
+      },
+    )
+  }
+  try {
+    await arborist.reify(options as never)
+  } catch (error) {
+    throw installError(error as NodeJS.ErrnoException & {uri?: string}, source, npmConfig)
+  }
+  const tree = (await new Arborist({path: dir}).loadActual()) as unknown as ArbNode
+  const rootFiles = (await new Arborist({path: projectDir}).loadActual()) as unknown as ArbNode
+  const closure = projectClosure(tree)
+  if (closure.missing.length > 0) {
+    const names = closure.missing.map((m) => `${m.name}@${m.spec}`)
+    throw new AgentosError(
+      'ERR_AGENTOS_PACK_DEPS_MISSING',
+      `the install left dependencies unsatisfied: ${names.join(', ')}`,
+      {
+        hint: `Check ${lockfile} against package.json.`,
+        path: join(projectDir, lockfile),
+      },
+    )
+  }
+  return {root: tree, rootDir: projectDir, project: true, closure, rootFiles, lockfile}
 }
 
 /**
@@ -691,8 +804,10 @@ async function planFiles(
       trees.push({source: node.realpath, out})
       return []
     }
+    // A staging copy of the project lists the project's own folder.
+    const own = node === resolved.root && resolved.rootFiles ? resolved.rootFiles : node
     const relativeFiles = local
-      ? (await packlist(node as never)).filter(
+      ? (await packlist(own as never)).filter(
           // A workspace's list also names its hoisted dependencies (../../node_modules/…): those
           // are closure packages of their own.
           (f) => !f.startsWith('node_modules/') && !f.startsWith('../'),
@@ -700,7 +815,7 @@ async function planFiles(
       : listPackage(node.realpath)
     return relativeFiles.map((file): OutputFile => ({
       path: `${out}/${file}`,
-      source: join(node.realpath, file),
+      source: join(own.realpath, file),
     }))
   })
   return {files: perPackage.flat(), trees}
