@@ -399,6 +399,49 @@ describe('pack refuses unsafe targets and leaves them untouched', () => {
   })
 })
 
+describe('pack of a workspace member', () => {
+  it('takes the closure from the workspace root, siblings as real files, with no registry', async () => {
+    const root = join(work, 'projects', 'ws-member')
+    cpSync(join(FIXTURES, 'projects/workspace'), root, {recursive: true})
+    const member = join(root, 'packages/ws-cli')
+    mkdirSync(member)
+    writeFileSync(
+      join(member, 'package.json'),
+      JSON.stringify({
+        name: '@m/ws-cli',
+        version: '0.1.0',
+        bin: {'ws-cli': 'cli.js'},
+        dependencies: {'ws-lib': '^1.0.0', 'tiny-dep': '^1.0.0'},
+      }),
+    )
+    writeFileSync(join(member, 'cli.js'), "#!/usr/bin/env node\nconsole.log('cli:', require('ws-lib')())\n")
+    await execFileAsync(
+      'npm',
+      ['install', '--no-audit', '--no-fund', '--ignore-scripts', '--loglevel=error'],
+      {
+        cwd: root,
+        env: {...process.env, ...env},
+      },
+    )
+    expect(existsSync(join(member, 'node_modules'))).toBe(false)
+    const out = join(work, 'ws-member-package')
+    // An unreachable registry: the workspace root's installed tree is all it may use.
+    const result = await pack({source: member, cwd: work, out, registry: 'http://127.0.0.1:9/'})
+    expect(result.source.installed).toBe(false)
+    expect(result.closure.packages.map((p) => [p.name, p.path]).sort()).toEqual([
+      ['@m/ws-cli', 'node_modules/@m/ws-cli'],
+      ['tiny-dep', 'node_modules/tiny-dep'],
+      ['ws-lib', 'node_modules/ws-lib'],
+    ])
+    expect(lstatSync(join(out, 'node_modules/ws-lib')).isSymbolicLink()).toBe(false)
+    expect(fileList(out)).not.toContain('node_modules/ws-lib/notes.md')
+    expect(
+      execFileSync(process.execPath, [join(out, 'node_modules/@m/ws-cli/cli.js')], {encoding: 'utf8'}),
+    ).toBe('cli: hello, workspace\n')
+    expect((await validatePackage(out)).ok).toBe(true)
+  })
+})
+
 // Last in the file: it publishes tiny-dep 1.1.0, which the tests above do not expect.
 describe('pack of a project with a lockfile and no node_modules', () => {
   let project: string

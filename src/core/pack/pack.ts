@@ -1,7 +1,7 @@
 import {realpathSync, statSync} from 'node:fs'
 import {lstat, mkdtemp, readdir, readFile, rename, rm, symlink, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
-import {basename, join, posix, resolve, sep} from 'node:path'
+import {basename, dirname, join, posix, relative, resolve, sep} from 'node:path'
 import {mapLimit} from '../../lib/concurrency.js'
 import {analyzePackage} from '../analyze.js'
 import {
@@ -160,6 +160,10 @@ export async function pack(options: PackOptions): Promise<PackResult> {
     report.start?.('resolve')
     const source = await classifySource(options.source, cwd)
     let resolved = source.kind === 'directory' ? await fromInstalledTree(source.path) : undefined
+    if (resolved && source.kind === 'directory' && resolved.closure.missing.length > 0) {
+      const member = await workspaceMember(source.path)
+      if (member && member.closure.missing.length === 0) resolved = member
+    }
     if (resolved && resolved.closure.missing.length > 0) {
       if (options.install === false) {
         const names = resolved.closure.missing.map((m) => `${m.name}@${m.spec} (needed by ${m.from})`)
@@ -513,11 +517,14 @@ async function fromInstalledTree(dir: string): Promise<Resolved> {
 }
 
 /** The closure of a project tree, each package re-homed under the flat output's node_modules. */
-function projectClosure(tree: ArbNode): Closure {
-  const rootName = String(tree.package.name)
+function projectClosure(tree: ArbNode, start: ArbNode = tree): Closure {
+  const rootOut = `node_modules/${String(start.package.name)}`
   const links = new Map<string, string>()
   const outOf = (node: ArbNode): string => {
-    if (node === tree) return `node_modules/${rootName}`
+    if (node === start) return rootOut
+    // A workspace member's own nested packages (packages/cli/node_modules/x) go under it.
+    if (start.location !== '' && node.location.startsWith(`${start.location}/`))
+      return rootOut + node.location.slice(start.location.length)
     if (node.isLink) {
       links.set(node.target.location, node.location)
       return node.location
@@ -531,7 +538,35 @@ function projectClosure(tree: ArbNode): Closure {
     }
     return node.location
   }
-  return productionClosure(tree, outOf)
+  return productionClosure(start, outOf)
+}
+
+/**
+ * A workspace member as npm (or yarn) installs it: its dependencies hoisted to the workspace
+ * root's node_modules, its siblings linked there. The member's closure is read from the root's
+ * installed tree, as `pnpm deploy` would take it; undefined when `dir` is no member of an
+ * installed workspace.
+ */
+async function workspaceMember(dir: string): Promise<Resolved | undefined> {
+  const member = realpathOrNull(dir)
+  if (!member) return undefined
+  for (let parent = dirname(member); parent !== dirname(parent); parent = dirname(parent)) {
+    const text = await readFile(join(parent, 'package.json'), 'utf8').catch(() => undefined)
+    if (text === undefined) continue
+    const workspaces = (parseJsonLenient(text) as {workspaces?: unknown} | undefined)?.workspaces
+    if (workspaces === undefined) continue
+    const Arborist = await loadArborist()
+    const tree = (await new Arborist({path: parent}).loadActual()) as unknown as ArbNode
+    const location = relative(tree.realpath, member).split(sep).join('/')
+    const {inventory, workspaces: members} = tree as unknown as {
+      inventory: Map<string, ArbNode>
+      workspaces?: Map<string, string>
+    }
+    const node = inventory.get(location)
+    if (!node || !members?.has(String(node.package.name))) return undefined
+    return {root: node, rootDir: member, project: true, closure: projectClosure(tree, node)}
+  }
+  return undefined
 }
 
 /** A project lockfile, in the order `npm ci` reads them. */
