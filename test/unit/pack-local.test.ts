@@ -217,3 +217,40 @@ describe('pack --prune-native: platform binaries', () => {
     expect(platform[0]!.hint).toContain('esbuild-wasm')
   })
 })
+
+describe('pack --tar: what it may replace', () => {
+  it('refuses a directory before anything is written', async () => {
+    const dir = project()
+    mkdirSync(join(work, 'a-dir'))
+    await expect(
+      pack({source: dir, cwd: work, out: join(work, 'out'), tar: join(work, 'a-dir')}),
+    ).rejects.toMatchObject({code: 'ERR_AGENTOS_TAR_OUT_IS_DIR'})
+    expect(existsSync(join(work, 'out'))).toBe(false)
+  })
+
+  it('replaces an earlier package tarball, refuses another file unless --force, and never a source file', async () => {
+    const dir = project()
+    const tgz = join(work, 'p.tgz')
+    await pack({source: dir, cwd: work, out: join(work, 'out'), tar: tgz})
+    await pack({source: dir, cwd: work, out: join(work, 'out'), tar: tgz})
+
+    const notes = join(work, 'notes.txt')
+    writeFileSync(notes, 'mine')
+    await expect(pack({source: dir, cwd: work, out: join(work, 'out'), tar: notes})).rejects.toMatchObject({
+      code: 'ERR_AGENTOS_TAR_OUT_EXISTS',
+    })
+    expect(readFileSync(notes, 'utf8')).toBe('mine')
+    await pack({source: dir, cwd: work, out: join(work, 'out'), tar: notes, force: true})
+    expect(readFileSync(notes).subarray(0, 2)).toEqual(Buffer.from([0x1f, 0x8b]))
+
+    const cli = join(dir, 'cli.js')
+    const before = readFileSync(cli, 'utf8')
+    await expect(
+      pack({source: dir, cwd: work, out: join(work, 'out'), tar: cli, force: true}),
+    ).rejects.toMatchObject({
+      code: 'ERR_AGENTOS_TAR_OUT_EXISTS',
+      message: expect.stringContaining('file of the source'),
+    })
+    expect(readFileSync(cli, 'utf8')).toBe(before)
+  })
+})

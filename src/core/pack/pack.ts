@@ -327,6 +327,10 @@ export async function pack(options: PackOptions): Promise<PackResult> {
     if (layout === 'versioned') await checkStoreOwner(join(outRoot, manifest.name as string), npmName)
     if (format !== 'aospkg') await checkTarget(target, {force: options.force, sources})
     if (archive) await checkArchiveTarget(archive, {force: options.force})
+    if (options.tar) {
+      const {checkTarballTarget} = await import('./tarball.js')
+      await checkTarballTarget(resolve(cwd, options.tar), {force: options.force, sources})
+    }
     leaveOutOwnOutputs(files, [
       layout === 'versioned' ? outRoot : target,
       ...(archive ? [archive] : []),
