@@ -131,6 +131,21 @@ const BUNDLE = {
 // The package copier's worker thread: in the npm package a file beside its pool, in the binary
 // this source, which the pool starts with `eval` (a SEA has no files of its own to point at).
 const copyWorker = await esbuild.build({...BUNDLE, entryPoints: ['src/core/copy-worker.ts'], write: false})
+// The driver of `run --engine agentos`: in the npm package dist/core/runtime/driver.js, in the
+// binary this source, which src/core/runtime/client.ts runs as `node --input-type=module -e` with
+// the node found on PATH (or --node): the runtime must run in a real Node.js, not in the SEA.
+const runtimeDriver = await esbuild.build({
+  ...BUNDLE,
+  entryPoints: ['src/core/runtime/driver.ts'],
+  format: 'esm',
+  target: 'node20',
+  write: false,
+})
+if (runtimeDriver.outputFiles[0].text.length > 100_000) {
+  // A single argv string may not exceed 128 KiB (MAX_ARG_STRLEN).
+  console.error('build-binary: the runtime driver is too large to pass with -e')
+  process.exit(1)
+}
 const result = await esbuild.build({
   ...BUNDLE,
   entryPoints: ['scripts/sea-entry.ts'],
@@ -152,6 +167,7 @@ const result = await esbuild.build({
   define: {
     AGENTOS_SEA_PJSON: JSON.stringify({root: runtimeFields(pjson), plugins}),
     AGENTOS_COPY_WORKER_SOURCE: JSON.stringify(copyWorker.outputFiles[0].text),
+    AGENTOS_RUNTIME_DRIVER_SOURCE: JSON.stringify(runtimeDriver.outputFiles[0].text),
     'import.meta.url': '__agentos_import_meta_url',
   },
   banner: {js: BANNER},
@@ -164,7 +180,12 @@ const main = await esbuild.build({
 })
 // Pure ASCII, so V8 keeps the bundle a one-byte string (see scripts/ascii.mjs).
 await writeFile(bundle, asciiOnly(await readFile(bundle, 'utf8')))
-for (const warning of [...copyWorker.warnings, ...result.warnings, ...main.warnings])
+for (const warning of [
+  ...copyWorker.warnings,
+  ...runtimeDriver.warnings,
+  ...result.warnings,
+  ...main.warnings,
+])
   console.warn(`build-binary: esbuild: ${warning.text}`)
 // A dependency that loads one of its own files through createRequire(import.meta.url) escapes the
 // bundle (as jiti's transform did): in the binary that file does not exist. Refuse such a bundle.

@@ -1,16 +1,19 @@
 import {Args, Errors, Flags} from '@oclif/core'
 import {splitRunArgv} from '../core/run/argv.js'
+import {ENGINE_NAMES, type EngineName} from '../core/run/engine.js'
 import {BaseCommand} from '../lib/base-command.js'
 import {dispatchRun, RUN_DEFAULTS} from '../lib/run-dispatch.js'
 
 export default class Run extends BaseCommand {
   static override summary =
-    'Run packages in a local agentOS VM emulation: a command, or an ACP agent smoke test.'
+    'Run packages in a local agentOS VM emulation, or in the real agentOS runtime: a command, or an agent session.'
   static override description = `A smoke-test emulation of the agentOS VM, NOT a security sandbox: guests run on this machine with your user's rights.
 
 What the guest sees, as in the VM: each package read-only at /opt/agentos/<name>, each command at /opt/agentos/bin/<cmd>, the base environment (PATH=/usr/local/sbin:/usr/local/bin:/opt/agentos/bin:/usr/sbin:/usr/bin:/sbin:/bin, HOME=/home/agentos, USER=agentos, SHELL=/bin/sh, LANG=C.UTF-8), provides.env merged in package order (existing keys win), agent.env over that, --env over everything; LD_*, DYLD_*, NODE_OPTIONS, BASH_ENV and *PRELOAD are removed. provides.files appear at their targets as a per-run copy, so guest writes never reach the package. Two packages linking the same command are refused.
 
 A package is a directory, an .aospkg archive (extracted once into a cache and mounted from there), or a .js/.mjs/.ts module that default-exports defineSoftware(...) or an array of them (a meta-package); several may be given. Executors follow the header: \\0asm runs on node:wasi in-process with the VM root as /; #! runs the named interpreter (at most one argument; #!/usr/bin/env node runs the Node.js of this CLI, or --node; the single binary has none of its own and takes the first node on PATH) in a bubblewrap namespace, or path-mapped where none can be made (said on stderr and in --json); native binaries are refused. Without a command, run describes the VM.
+
+Engines: --engine emulation (the default) is this CLI's own model of the VM: fast, nothing to install, behaviour written from the spec, with known divergences. --engine agentos runs the packages in the real agentOS runtime (@rivet-dev/agentos-core, found with --runtime, $AGENTOS_TOOLCHAIN_RUNTIME, the project's node_modules, or the cache filled by \`runtime install\`) in a child Node.js: trust it for what the VM really does; it takes seconds to start. With it, --agent opens a session through the runtime's session API, --which asks the VM's shell (command -v), the runtime's log lines appear only with --verbose, --node names the Node.js that runs the runtime, and --isolation and --keep-root are refused (exit 2).
 
 Exit codes: the guest's own exit code (always 0 with --json, which reports it); 2 usage; 124 --timeout reached; 125 the VM could not be set up; 126 the command cannot execute (native, unknown header, missing interpreter); 127 command not found.
 With --agent: 0 ok; 3 protocol error (a JSON-RPC error, non-JSON on stdout, wrong protocolVersion); 4 timeout; 5 the agent crashed (its stderr tail is shown).`
@@ -21,12 +24,15 @@ With --agent: 0 ok; 3 protocol error (a JSON-RPC error, non-JSON on stdout, wron
     '<%= config.bin %> run ./software.mjs --env DEBUG=1 -- my-tool',
     '<%= config.bin %> run ./my-agent-package --agent',
     '<%= config.bin %> run ./agents.ts --agent=my-agent --prompt "hello" --json',
+    '<%= config.bin %> run --engine agentos ./my-tool-package -- my-tool 1h',
+    '<%= config.bin %> run --engine agentos ./my-agent-package --agent --prompt "hello"',
   ]
   static override usage = [
     '<%= command.id %> PACKAGES... [-e NAME=value]... [--cwd <path>] [--isolation auto|bwrap|path-mapped] [--timeout <ms>] [--node <path>] [--keep-root] [--json] -- <command> [args…]',
     '<%= command.id %> PACKAGES... --which <command> [--json]',
     '<%= command.id %> PACKAGES... --agent[=<name>] [--prompt <text>] [--init-timeout <ms>] [--session-timeout <ms>] [--prompt-timeout <ms>] [--json] [-- <launch args…>]',
     '<%= command.id %> PACKAGES... [--json]',
+    '<%= command.id %> --engine agentos [--runtime <dir>] [--verbose] PACKAGES... [-e NAME=value]... [--cwd <path>] [--timeout <ms>] [--json] -- <command> [args…]',
   ]
   static override strict = false
   static override args = {
@@ -49,7 +55,10 @@ With --agent: 0 ok; 3 protocol error (a JSON-RPC error, non-JSON on stdout, wron
       description: 'ACP smoke test of the agent (bare --agent: the only agent among the packages)',
     }),
     prompt: Flags.string({description: 'with --agent: send one session/prompt and stream the updates'}),
-    cwd: Flags.string({description: 'guest working directory', default: RUN_DEFAULTS.cwd}),
+    cwd: Flags.string({
+      description:
+        "guest working directory (default: /home/agentos in the emulation, the runtime's own with --engine agentos)",
+    }),
     isolation: Flags.string({
       options: ['auto', 'bwrap', 'path-mapped'],
       default: RUN_DEFAULTS.isolation,
@@ -83,6 +92,19 @@ With --agent: 0 ok; 3 protocol error (a JSON-RPC error, non-JSON on stdout, wron
     }),
     'keep-root': Flags.boolean({
       description: "keep the per-run VM root (the guest's / and copy-up layer) for inspection",
+    }),
+    engine: Flags.string({
+      options: [...ENGINE_NAMES],
+      default: 'emulation',
+      description:
+        "emulation: this CLI's model of the VM (fast, nothing to install, known divergences); agentos: the real agentOS runtime (@rivet-dev/agentos-core), the answer to trust",
+    }),
+    runtime: Flags.string({
+      description:
+        "with --engine agentos: the runtime to use (an npm prefix holding @rivet-dev/agentos-core, or the package); default: $AGENTOS_TOOLCHAIN_RUNTIME, the project's, then the cache",
+    }),
+    verbose: Flags.boolean({
+      description: "with --engine agentos: show the runtime's own log lines on stderr",
     }),
   }
 
@@ -121,6 +143,9 @@ With --agent: 0 ok; 3 protocol error (a JSON-RPC error, non-JSON on stdout, wron
         killAfter: flags['kill-after'],
         keepRoot: flags['keep-root'],
         node: flags.node,
+        engine: flags.engine as EngineName,
+        runtime: flags.runtime,
+        verbose: flags.verbose,
         json: this.jsonEnabled(),
       },
       {

@@ -1,8 +1,15 @@
-import type {PackReporter, PackStep} from '../core/pack/pack.js'
+import type {PackStep} from '../core/pack/pack.js'
+
+/** The events a stepped core operation reports (pack's PackReporter, runtime install's). */
+export interface StepReporter<S extends string> {
+  start?(step: S): void
+  done?(step: S, detail?: string): void
+  skip?(step: S, reason: string): void
+}
 
 /** A reporter plus the promise that settles once its output is finished. */
-export interface StepProgress {
-  reporter: PackReporter
+export interface StepProgress<S extends string = PackStep> {
+  reporter: StepReporter<S>
   /** Call with the operation's outcome; resolves when the display has caught up. */
   finish(error?: unknown): Promise<void>
 }
@@ -30,14 +37,14 @@ function deferred(): Deferred {
  * CI or when piped, nothing at all under `--json`. The core only reports events; the list is driven
  * from them, so the core never depends on the renderer.
  */
-export async function stepProgress(
-  steps: Record<PackStep, string>,
+export async function stepProgress<S extends string = PackStep>(
+  steps: Record<S, string>,
   mode: 'tty' | 'plain' | 'silent',
-): Promise<StepProgress> {
-  const ids = Object.keys(steps) as PackStep[]
+): Promise<StepProgress<S>> {
+  const ids = Object.keys(steps) as S[]
   if (mode === 'silent') return {reporter: {}, finish: async () => {}}
   if (mode === 'plain') {
-    const started = new Map<PackStep, number>()
+    const started = new Map<S, number>()
     const line = (text: string) => process.stderr.write(`${text}\n`)
     return {
       reporter: {
@@ -53,7 +60,7 @@ export async function stepProgress(
   }
   const {Listr, ProcessOutput} = await import('listr2')
   const gates = new Map(ids.map((id) => [id, deferred()]))
-  let current: PackStep | undefined
+  let current: S | undefined
   const list = new Listr(
     ids.map((id) => ({
       title: steps[id],

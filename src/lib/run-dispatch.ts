@@ -1,3 +1,5 @@
+import {createEmulationEngine} from '../core/run/emulation-engine.js'
+import type {Engine, EngineName, EngineResults} from '../core/run/engine.js'
 import {runError} from '../core/run/errors.js'
 import type {IsolationChoice} from '../core/run/sandbox.js'
 
@@ -19,8 +21,14 @@ export interface RunInput {
   promptTimeout: number
   killAfter: number
   keepRoot: boolean
-  /** Node.js for Node guests (`--node`); default this CLI's. */
+  /** Node.js for Node guests (`--node`); default this CLI's. With the agentos engine: the runtime's. */
   node?: string
+  /** Which engine runs the packages (default emulation). */
+  engine?: EngineName
+  /** `--runtime <dir>` (agentos engine). */
+  runtime?: string
+  /** Show the runtime's own log lines (agentos engine). */
+  verbose?: boolean
   json: boolean
 }
 
@@ -54,7 +62,10 @@ export interface RunIo {
 export async function dispatchRun(input: RunInput, io: RunIo): Promise<RunOutcome> {
   // A command (the common case) needs run.js: it loads alongside node.js instead of after it.
   const running =
-    input.command !== undefined && input.which === undefined && input.agent === undefined
+    input.command !== undefined &&
+    input.which === undefined &&
+    input.agent === undefined &&
+    input.engine !== 'agentos'
       ? import('../core/run/run.js')
       : undefined
   running?.catch(() => {})
@@ -79,24 +90,15 @@ export async function dispatchRun(input: RunInput, io: RunIo): Promise<RunOutcom
       exitCode: 2,
     })
   }
+  const engine = await engineFor(input)
+  const renders =
+    engine.name === 'agentos' ? await import('./render-runtime.js') : await import('./render-run.js')
   if (input.which !== undefined) {
-    const [{whichInVm}, {renderWhich}] = await Promise.all([
-      import('../core/run/run.js'),
-      import('./render-run.js'),
-    ])
-    const resolution = await whichInVm({...base, command: input.which})
-    return {
-      result: resolution,
-      render: renderWhich as RunOutcome['render'],
-      exitCode: resolution.error?.exitCode ?? 0,
-    }
+    const {result, exitCode} = await engine.which({...base, command: input.which})
+    return {result, render: renders.renderWhich as RunOutcome['render'], exitCode}
   }
   if (input.agent !== undefined) {
-    const [{runAgent}, {formatUpdate, renderAgent}] = await Promise.all([
-      import('../core/run/agent.js'),
-      import('./render-run.js'),
-    ])
-    const report = await runAgent({
+    const {result: report, exitCode} = await engine.agentSession({
       ...base,
       agentName: input.agent === '' ? undefined : input.agent,
       args: input.command === undefined ? [] : [input.command, ...input.args],
@@ -107,30 +109,75 @@ export async function dispatchRun(input: RunInput, io: RunIo): Promise<RunOutcom
         prompt: input.promptTimeout,
         killAfter: input.killAfter,
       },
-      onUpdate: input.json ? undefined : (update) => io.write(formatUpdate(update)),
+      onUpdate: input.json ? undefined : (update) => io.write(renders.formatUpdate(update)),
     })
-    if (!input.json && report.prompt?.reply) io.write('\n')
-    return {result: report, render: renderAgent as RunOutcome['render'], exitCode: report.exitCode}
+    if (!input.json && (report as {prompt?: {reply?: string}}).prompt?.reply) io.write('\n')
+    return {result: report, render: renders.renderAgent as RunOutcome['render'], exitCode}
   }
   if (input.command === undefined) {
-    const [{describeVm}, {renderVm}] = await Promise.all([
-      import('../core/run/run.js'),
-      import('./render-run.js'),
-    ])
-    return {result: await describeVm(base), render: renderVm as RunOutcome['render'], exitCode: 0}
+    const {result} = await engine.describe(base)
+    return {result, render: renders.renderVm as RunOutcome['render'], exitCode: 0}
   }
-  const {runCommandInVm} = await (running ?? import('../core/run/run.js'))
-  const run = await runCommandInVm({
+  await running
+  const run = await engine.exec({
     ...base,
     command: input.command,
     args: input.args,
     capture: input.json,
     timeoutMs: input.timeout,
     killAfterMs: input.killAfter,
-    keepRoot: input.keepRoot,
   })
-  if (run.root) io.note(`run: the VM root is kept at ${run.root}`)
+  const root = (run as {root?: string}).root
+  if (root) io.note(`run: the VM root is kept at ${root}`)
   // Without --json the guest's own output is the output and its exit code the CLI's; with --json
   // the document carries both and the CLI reports success in producing it.
-  return {result: {ok: run.exitCode === 0, ...run}, render: () => '', exitCode: input.json ? 0 : run.exitCode}
+  return {
+    result: {ok: run.exitCode === 0, ...(engine.name === 'emulation' ? {engine: 'emulation'} : {}), ...run},
+    render: () => '',
+    exitCode: input.json ? 0 : run.exitCode,
+  }
+}
+
+/**
+ * The engine the flags ask for. Flags of one engine given to the other are usage errors rather
+ * than silently ignored: a smoke test that did not test what was asked is worse than none.
+ */
+async function engineFor(input: RunInput): Promise<Engine<EngineResults>> {
+  if (input.engine !== 'agentos') {
+    if (input.runtime !== undefined || input.verbose) {
+      throw runError(
+        'ERR_AGENTOS_RUN_USAGE',
+        `${input.runtime !== undefined ? '--runtime' : '--verbose'} needs --engine agentos`,
+        {
+          hint: 'Add --engine agentos to run in the real agentOS runtime.',
+          exitCode: 2,
+        },
+      )
+    }
+    return createEmulationEngine({
+      isolation: input.isolation,
+      keepRoot: input.keepRoot,
+    }) as Engine<EngineResults>
+  }
+  const emulationOnly =
+    input.isolation !== RUN_DEFAULTS.isolation ? '--isolation' : input.keepRoot ? '--keep-root' : undefined
+  if (emulationOnly) {
+    throw runError(
+      'ERR_AGENTOS_RUN_USAGE',
+      `${emulationOnly} belongs to the emulation; the agentOS runtime has its own VM`,
+      {
+        hint: `Drop ${emulationOnly}, or use --engine emulation.`,
+        exitCode: 2,
+      },
+    )
+  }
+  const [{createAgentosEngine}, {hostNode}] = await Promise.all([
+    import('../core/runtime/engine.js'),
+    import('../core/run/node.js'),
+  ])
+  return createAgentosEngine({
+    runtime: input.runtime,
+    node: hostNode,
+    verbose: input.verbose,
+  }) as Engine<EngineResults>
 }

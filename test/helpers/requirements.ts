@@ -102,3 +102,26 @@ export type Isolation = (typeof ISOLATIONS)[number]
 export function requiresIsolation(context: Skippable, isolation: Isolation): void {
   if (isolation === 'bwrap') requires(context, bwrap)
 }
+
+/**
+ * An agentOS runtime that `run --engine agentos` resolves from the repository (the
+ * AGENTOS_TOOLCHAIN_RUNTIME variable, this project's node_modules, or the cache), asked of the
+ * built CLI itself so the tests and the CLI agree on what "installed" means.
+ */
+export const agentosRuntime = lazy(() => {
+  const reason =
+    'agentOS runtime not installed (agentos-toolchain runtime install, or AGENTOS_TOOLCHAIN_RUNTIME=<dir>)'
+  try {
+    const out = execFileSync(
+      process.execPath,
+      [join(import.meta.dirname, '../../bin/run.js'), 'runtime', 'list', '--json'],
+      {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+      },
+    )
+    return (JSON.parse(out) as {selected?: unknown}).selected ? null : reason
+  } catch {
+    return reason
+  }
+})

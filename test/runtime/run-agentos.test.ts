@@ -1,0 +1,145 @@
+import {chmod, cp, mkdir, mkdtemp, readdir, rm, writeFile} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
+import {basename, join} from 'node:path'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {runProcess} from '../helpers/cli.js'
+import {agentosRuntime, requires} from '../helpers/requirements.js'
+import {example, sdkAgentPackage} from '../helpers/run-fixtures.js'
+import {watFileToWasm} from '../helpers/wasm.js'
+
+// `run --engine agentos` against the real runtime (AGENTOS_TOOLCHAIN_RUNTIME=<dir>, a project
+// install or `runtime install`); skipped without one. Each run boots a VM: seconds, not ms.
+// The real VM also mounts its default software (@agentos-software/common: sh, coreutils…), so
+// the emulation's wasm-cmds fixture (echo, cat, env…) is refused there as a command collision; the
+// WASM quickstart package (tool-a, tool-b) is used instead, with coreutils for the rest.
+let work: string
+let wasm: string
+const engine = ['run', '--engine', 'agentos']
+
+/** The WASM quickstart package: fixtures/examples/my-cmds with its commands compiled from WAT. */
+async function myCmdsPackage(dir: string): Promise<string> {
+  const source = example('my-cmds')
+  await mkdir(join(dir, 'bin'), {recursive: true})
+  await cp(join(source, 'package.json'), join(dir, 'package.json'))
+  await cp(join(source, 'agentos-package.json'), join(dir, 'agentos-package.json'))
+  for (const file of await readdir(join(source, 'wat'))) {
+    const out = join(dir, 'bin', basename(file, '.wat'))
+    await writeFile(out, await watFileToWasm(join(source, 'wat', file)))
+    await chmod(out, 0o755)
+  }
+  return dir
+}
+
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'agentos-runtime-test-'))
+  wasm = await myCmdsPackage(join(work, 'my-cmds'))
+})
+afterAll(async () => {
+  await rm(work, {recursive: true, force: true})
+})
+
+describe('run --engine agentos (the real runtime)', {timeout: 120_000}, () => {
+  it('runs the WASM quickstart: stdout, stderr and the exit code pass through', async (context) => {
+    requires(context, agentosRuntime)
+    const a = await runProcess([...engine, wasm, '--', 'tool-a'])
+    expect(a).toMatchObject({stdout: 'tool-a: hello\n', exitCode: 0})
+    // The runtime's own log lines stay off the terminal without --verbose.
+    expect(a.stderr).not.toMatch(/level=info|agentos-v8-runtime:/)
+    const b = await runProcess([...engine, wasm, '--', 'tool-b'])
+    expect(b).toMatchObject({stdout: '', stderr: 'tool-b: bye\n', exitCode: 3})
+  })
+
+  it('passes argv and stdin, and the exit code of a failing command', async (context) => {
+    requires(context, agentosRuntime)
+    const cat = await runProcess([...engine, wasm, '--', 'cat'], {input: 'line one\nline two\n'})
+    expect(cat).toMatchObject({stdout: 'line one\nline two\n', exitCode: 0})
+    const exit = await runProcess([...engine, wasm, '--', 'sh', '-c', 'echo "$1"; exit 42', 'sh', 'an arg'])
+    expect(exit).toMatchObject({stdout: 'an arg\n', exitCode: 42})
+  })
+
+  it('runs the packed Node.js CLI as it runs natively', async (context) => {
+    requires(context, agentosRuntime)
+    const result = await runProcess([...engine, example('my-tool-package'), '--', 'my-tool', '1h'])
+    expect(result).toMatchObject({stdout: 'my-tool: 3600000\n', exitCode: 0})
+  })
+
+  it('--json: one document with engine, runtimeVersion, output and timings', async (context) => {
+    requires(context, agentosRuntime)
+    const result = await runProcess([...engine, wasm, '--json', '--', 'tool-b'])
+    expect(result.exitCode).toBe(0)
+    const doc = JSON.parse(result.stdout) as Record<string, unknown>
+    expect(doc).toMatchObject({
+      ok: false,
+      engine: 'agentos',
+      runtimeVersion: expect.stringMatching(/^\d+\.\d+\.\d+/),
+      exitCode: 3,
+      stdout: '',
+      stderr: 'tool-b: bye\n',
+      timedOut: false,
+      argv: ['tool-b'],
+    })
+    expect(Object.keys(doc.timings as object)).toEqual([
+      'resolve',
+      'start',
+      'import',
+      'create',
+      'run',
+      'dispose',
+      'total',
+    ])
+  })
+
+  it('--verbose shows the runtime log; a missing command exits 127; --timeout exits 124', async (context) => {
+    requires(context, agentosRuntime)
+    const verbose = await runProcess([...engine, '--verbose', wasm, '--', 'tool-a'])
+    expect(verbose.exitCode).toBe(0)
+    expect(verbose.stderr).toMatch(/level=info|agentos-v8-runtime:/)
+    const missing = await runProcess([...engine, wasm, '--', 'no-such-command'])
+    expect(missing.exitCode).toBe(127)
+    expect(missing.stderr).toContain('ERR_AGENTOS_RUN_COMMAND_NOT_FOUND')
+    const slow = await runProcess([...engine, '--timeout', '300', wasm, '--', 'sh', '-c', 'sleep 10'])
+    expect(slow.exitCode).toBe(124)
+  })
+
+  it('--which asks the VM: the link in /opt/agentos/bin and the header behind it', async (context) => {
+    requires(context, agentosRuntime)
+    const result = await runProcess([...engine, example('my-tool-package'), '--which', 'my-tool', '--json'])
+    expect(result.exitCode).toBe(0)
+    expect(JSON.parse(result.stdout)).toMatchObject({
+      engine: 'agentos',
+      found: true,
+      vmPath: '/opt/agentos/bin/my-tool',
+      package: 'my-tool',
+      kind: 'shebang',
+    })
+  })
+
+  it('--agent opens a session through the session API and streams the prompt', async (context) => {
+    requires(context, agentosRuntime)
+    const result = await runProcess([...engine, example('my-agent-package'), '--agent', '--prompt', 'hello'])
+    expect(result.exitCode).toBe(0)
+    expect(result.stdout).toContain('you said: hello')
+    expect(result.stdout).toContain('agentInfo:     my-agent 0.3.0')
+    const json = await runProcess([...engine, example('my-agent-package'), '--agent', '--json'])
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      engine: 'agentos',
+      outcome: 'ok',
+      agent: {name: 'my-agent'},
+      agentInfo: {name: 'my-agent', version: '0.3.0'},
+      agentCapabilities: {protocolVersion: 1},
+      sessionId: expect.any(String),
+    })
+  })
+
+  it('the SDK agent opens a session; its prompt fails on the emulation-only /opt/agentos/<name> path', async (context) => {
+    requires(context, agentosRuntime)
+    const sdk = await sdkAgentPackage(work)
+    const result = await runProcess([...engine, sdk, '--agent', '--prompt', 'hi', '--json'])
+    const doc = JSON.parse(result.stdout) as {outcome: string; agentInfo: unknown; error?: {message: string}}
+    expect(doc.agentInfo).toMatchObject({name: 'sdk-agent', version: '2.0.0'})
+    // Pinned as observed in 0.2.21: the agent reads its own package.json at /opt/agentos/sdk-agent/,
+    // which the runtime does not have (packages live under /opt/agentos/pkgs/<name>/<version>).
+    expect(doc.outcome).toBe('protocol-error')
+    expect(doc.error?.message).toContain('/opt/agentos/sdk-agent/package.json')
+  })
+})
