@@ -36,6 +36,7 @@ import {MANIFEST_FILE} from './format/manifest.js'
 import {
   checkTarget,
   commitStaging,
+  writeOutputMarker,
   createStaging,
   discardStaging,
   type OutputFile,
@@ -271,6 +272,7 @@ export async function assembleWasm(options: AssembleOptions): Promise<AssembleRe
       // The staged tree was only the archive's source; the parents it made now hold the archive.
       await discardStaging(staging)
     } else {
+      await writeOutputMarker(staging.dir, snapshot.digest!)
       await commitStaging(staging).catch((error: NodeJS.ErrnoException) => {
         throw error.code ? outputError(error, out) : error
       })

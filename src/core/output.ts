@@ -5,8 +5,10 @@ import {
   mkdirSync,
   fstat as fsFstat,
   futimes as fsFutimes,
+  lstatSync,
   open as fsOpen,
   read as fsRead,
+  readdirSync,
   renameSync,
   rmSync,
   type Stats,
@@ -21,8 +23,7 @@ import {canCopyInWorkers, type CopyPool, copyInWorkers, stopCopiesSync} from './
 import {type CopyTree, FIXED_MTIME_SECONDS} from './copy-protocol.js'
 import {listPackage} from './pack/walk.js'
 import {copyHead, nativeFileKind} from './format/header.js'
-import {MANIFEST_FILE} from './format/manifest.js'
-import {normalizePackagePath} from './format/paths.js'
+import {normalizePackagePath, OUTPUT_MARKER} from './format/paths.js'
 import {finishSnapshot, isDescriptorFile, type PackageEntry, type PackageSnapshot} from './package-reader.js'
 
 /**
@@ -184,28 +185,63 @@ export async function checkTarget(target: string, options: TargetOptions = {}): 
   }
   const names = await readdir(real)
   if (names.length === 0) return 'empty'
-  if (await looksLikeOurOutput(real, names)) return 'package'
+  if (names.includes(OUTPUT_MARKER) && (await isUnchangedOutput(real))) return 'package'
   if (options.force) return 'foreign'
   throw new AgentosError(
     'ERR_AGENTOS_OUT_NOT_EMPTY',
-    `the output ${target} is a non-empty directory that is not a package output`,
-    {hint: 'Pass an empty or new directory with --out, or --force to replace it.', path: target},
+    `the output ${target} is a non-empty directory that is not an unchanged earlier output of this tool`,
+    {
+      hint: names.includes(OUTPUT_MARKER)
+        ? 'Files were added to or changed in that earlier output; move them out, pass another --out, or --force to replace it.'
+        : 'Pass an empty or new directory with --out, or --force to replace it.',
+      path: target,
+    },
   )
 }
 
 /**
- * An earlier output of pack or assemble-wasm: `package.json` holding only name, version and bin,
- * next to an `agentos-package.json`, and nothing that marks a project (sources, VCS).
+ * Writes the {@link OUTPUT_MARKER} into a staged package, recording its tree digest. Stamped like
+ * everything else in the package, its directory too (creating the file changed its mtime).
  */
-async function looksLikeOurOutput(dir: string, names: string[]): Promise<boolean> {
-  if (!names.includes('package.json') || !names.includes(MANIFEST_FILE)) return false
-  if (names.some((name) => name === '.git' || name === 'src' || name === 'tsconfig.json')) return false
+export async function writeOutputMarker(dir: string, digest: string): Promise<void> {
+  const file = join(dir, OUTPUT_MARKER)
+  await writeFile(file, `${JSON.stringify({tool: 'agentos-toolchain', digest})}\n`)
+  await utimes(file, FIXED_MTIME, FIXED_MTIME)
+  await utimes(dir, FIXED_MTIME, FIXED_MTIME)
+}
+
+/**
+ * True when `dir` provably is an output of pack or assemble-wasm with nothing added or changed:
+ * its marker is ours, and either every entry still has the fixed mtime they were written with (a
+ * file added, removed or renamed changes its directory's mtime; an edit, the file's own), or,
+ * where mtimes were lost (a git checkout, a copy), the tree digest equals the recorded one. Only
+ * then is it replaced without `--force`: a project that merely looks like a package (a
+ * package.json with a bin map and an agentos-package.json) is never taken for one.
+ */
+async function isUnchangedOutput(dir: string): Promise<boolean> {
+  let marker: {tool?: unknown; digest?: unknown}
   try {
-    const pkg = JSON.parse(await readFile(join(dir, 'package.json'), 'utf8'))
-    return Object.keys(pkg).every((key) => key === 'name' || key === 'version' || key === 'bin')
+    marker = JSON.parse(await readFile(join(dir, OUTPUT_MARKER), 'utf8')) as typeof marker
   } catch {
     return false
   }
+  if (marker?.tool !== 'agentos-toolchain' || typeof marker.digest !== 'string') return false
+  if (mtimesAreFixed(dir)) return true
+  const {readPackage} = await import('./package-reader.js')
+  const snapshot = await readPackage(dir, {digest: true}).catch(() => undefined)
+  return snapshot !== undefined && snapshot.problems.length === 0 && snapshot.digest === marker.digest
+}
+
+function mtimesAreFixed(dir: string): boolean {
+  const pending = [dir]
+  while (pending.length > 0) {
+    const path = pending.pop()!
+    const info = lstatSync(path)
+    if (Math.floor(info.mtimeMs / 1000) !== FIXED_MTIME_SECONDS) return false
+    if (info.isDirectory()) for (const name of readdirSync(path)) pending.push(join(path, name))
+    else if (!info.isFile()) return false
+  }
+  return true
 }
 
 function isInside(parent: string, child: string): boolean {

@@ -8,7 +8,7 @@ import {canonicalManifestText} from './aospkg/manifest.js'
 import {AgentosError, type Problem} from './errors.js'
 import {copyHead, HEADER_BYTES, PE_PROBE_BYTES} from './format/header.js'
 import {MANIFEST_FILE} from './format/manifest.js'
-import {isDescriptorFile, normalizePackagePath} from './format/paths.js'
+import {isDescriptorFile, normalizePackagePath, OUTPUT_MARKER} from './format/paths.js'
 
 /** Kind of a tree entry. Hard links and devices only occur in tarballs. */
 export type EntryKind = 'file' | 'dir' | 'symlink' | 'hardlink' | 'other'
@@ -127,6 +127,7 @@ async function readDirectory(root: string, options: ReadOptions): Promise<Packag
         return
       }
       for (const dirent of dirents) {
+        if (!dir && dirent.name === OUTPUT_MARKER) continue
         const path = dir ? `${dir}/${dirent.name}` : dirent.name
         if (dirent.isDirectory()) {
           entries.push({path, kind: 'dir', mode: 0o755, size: 0})

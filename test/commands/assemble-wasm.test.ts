@@ -62,7 +62,12 @@ describe('assemble-wasm (in-process)', () => {
       sha256: expect.stringMatching(/^[0-9a-f]{64}$/),
       facts: {layer: 'core', exports: {start: true, memory: true}, memory: {initialPages: 1}},
     })
-    expect((await readdir(target)).sort()).toEqual(['agentos-package.json', 'bin', 'package.json'])
+    expect((await readdir(target)).sort()).toEqual([
+      '.agentos-output.json',
+      'agentos-package.json',
+      'bin',
+      'package.json',
+    ])
 
     const validate = await runInProcess(['validate', target, '--json'])
     expect(validate.exitCode).toBe(0)

@@ -129,6 +129,8 @@ describe('assembleWasm: the spec example', () => {
     const out = join(project, 'dist/package')
     const state = await treeState(out)
     expect(state.map(([path, mode]) => [path, mode.toString(8)])).toEqual([
+      // The marker that lets a later run replace this output (not part of the package).
+      ['.agentos-output.json', '644'],
       ['agentos-package.json', '644'],
       ['bin', '755'],
       ['bin/tool-a', '755'],
@@ -461,7 +463,12 @@ describe('assembleWasm: output target', () => {
 
     const forced = await assembleWasm({inputs: ['build'], cwd: project, out: 'mine', force: true})
     expect(forced.ok).toBe(true)
-    expect((await readdir(target)).sort()).toEqual(['agentos-package.json', 'bin', 'package.json'])
+    expect((await readdir(target)).sort()).toEqual([
+      '.agentos-output.json',
+      'agentos-package.json',
+      'bin',
+      'package.json',
+    ])
   })
 
   it('refuses a file target and leaves it untouched', async () => {

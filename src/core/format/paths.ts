@@ -9,6 +9,13 @@ export const MANIFEST_FILE = 'agentos-package.json'
  */
 export const SNAPSHOT_BUNDLE_FILE = 'dist/sdk-snapshot.js'
 
+/**
+ * The marker `pack` and `assemble-wasm` leave at the root of a package directory they write: what
+ * lets a later run replace that directory without `--force`. Not part of the package: readers skip
+ * it, so it is in no digest, archive or tarball.
+ */
+export const OUTPUT_MARKER = '.agentos-output.json'
+
 const PACKAGE_JSON = /(^|\/)node_modules\/(@[^/]+\/)?[^/]+\/package\.json$/
 
 /** True for the JSON files a snapshot keeps as text: the package's own and its closure's manifests. */

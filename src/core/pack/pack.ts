@@ -22,6 +22,7 @@ import {SNAPSHOT_BUNDLE_FILE} from '../format/paths.js'
 import {
   checkTarget,
   commitStaging,
+  writeOutputMarker,
   createStaging,
   discardStaging,
   type OutputFile,
@@ -396,6 +397,7 @@ export async function pack(options: PackOptions): Promise<PackResult> {
     const contentDir = format === 'aospkg' ? staging.dir : target
     let current: string | undefined
     if (format !== 'aospkg') {
+      await writeOutputMarker(staging.dir, snapshot.digest!)
       await commitStaging(staging).catch((error: NodeJS.ErrnoException) => {
         throw outputError(error, target)
       })
