@@ -254,3 +254,23 @@ describe('pack --tar: what it may replace', () => {
     expect(readFileSync(cli, 'utf8')).toBe(before)
   })
 })
+
+describe('pack: earlier outputs elsewhere in the project', () => {
+  it('leaves out a package directory this tool wrote at another path (it carries the marker)', async () => {
+    const dir = project()
+    await pack({source: '.', cwd: dir, out: 'build/old-package'})
+    const result = await pack({source: dir, cwd: work, out: join(work, 'out')})
+    expect(existsSync(join(dir, 'build/old-package/.agentos-output.json'))).toBe(true)
+    expect(existsSync(join(work, 'out/node_modules/my-tool/build'))).toBe(false)
+    const clean = await pack({source: project2(), cwd: work, out: join(work, 'clean')})
+    expect(result.digest).toBe(clean.digest)
+  })
+})
+
+/** A second copy of the project, without any earlier output in it. */
+function project2(): string {
+  const dir = join(work, 'my-tool-2')
+  cpSync(join(installed, 'my-tool'), dir, {recursive: true})
+  cpSync(join(installed, 'ms'), join(dir, 'node_modules/ms'), {recursive: true})
+  return dir
+}

@@ -18,7 +18,7 @@ import {normalizeBin, unscopedName} from '../format/bin-map.js'
 import {detectHeader, nativeFileKind} from '../format/header.js'
 import {parseJsonDocument, parseJsonLenient} from '../format/json.js'
 import {checkManifest, MANIFEST_FILE} from '../format/manifest.js'
-import {SNAPSHOT_BUNDLE_FILE} from '../format/paths.js'
+import {OUTPUT_MARKER, SNAPSHOT_BUNDLE_FILE} from '../format/paths.js'
 import {
   checkTarget,
   commitStaging,
@@ -987,13 +987,19 @@ function leaveOutOwnAospkg(
 const OWN_AOSPKG = 'dist/package.aospkg'
 
 /**
- * Drops the project files that are this pack's own outputs: with `--out dist/package` inside the
- * project (the README's CI recipe), each pack would otherwise copy the previous package into
- * node_modules/<name>/dist/package, growing without end. Output paths are compared as given and
+ * Drops the project files that are this pack's own outputs, and any earlier output of this tool in
+ * the project: with `--out dist/package` inside the project (the README's CI recipe), each pack
+ * would otherwise copy the previous package into node_modules/<name>/dist/package, growing without
+ * end. Output paths are compared as given and
  * as resolved (the project may be reached through a link).
  */
 function leaveOutOwnOutputs(files: OutputFile[], outputs: readonly string[]): void {
-  const roots = outputs.flatMap((path) => {
+  // Earlier outputs elsewhere in the project too: every package directory this tool writes holds
+  // its marker.
+  const earlier = files.flatMap((file) =>
+    typeof file.source === 'string' && basename(file.source) === OUTPUT_MARKER ? [dirname(file.source)] : [],
+  )
+  const roots = [...outputs, ...earlier].flatMap((path) => {
     const real = realpathOrNull(path)
     return real && real !== path ? [path, real] : [path]
   })
