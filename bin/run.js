@@ -54,7 +54,15 @@ if (!(await fastPath())) {
   } catch (error) {
     // plugin-not-found reports an unknown command with exit 127 (the shell's convention); for this
     // CLI an unknown command is a usage error like any other, so it exits 2.
-    if (error?.oclif?.exit === 127) error.oclif.exit = 2
-    await handle(error)
+    const unknown = error?.oclif?.exit === 127
+    if (unknown) error.oclif.exit = 2
+    const {unknownCommandDocument} = await import('../dist/lib/unknown-command.js')
+    const document = unknown ? unknownCommandDocument(argv, 'agentos-toolchain') : undefined
+    if (document) {
+      process.stdout.write(document)
+      process.exitCode = 2
+    } else {
+      await handle(error)
+    }
   }
 }

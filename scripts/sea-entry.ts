@@ -12,6 +12,7 @@
  */
 import {dirname, join} from 'node:path'
 import type {Command, Config, Hook, Interfaces, Plugin} from '@oclif/core'
+import {unknownCommandDocument} from '../src/lib/unknown-command.js'
 
 /** package.json documents inlined by the build (`define`), keyed by package name. */
 declare const AGENTOS_SEA_PJSON: {root: Interfaces.PJSON; plugins: Record<string, Interfaces.PJSON>}
@@ -183,8 +184,15 @@ async function main(argv: string[]): Promise<void> {
     // As in bin/run.js: plugin-not-found exits 127 (the shell's convention); here an unknown
     // command is a usage error like any other.
     const oclif = (error as {oclif?: {exit?: number}}).oclif
-    if (oclif?.exit === 127) oclif.exit = 2
-    await core.handle(error as Error)
+    const unknown = oclif?.exit === 127
+    if (unknown) oclif!.exit = 2
+    const document = unknown ? unknownCommandDocument(argv, 'agentos-toolchain') : undefined
+    if (document) {
+      process.stdout.write(document)
+      process.exitCode = 2
+    } else {
+      await core.handle(error as Error)
+    }
   }
 }
 

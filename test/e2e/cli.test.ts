@@ -66,6 +66,24 @@ describe('the CLI as a real process', () => {
     expect(result.stderr).toContain('not a agentos-toolchain command')
   })
 
+  it('answers an unknown command under --json with one coded JSON document, exit 2', async () => {
+    const result = await runProcess(['valdate', 'x', '--json'])
+    expect(result.exitCode).toBe(2)
+    expect(JSON.parse(result.stdout)).toEqual({
+      ok: false,
+      error: {
+        code: 'ERR_AGENTOS_USAGE',
+        message: '"valdate" is not an agentos-toolchain command',
+        hint: 'Run agentos-toolchain --help for the commands.',
+      },
+    })
+    expect(hasStackTrace(result.stderr)).toBe(false)
+    // A usage error of a known command stays that command's own single document.
+    const flag = await runProcess(['validate', '.', '--bogus', '--json'])
+    expect(flag.exitCode).toBe(2)
+    expect(JSON.parse(flag.stdout).error.code).toBe('ERR_AGENTOS_USAGE')
+  })
+
   it('keeps stdout one JSON document and stderr free of stack traces for every failure', async () => {
     const notTar = join(work, 'not-a-tar.tgz')
     writeFileSync(notTar, 'this is not a tarball')
