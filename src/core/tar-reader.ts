@@ -1,5 +1,5 @@
 import {createHash} from 'node:crypto'
-import {createReadStream} from 'node:fs'
+import {closeSync, createReadStream, fstatSync, openSync, readSync} from 'node:fs'
 import {Parser, type ReadEntry} from 'tar'
 import {AgentosError, type Problem} from './errors.js'
 import {copyHead, PE_PROBE_BYTES} from './format/header.js'
@@ -14,6 +14,15 @@ import {
 } from './package-reader.js'
 
 const TEXT_LIMIT = 4 * 1024 * 1024
+
+/** The tar parser's own limit on gzip's decompression ratio; a member can hold no more. */
+const MAX_GZIP_RATIO = 1000
+
+/**
+ * The largest member kept whole in memory (an `.aospkg` inside an npm tarball: pi's is 131 MB).
+ * Past it the archive is refused with a hint, instead of the tool taking gigabytes.
+ */
+const KEEP_LIMIT = 512 * 1024 * 1024
 
 const KINDS: Record<string, PackageEntry['kind']> = {
   File: 'file',
@@ -45,8 +54,13 @@ export async function readTarball(
   const texts = new Map<string, string>()
   const problems: Problem[] = []
   const fatal: string[] = []
+  // What a member can really hold: a header declares any size, and a preallocation sized from it
+  // crashed on a 110-byte archive claiming a 10 GB member.
+  const {bytes, capacity} = archiveCapacity(file)
+  let oversized: {path: string; size: number; limit: number} | undefined
 
   await new Promise<void>((resolvePromise, reject) => {
+    const input = createReadStream(file)
     const parser = new Parser({
       strict: false,
       onwarn: (code: string, message: string | Error) => {
@@ -81,6 +95,15 @@ export async function readTarball(
         mode: (entry.mode ?? (kind === 'dir' ? 0o755 : 0o644)) & 0o7777,
         size: kind === 'file' ? (entry.size ?? 0) : 0,
       }
+      const limit = keep?.match(path) ? Math.min(capacity, KEEP_LIMIT) : capacity
+      if (record.size > limit) {
+        // Nothing after this member can be trusted to be read in bounded memory or time.
+        oversized = {path: entry.path, size: record.size, limit}
+        input.unpipe(parser)
+        input.destroy()
+        resolvePromise()
+        return
+      }
       if (kind === 'symlink' || kind === 'hardlink') record.linkTarget = entry.linkpath ?? ''
       if (path !== '') raw.push(record)
       if (kind !== 'file') {
@@ -114,7 +137,6 @@ export async function readTarball(
     })
     parser.on('end', () => resolvePromise())
     parser.on('error', reject)
-    const input = createReadStream(file)
     input.on('error', reject)
     input.pipe(parser)
   }).catch((error: Error) => {
@@ -128,6 +150,22 @@ export async function readTarball(
       },
     )
   })
+  if (oversized) {
+    const {path, size, limit} = oversized
+    const kept = limit === KEEP_LIMIT && limit < capacity
+    throw new AgentosError(
+      'ERR_AGENTOS_TAR_MEMBER_TOO_LARGE',
+      kept
+        ? `${file}: member ${path} is ${size} bytes, more than ${KEEP_LIMIT} bytes read into memory`
+        : `${file}: member ${path} declares ${size} bytes, more than the ${bytes}-byte archive can hold`,
+      {
+        hint: kept
+          ? 'Extract the .aospkg from the tarball and pass it directly: it is then read in place.'
+          : 'The archive is corrupt or crafted; rebuild it with npm pack or agentos-toolchain pack.',
+        path: file,
+      },
+    )
+  }
   // An archive whose every member leaves the root is not "empty": its problems say what it holds.
   if (fatal.length > 0 || (raw.length === 0 && problems.length === 0)) {
     throw new AgentosError(
@@ -159,6 +197,22 @@ export async function readTarball(
     problems,
     options,
   )
+}
+
+/** The archive's size, and the most a member of it can hold; unbounded when it cannot be read (the read then reports why). */
+function archiveCapacity(file: string): {bytes: number; capacity: number} {
+  let fd: number | undefined
+  try {
+    fd = openSync(file, 'r')
+    const bytes = fstatSync(fd).size
+    const magic = Buffer.alloc(2)
+    const gzip = readSync(fd, magic, 0, 2, 0) === 2 && magic[0] === 0x1f && magic[1] === 0x8b
+    return {bytes, capacity: gzip ? bytes * MAX_GZIP_RATIO : bytes}
+  } catch {
+    return {bytes: Number.POSITIVE_INFINITY, capacity: Number.POSITIVE_INFINITY}
+  } finally {
+    if (fd !== undefined) closeSync(fd)
+  }
 }
 
 /** npm tarballs hold everything under `package/`; find such a single folder holding the package. */

@@ -6,9 +6,9 @@ import {spawnSync} from 'node:child_process'
 import {chmod, mkdir, symlink, writeFile} from 'node:fs/promises'
 import {dirname, join} from 'node:path'
 import {makeProject, editPackageJson, watModule} from '../helpers/project.js'
-import {craftTar, type TarMember, validPackageMembers} from '../helpers/tar-craft.js'
+import {craftTar, tarHeader, type TarMember, validPackageMembers} from '../helpers/tar-craft.js'
 
-export {craftTar, editPackageJson, makeProject, validPackageMembers, watModule}
+export {craftTar, editPackageJson, makeProject, tarHeader, validPackageMembers, watModule}
 export type {TarMember}
 
 type Json = string | Buffer | Record<string, unknown> | unknown[]

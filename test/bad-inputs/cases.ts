@@ -8,8 +8,10 @@
  */
 import {chmod, mkdir, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
+import {gzipSync} from 'node:zlib'
 import {
   craftTar,
+  tarHeader,
   hugePackageJson,
   link,
   mknod,
@@ -523,6 +525,38 @@ export const CASES: BadInputCase[] = [
     build: async (dir) => ['inspect', await truncatedTar(dir)],
     exit: 1,
     code: 'ERR_AGENTOS_TAR_CORRUPT',
+  },
+  {
+    id: 'inspect/tar-member-10gb',
+    description:
+      'a 110-byte .tgz whose package/dist/package.aospkg member declares 10 GB (once a RangeError crash)',
+    build: async (dir) => [
+      'inspect',
+      await put(
+        dir,
+        'big.tgz',
+        gzipSync(
+          Buffer.concat([tarHeader({name: 'package/dist/package.aospkg'}, 10 * 1024 ** 3), Buffer.alloc(64)]),
+        ),
+      ),
+    ],
+    exit: 1,
+    code: 'ERR_AGENTOS_TAR_MEMBER_TOO_LARGE',
+    process: true,
+  },
+  {
+    id: 'validate/tar-member-beyond-archive',
+    description: 'a plain .tar whose member declares more bytes than the whole file holds',
+    build: async (dir) => [
+      'validate',
+      await put(
+        dir,
+        'big.tar',
+        Buffer.concat([tarHeader({name: 'package/package.json'}, 1024 ** 3), Buffer.alloc(1024)]),
+      ),
+    ],
+    exit: 1,
+    code: 'ERR_AGENTOS_TAR_MEMBER_TOO_LARGE',
   },
   {
     id: 'inspect/manifest-nested-100k',
