@@ -7,6 +7,7 @@ import {readPackage} from '../../src/core/package-reader.js'
 import {extractedAospkg, runCacheDir} from '../../src/core/run/aospkg-cache.js'
 import {runAgent} from '../../src/core/run/agent.js'
 import {runCommandInVm} from '../../src/core/run/run.js'
+import {deadPid} from '../helpers/processes.js'
 import {sdkAgentPackage, wasmCmdsPackage} from '../helpers/run-fixtures.js'
 
 let work: string
@@ -44,6 +45,31 @@ describe('run of an .aospkg', () => {
     // A second run reuses it: nothing new in the cache, no leftover staging directories.
     await runCommandInVm({inputs: [archive], command: 'echo', args: ['again'], capture: true})
     expect(await readdir(join(cache, 'aospkg'))).toEqual([sha256.replace(/^sha256:/, '')])
+  })
+
+  it('sweeps the staging left by a dead run, and keeps no group- or world-writable file', async () => {
+    const dir = await wasmCmdsPackage(join(work, 'modes'))
+    const {chmod, mkdir} = await import('node:fs/promises')
+    // Its own archive (another sha256 than the test above), so that this run extracts.
+    await writeFile(join(dir, 'extra.txt'), 'x')
+    await chmod(join(dir, 'extra.txt'), 0o666)
+    const {path: archive, sha256} = await writeAospkg(dir, join(work, 'modes.aospkg'))
+    const base = join(cache, 'aospkg')
+    await mkdir(base, {recursive: true})
+    const dead = join(base, `.${'0'.repeat(16)}.${await deadPid()}.deadbeef.tmp`)
+    const live = join(base, `.${'1'.repeat(16)}.${process.pid}.deadbeef.tmp`)
+    await mkdir(dead)
+    await mkdir(live)
+    const extracted = await extractedAospkg(archive)
+    expect(extracted).toBe(join(base, sha256.replace(/^sha256:/, '')))
+    const names = await readdir(base)
+    expect(names).not.toContain(dead.slice(base.length + 1))
+    expect(names).toContain(live.slice(base.length + 1))
+    await rm(live, {recursive: true})
+    for (const entry of await readdir(extracted, {recursive: true})) {
+      expect((await stat(join(extracted, entry))).mode & 0o022, entry).toBe(0)
+    }
+    expect((await stat(join(extracted, 'bin/echo'))).mode & 0o777).toBe(0o755)
   })
 
   it('trusts the remembered hash of an unchanged archive, and hashes it again once it changes', async () => {

@@ -81,13 +81,16 @@ export async function extractAospkg(file: string, dir: string): Promise<Extracte
     for (const entry of index) {
       if (entry.kind !== 'file') continue
       await mkdir(posix.dirname(local(entry.path)), {recursive: true})
-      const out = await open(local(entry.path), 'wx', entry.mode & 0o777)
+      // The package format's two modes: an archive's group/other write bits (0666, 0777) would
+      // let any local user change what a later run mounts.
+      const mode = entry.mode & 0o111 ? 0o755 : 0o644
+      const out = await open(local(entry.path), 'wx', mode)
       try {
         await archive.stream(entry, buffer, async (chunk) => {
           for (let done = 0; done < chunk.length;) done += (await out.write(chunk, done)).bytesWritten
         })
-        // open() applies the umask; the archive's permission bits are what the package means.
-        await out.chmod(entry.mode & 0o777)
+        // open() applies the umask; the normalized mode is what the package means.
+        await out.chmod(mode)
       } finally {
         await out.close()
       }

@@ -1,6 +1,6 @@
 import {createHash, randomBytes} from 'node:crypto'
 import {createReadStream} from 'node:fs'
-import {mkdir, readFile, rename, rm, stat, writeFile} from 'node:fs/promises'
+import {mkdir, readdir, readFile, rename, rm, stat, writeFile} from 'node:fs/promises'
 import {homedir} from 'node:os'
 import {dirname, join, resolve} from 'node:path'
 import {isAgentosError} from '../errors.js'
@@ -76,6 +76,7 @@ async function extract(file: string, base: string, sha256: string): Promise<void
   const staging = join(base, `.${sha256.slice(0, 16)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`)
   try {
     await mkdir(base, {recursive: true})
+    await sweepDeadStaging(base)
     const {extractAospkg} = await import('../aospkg/extract.js')
     await extractAospkg(file, staging)
     await rename(staging, dir).catch(async (error: NodeJS.ErrnoException) => {
@@ -92,6 +93,29 @@ async function extract(file: string, base: string, sha256: string): Promise<void
       path: base,
       cause: error,
     })
+  }
+}
+
+/**
+ * Removes the staging directories of extractions whose process is gone (a SIGKILLed run leaves
+ * its `.<sha>.<pid>.<rand>.tmp` behind, up to an archive's size each). Best effort.
+ */
+async function sweepDeadStaging(base: string): Promise<void> {
+  const names = await readdir(base).catch(() => [] as string[])
+  for (const name of names) {
+    const match = /^\.[0-9a-f]{16}\.(\d+)\.[0-9a-f]{8}\.tmp$/.exec(name)
+    if (!match || processAlive(Number(match[1]))) continue
+    await rm(join(base, name), {recursive: true, force: true}).catch(() => {})
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    // EPERM: alive, another user's.
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
   }
 }
 
