@@ -10,6 +10,8 @@ export default tseslint.config(
       'dist-bin/',
       'node_modules/',
       'fixtures/',
+      // Packages run inside the VM, as a packed CLI ships them (CommonJS), not project code.
+      'test/conformance/fixtures/',
       '.cache/',
       'coverage/',
       'oclif.manifest.json',

@@ -9,7 +9,7 @@ export default class Run extends BaseCommand {
     'Run packages in a local agentOS VM emulation, or in the real agentOS runtime: a command, or an agent session.'
   static override description = `A smoke-test emulation of the agentOS VM, NOT a security sandbox: guests run on this machine with your user's rights.
 
-What the guest sees, as in the VM: each package read-only at /opt/agentos/<name>, each command at /opt/agentos/bin/<cmd>, the base environment (PATH=/usr/local/sbin:/usr/local/bin:/opt/agentos/bin:/usr/sbin:/usr/bin:/sbin:/bin, HOME=/home/agentos, USER=agentos, SHELL=/bin/sh, LANG=C.UTF-8), provides.env merged in package order (existing keys win), agent.env over that, --env over everything; LD_*, DYLD_*, NODE_OPTIONS, BASH_ENV and *PRELOAD are removed. provides.files appear at their targets as a per-run copy, so guest writes never reach the package. Two packages linking the same command are refused.
+What the guest sees follows agentOS 0.2.21 (test/conformance/DIVERGENCES.md lists where the emulation differs, each with a WARN_AGENTOS_RUNTIME_* warning): each package read-only at /opt/agentos/pkgs/<name>/<version>/ with current -> <version>, each command linked at /opt/agentos/bin/<cmd>, PATH=/opt/agentos/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin, the runtime's base environment (HOME=/home/agentos, USER, LOGNAME, HOSTNAME=agentos, TMPDIR=/tmp, …), the cwd /workspace (an agent: /home/agentos), provides.env merged in package order (existing keys win), agent.env over that, --env over everything; LD_*, DYLD_*, NODE_OPTIONS, BASH_ENV and *PRELOAD are removed (the runtime passes them: warned). provides.files appear at their targets as a per-run copy, so guest writes never reach the package. Two packages linking the same command are refused; a package without agentos-package.json, or whose manifest has no version, is refused as the runtime refuses it.
 
 A package is a directory, an .aospkg archive (extracted once into a cache and mounted from there), or a .js/.mjs/.ts module that default-exports defineSoftware(...) or an array of them (a meta-package); several may be given. Executors follow the header: \\0asm runs on node:wasi in-process with the VM root as /; #! runs the named interpreter (at most one argument; #!/usr/bin/env node runs the Node.js of this CLI, or --node; the single binary has none of its own and takes the first node on PATH) in a bubblewrap namespace, or path-mapped where none can be made (said on stderr and in --json); native binaries are refused. Without a command, run describes the VM.
 
@@ -57,7 +57,7 @@ With --agent: 0 ok; 3 protocol error (a JSON-RPC error, non-JSON on stdout, wron
     prompt: Flags.string({description: 'with --agent: send one session/prompt and stream the updates'}),
     cwd: Flags.string({
       description:
-        "guest working directory (default: /home/agentos in the emulation, the runtime's own with --engine agentos)",
+        'guest working directory (default: /workspace, as in the runtime; an agent: /home/agentos)',
     }),
     isolation: Flags.string({
       options: ['auto', 'bwrap', 'path-mapped'],

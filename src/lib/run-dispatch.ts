@@ -34,7 +34,6 @@ export interface RunInput {
 
 /** Flag defaults, shared by the oclif command and the fast path. */
 export const RUN_DEFAULTS = {
-  cwd: '/home/agentos',
   isolation: 'auto' as IsolationChoice,
   initTimeout: 10_000,
   sessionTimeout: 30_000,

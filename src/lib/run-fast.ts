@@ -46,7 +46,8 @@ export async function runFast(argv: readonly string[]): Promise<number | undefin
         command: split.command,
         args: split.args,
         env: values.env ?? [],
-        cwd: values.cwd ?? RUN_DEFAULTS.cwd,
+        // Undefined: the VM picks it (/workspace for a command, /home/agentos for an agent).
+        cwd: values.cwd,
         isolation: isolation as 'auto' | 'bwrap' | 'path-mapped',
         timeout: timeout || undefined,
         killAfter,

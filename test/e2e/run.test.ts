@@ -37,7 +37,13 @@ describe('run: WebAssembly commands (node:wasi, in-process)', () => {
     expect(cat).toMatchObject({stdout: 'line one\nline two\n', exitCode: 0})
     const exit = await runProcess(['run', wasm, '--', 'exit', '42'])
     expect(exit.exitCode).toBe(42)
-    expect(exit.stderr).toBe('')
+    // wasm-cmds names its commands like the runtime's default software (echo, cat, env): run says
+    // that runtime 0.2.21 would refuse the VM, and nothing else.
+    expect(exit.stderr.split('\n').filter(Boolean)).toEqual(
+      ['cat', 'echo', 'env'].map((name) =>
+        expect.stringMatching(`^WARN_AGENTOS_RUNTIME_DEFAULT_COMMAND: command "${name}"`),
+      ),
+    )
   })
 
   it('gives the guest the base env, provides.env and --env, and nothing from the host', async () => {
@@ -48,15 +54,25 @@ describe('run: WebAssembly commands (node:wasi, in-process)', () => {
       },
     )
     expect(result.exitCode).toBe(0)
+    // Runtime 0.2.21's base environment, sorted by name as it hands it over.
     expect(result.stdout.split('\n').filter(Boolean)).toEqual([
-      'PATH=/usr/local/sbin:/usr/local/bin:/opt/agentos/bin:/usr/sbin:/usr/bin:/sbin:/bin',
-      'HOME=/home/agentos',
-      'USER=agentos',
-      'SHELL=/bin/sh',
-      'LANG=C.UTF-8',
+      'CHARSET=UTF-8',
       'DEMO_SHARED=from-provides-second',
-      'SECOND_ONLY=yes',
       'EXTRA=x=y',
+      'HOME=/home/agentos',
+      'HOSTNAME=agentos',
+      'LANG=C.UTF-8',
+      'LC_COLLATE=C',
+      'LOGNAME=agentos',
+      'MANPATH=/opt/agentos/share/man:/usr/local/share/man:/usr/share/man',
+      'PAGER=less',
+      'PATH=/opt/agentos/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+      'PS1=\\h:\\w\\$ ',
+      'PWD=/workspace',
+      'SECOND_ONLY=yes',
+      'SHELL=/bin/sh',
+      'TMPDIR=/tmp',
+      'USER=agentos',
     ])
   })
 
@@ -68,7 +84,7 @@ describe('run: WebAssembly commands (node:wasi, in-process)', () => {
     expect(doc.resolution).toMatchObject({
       command: 'exit',
       vmPath: '/opt/agentos/bin/exit',
-      target: '/opt/agentos/wasm-cmds/bin/exit',
+      target: '/opt/agentos/pkgs/wasm-cmds/current/bin/exit',
       kind: 'wasm',
       executor: 'wasi',
     })
@@ -115,12 +131,11 @@ describe('run: Node.js and sh commands', () => {
     },
   )
 
-  it('runs a #!/bin/sh script in /home/agentos inside the namespace', async (context) => {
+  it('runs a #!/bin/sh script in /workspace inside the namespace, warning that the runtime would not', async (context) => {
     requires(context, bwrap)
     const result = await runProcess(['run', runFixture('sh-tool'), '--', 'greet', 'a b', 'c'])
-    expect(result.stdout).toBe(
-      'greet: hello a b c\ngreet: cwd=/home/agentos home=/home/agentos user=agentos\n',
-    )
+    expect(result.stdout).toBe('greet: hello a b c\ngreet: cwd=/workspace home=/home/agentos user=agentos\n')
+    expect(result.stderr).toContain('WARN_AGENTOS_RUNTIME_SHELL_SCRIPT: greet is a "#!/bin/sh" script')
     expect(result.exitCode).toBe(0)
   })
 
@@ -248,7 +263,7 @@ describe('run: provides', () => {
         'DEMO_SHARED=from-provides-demo',
         'DEMO_USER=from-user',
         'HOME=/home/agentos',
-        'PATH=/usr/local/sbin:/usr/local/bin:/opt/agentos/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+        'PATH=/opt/agentos/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
         'LD_PRELOAD=<unset>',
         'NODE_OPTIONS=<unset>',
         'BASH_ENV=<unset>',
@@ -259,7 +274,9 @@ describe('run: provides', () => {
         '',
       ].join('\n'),
     )
-    expect(result.stderr).toContain('LD_PRELOAD (from provides:provides-demo) is removed')
+    expect(result.stderr).toContain(
+      'WARN_AGENTOS_RUNTIME_ENV_SCRUBBED: LD_PRELOAD (from provides:provides-demo) is removed',
+    )
     expect(result.stderr).toContain('NODE_OPTIONS (from user) is removed')
   })
 
@@ -321,17 +338,19 @@ describe('run: resolution and errors', () => {
     const node = await runProcess(['run', example('my-tool-package'), wasm, '--which', 'my-tool'])
     expect(node.exitCode).toBe(0)
     expect(node.stdout).toContain(
-      'my-tool → /opt/agentos/bin/my-tool → /opt/agentos/my-tool/node_modules/my-tool/cli.js',
+      'my-tool → /opt/agentos/bin/my-tool → /opt/agentos/pkgs/my-tool/current/node_modules/my-tool/cli.js',
     )
-    expect(node.stdout).toMatch(/\/usr\/local\/bin\/my-tool\s+absent/)
+    // /opt/agentos/bin is first on the runtime's PATH: the walk ends there.
     expect(node.stdout).toMatch(/\/opt\/agentos\/bin\/my-tool\s+found/)
+    expect(node.stdout).not.toContain('/usr/local/bin/my-tool')
     expect(node.stdout).toMatch(/package:\s+my-tool@1\.0\.0/)
     expect(node.stdout).toMatch(/entry:\s+node_modules\/my-tool\/cli\.js/)
     expect(node.stdout).toMatch(/interpreter:\s+\/usr\/bin\/env node → Node\.js /)
     expect(node.stdout).toMatch(/executor:\s+node/)
 
     const direct = json(
-      (await runProcess(['run', wasm, '--which', '/opt/agentos/wasm-cmds/bin/cat', '--json'])).stdout,
+      (await runProcess(['run', wasm, '--which', '/opt/agentos/pkgs/wasm-cmds/1.0.0/bin/cat', '--json']))
+        .stdout,
     )
     expect(direct).toMatchObject({
       lookup: 'direct',

@@ -237,11 +237,17 @@ describe.skipIf(!ENABLED)('real @agentos-software commands through run', () => {
     expect(columns(guest.stdout)).toEqual(columns(host(['ls', '-l', '/data/']).stdout))
     expect(columns(guest.stdout).map(([, name]) => name)).toEqual(['passwd', 't.txt'])
     // host_fs.path_mode: links, executables and devices show their real modes.
-    const listed = vm(['ls', '-l', '/opt/agentos/bin/ls', '/opt/agentos/coreutils/bin/ls', '/dev/null'])
+    const listed = vm([
+      'ls',
+      '-l',
+      '/opt/agentos/bin/ls',
+      '/opt/agentos/pkgs/coreutils/current/bin/ls',
+      '/dev/null',
+    ])
     expect(columns(listed.stdout)).toEqual([
       ['crw-rw-rw-', '/dev/null'],
-      ['lrwxrwxrwx', '../coreutils/bin/ls'],
-      ['-rwxr-xr-x', '/opt/agentos/coreutils/bin/ls'],
+      ['lrwxrwxrwx', '../pkgs/coreutils/current/bin/ls'],
+      ['-rwxr-xr-x', '/opt/agentos/pkgs/coreutils/current/bin/ls'],
     ])
   })
 

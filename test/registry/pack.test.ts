@@ -106,6 +106,7 @@ describe('pack from the registry', () => {
       bin: {wrapper: 'node_modules/@fixture/real-cli/dist/cli.js'},
     })
     expect(fileList(out)).toEqual([
+      '.agentos-output.json',
       'agentos-package.json',
       'node_modules/@fixture/real-cli/dist/cli.js',
       'node_modules/@fixture/real-cli/package.json',

@@ -98,14 +98,14 @@ function probeResults(stdout: string): Array<{errno: number; content?: string}> 
 // Writes under /opt/agentos: into a package (a new file and an existing one), a new command link,
 // removing a link, and a new directory beside the packages.
 const OPT_WRITES = [
-  `w=/opt/agentos/${PKG}/new-file`,
-  `w=/opt/agentos/${PKG}/package.json`,
+  `w=/opt/agentos/pkgs/${PKG}/1.0.0/new-file`,
+  `w=/opt/agentos/pkgs/${PKG}/1.0.0/package.json`,
   'w=/opt/agentos/bin/new-command',
   'u=/opt/agentos/bin/node-writer',
   'm=/opt/agentos/new-dir',
 ]
 const SH_OPT_WRITES = [
-  `w=/opt/agentos/${PKG}/new-file`,
+  `w=/opt/agentos/pkgs/${PKG}/1.0.0/new-file`,
   'w=/opt/agentos/bin/new-command',
   'm=/opt/agentos/bin/d',
 ]
@@ -196,7 +196,7 @@ describe('run isolation: /opt/agentos is read-only', () => {
   // Path-mapped, the WASI runner sees /opt/agentos through a read-only preopen as in-process runs
   // do (before it had only the root and each package, so a new file in /opt/agentos/bin was made).
   it('path-mapped WASI runner: every write under /opt/agentos is refused', async () => {
-    const args = [`w=/opt/agentos/${PKG}/new-file`, 'w=/opt/agentos/bin/new-command']
+    const args = [`w=/opt/agentos/pkgs/${PKG}/1.0.0/new-file`, 'w=/opt/agentos/bin/new-command']
     const runner = await run([
       '--isolation',
       'path-mapped',
@@ -286,11 +286,11 @@ describe('run isolation: WASI guests reach nothing outside the root', () => {
         'r=../../../sentinel',
         'r=/../../sentinel',
         'r=/../../../sentinel',
-        `r=/opt/agentos/${PKG}/../sentinel`,
-        `r=/opt/agentos/${PKG}/../../../../sentinel`,
+        `r=/opt/agentos/pkgs/${PKG}/1.0.0/../sentinel`,
+        `r=/opt/agentos/pkgs/${PKG}/1.0.0/../../../../sentinel`,
         `r=${work}/sentinel`,
         `r=${tmp}/sentinel`,
-        `r=/opt/agentos/${PKG}/escape`,
+        `r=/opt/agentos/pkgs/${PKG}/1.0.0/escape`,
       ]
       // Writes: `..` stops at the VM's / as on any system, so these may land in the guest's own
       // root (read back from /sentinel), never above it.

@@ -22,7 +22,7 @@ beforeAll(async () => {
     join(pkg, 'package.json'),
     JSON.stringify({name: 'stubborn', version: '1.0.0', bin: {stubborn: 'bin/stubborn'}}),
   )
-  await writeFile(join(pkg, 'agentos-package.json'), JSON.stringify({name: 'stubborn'}))
+  await writeFile(join(pkg, 'agentos-package.json'), JSON.stringify({name: 'stubborn', version: '1.0.0'}))
   await writeFile(
     join(pkg, 'bin/stubborn'),
     `#!/bin/sh\ntrap '' TERM\n(trap '' TERM; exec sleep ${marker}) &\necho started\nsleep ${marker}\n`,

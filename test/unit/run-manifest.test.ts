@@ -156,6 +156,7 @@ describe('run mounts what validate accepts', () => {
     const dir = await shTool(
       JSON.stringify({
         name: 'sh-tool',
+        version: '1.0.0',
         provides: {
           files: [
             {source: './etc/x.conf', target: '/tmp/x.conf'},
@@ -181,18 +182,27 @@ describe('run mounts what validate accepts', () => {
     }
   })
 
-  it('without a manifest, mounts the package under its unscoped npm name, held to the same rules', async () => {
+  it('refuses a package without a manifest, or whose manifest has no version, as runtime 0.2.21 does', async () => {
+    // It mounted the package under its unscoped npm name before; the runtime refuses it
+    // (test/conformance: manifest-missing, manifest-no-version).
     const plain = await shTool(undefined, {
       name: '@scope/sh-tool',
       version: '2.0.0',
       bin: {greet: 'bin/greet'},
     })
-    expect(await loadRunPackage(plain)).toMatchObject({name: 'sh-tool', version: '2.0.0'})
-    const reserved = await shTool(undefined, {name: '@scope/bin', bin: {greet: 'bin/greet'}})
-    expect(await refusal(reserved)).toMatchObject({
-      code: 'ERR_AGENTOS_MANIFEST_NAME_UNSAFE',
+    expect(await refusal(plain)).toMatchObject({
+      code: 'ERR_AGENTOS_MANIFEST_MISSING',
       exitCode: 125,
-      path: join(reserved, 'package.json'),
+      path: join(plain, 'agentos-package.json'),
+    })
+    const versionless = await shTool('{"name": "sh-tool"}', {
+      name: 'sh-tool',
+      version: '2.0.0',
+      bin: {greet: 'bin/greet'},
+    })
+    expect(await refusal(versionless)).toMatchObject({
+      code: 'ERR_AGENTOS_MANIFEST_VERSION_MISSING',
+      exitCode: 125,
     })
     const nameless = await shTool(undefined, {bin: {greet: 'bin/greet'}})
     expect(await refusal(nameless)).toMatchObject({code: 'ERR_AGENTOS_MANIFEST_MISSING', exitCode: 125})

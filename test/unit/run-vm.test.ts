@@ -19,7 +19,14 @@ afterAll(async () => {
 
 /** A package model without touching the disk. */
 function pkg(name: string, extra: Partial<RunPackage> = {}): RunPackage {
-  return {name, dir: `/host/${name}`, commands: [], provides: {env: {}, files: []}, ...extra}
+  return {
+    name,
+    version: '1.0.0',
+    dir: `/host/${name}`,
+    commands: [],
+    provides: {env: {}, files: []},
+    ...extra,
+  }
 }
 
 describe('the VM model', () => {
@@ -32,17 +39,31 @@ describe('the VM model', () => {
       agent: {acpEntrypoint: 'x', env: {SHARED: 'agent', AGENT_ONLY: 'yes'}, launchArgs: []},
     })
     const vm = buildVm([a, b, agent], {userEnv: {ONLY_B: 'user', NODE_OPTIONS: '--inspect'}, agent})
-    expect(vm.env).toEqual({
-      PATH: '/usr/local/sbin:/usr/local/bin:/opt/agentos/bin:/usr/sbin:/usr/bin:/sbin:/bin',
-      HOME: '/home/agentos',
-      USER: 'agentos',
-      SHELL: '/bin/sh',
-      LANG: 'C.UTF-8',
-      SHARED: 'agent',
-      ONLY_A: '1',
-      ONLY_B: 'user',
-      AGENT_ONLY: 'yes',
-    })
+    // Runtime 0.2.21's base environment (test/conformance: wasm-env-base), PWD the cwd (an
+    // agent's: /home/agentos), sorted by name as the runtime hands it over.
+    expect(Object.entries(vm.env)).toEqual(
+      Object.entries({
+        AGENT_ONLY: 'yes',
+        CHARSET: 'UTF-8',
+        HOME: '/home/agentos',
+        HOSTNAME: 'agentos',
+        LANG: 'C.UTF-8',
+        LC_COLLATE: 'C',
+        LOGNAME: 'agentos',
+        MANPATH: '/opt/agentos/share/man:/usr/local/share/man:/usr/share/man',
+        ONLY_A: '1',
+        ONLY_B: 'user',
+        PAGER: 'less',
+        PATH: '/opt/agentos/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+        PS1: '\\h:\\w\\$ ',
+        PWD: '/home/agentos',
+        SHARED: 'agent',
+        SHELL: '/bin/sh',
+        TMPDIR: '/tmp',
+        USER: 'agentos',
+      }),
+    )
+    expect(buildVm([a, b]).cwd, 'a command starts in /workspace').toBe('/workspace')
     expect(vm.envSources).toMatchObject({
       HOME: 'base',
       ONLY_A: 'provides:a',
@@ -52,6 +73,11 @@ describe('the VM model', () => {
     expect(vm.scrubbed).toEqual([
       {name: 'LD_PRELOAD', source: 'provides:a'},
       {name: 'NODE_OPTIONS', source: 'user'},
+    ])
+    // The runtime passes them through: each removal is a divergence, and says so.
+    expect(vm.warnings.map((w) => w.code)).toEqual([
+      'WARN_AGENTOS_RUNTIME_ENV_SCRUBBED',
+      'WARN_AGENTOS_RUNTIME_ENV_SCRUBBED',
     ])
     expect(buildVm([a, b]).env.SHARED).toBe('a')
   })
@@ -171,20 +197,22 @@ describe('command resolution', () => {
     expect(tool).toMatchObject({
       lookup: 'path',
       vmPath: '/opt/agentos/bin/my-tool',
-      target: '/opt/agentos/my-tool/node_modules/my-tool/cli.js',
+      target: '/opt/agentos/pkgs/my-tool/current/node_modules/my-tool/cli.js',
+      resolved: '/opt/agentos/pkgs/my-tool/1.0.0/node_modules/my-tool/cli.js',
       package: {name: 'my-tool', version: '1.0.0'},
       entry: 'node_modules/my-tool/cli.js',
       kind: 'shebang',
       interpreter: {path: '/usr/bin/env', argument: 'node', via: 'node'},
       executor: 'node',
     })
-    expect(tool.search.map((s) => s.result)).toEqual(['absent', 'absent', 'found'])
+    // /opt/agentos/bin is first on the runtime's PATH.
+    expect(tool.search.map((s) => s.result)).toEqual(['found'])
     expect(await resolveCommand(vm, 'greet')).toMatchObject({
       executor: 'interpreter',
       interpreter: {path: '/bin/sh'},
     })
     expect(await resolveCommand(vm, 'node')).toMatchObject({vmPath: '/bin/node', executor: 'system'})
-    const direct = await resolveCommand(vm, '/opt/agentos/sh-tool/bin/greet')
+    const direct = await resolveCommand(vm, '/opt/agentos/pkgs/sh-tool/current/bin/greet')
     expect(direct).toMatchObject({lookup: 'direct', executor: 'interpreter', search: [{result: 'found'}]})
     expect((await resolveCommand(vm, 'missing')).error).toMatchObject({
       code: 'ERR_AGENTOS_RUN_COMMAND_NOT_FOUND',

@@ -3,7 +3,7 @@ import {hostNode, hostNodeIfAny} from './node.js'
 import {nodeOptionsFromShebang, type Resolution} from './resolve.js'
 import {assembleRoot, type VmRoot, type WasmShim} from './root.js'
 import {bwrapArgs, guestNodePath, type Isolation, mapEnv, mapVmPath, mapVmPathsInValue} from './sandbox.js'
-import {AGENTOS_ROOT, type Vm} from './vm.js'
+import {AGENTOS_ROOT, packageMount, type Vm} from './vm.js'
 import {type WasiRunnerCommand, wasiRunner} from './wasi-runner.js'
 
 /** A VM with its root assembled and its isolation decided: what guest processes run in. */
@@ -73,7 +73,7 @@ function pathMappedPreopens(vm: Vm, root: VmRoot): string[] {
     `${AGENTOS_ROOT}=${root.hostPath(AGENTOS_ROOT)}`,
     ...vm.packages.flatMap((pkg) => [
       '--ro-preopen',
-      `/opt/agentos/${pkg.name}=${root.hostPath(`/opt/agentos/${pkg.name}`)}`,
+      `${packageMount(pkg)}=${root.hostPath(packageMount(pkg))}`,
     ]),
   ]
 }
@@ -126,7 +126,9 @@ export function planProcess(
           : [
               node,
               ...nodeOptionsFromShebang(interpreter!.path, interpreter!.argument).map(vmPart),
-              vmPart(invoked),
+              // The runtime runs the entry by its resolved path (argv[1] is
+              // /opt/agentos/pkgs/<name>/<version>/<entry>), not by the command link.
+              vmPart(resolution.resolved ?? invoked),
               ...userArgs,
             ]
       break

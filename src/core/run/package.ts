@@ -1,7 +1,7 @@
 import {open, readdir, readFile, realpath, stat} from 'node:fs/promises'
 import {join, relative, sep} from 'node:path'
 import type {Problem} from '../errors.js'
-import {normalizeBin, unscopedName} from '../format/bin-map.js'
+import {normalizeBin} from '../format/bin-map.js'
 import {detectHeader, HEADER_BYTES, type HeaderInfo, PE_PROBE_BYTES} from '../format/header.js'
 import {jsonEnvelopeProblem} from '../format/json-limits.js'
 import {checkManifest, providedSourcePath} from '../format/manifest-check.js'
@@ -39,9 +39,10 @@ export interface RunProvidedFile {
 
 /** A package as `run` mounts it: what the runtime reads at VM configure time, and no more. */
 export interface RunPackage {
-  /** Mount name: `/opt/agentos/<name>`. */
+  /** Package name: `/opt/agentos/pkgs/<name>/`. */
   name: string
-  version?: string
+  /** Manifest version: `/opt/agentos/pkgs/<name>/<version>/`. */
+  version: string
   /** Real host path of the package directory. */
   dir: string
   commands: RunCommand[]
@@ -54,6 +55,10 @@ export interface RunPackage {
  * `agentos-package.json` — never the whole tree (nor every command's header), so a 20,000-file
  * agent mounts as fast as a single WASM command. The manifest is held to the rules `validate`
  * applies ({@link checkManifest}), and refused with the code `validate` reports for its first error.
+ *
+ * Like runtime 0.2.21 it refuses a directory without `agentos-package.json`
+ * (`ERR_AGENTOS_MANIFEST_MISSING`) or whose manifest has no `version`
+ * (`ERR_AGENTOS_MANIFEST_VERSION_MISSING`): the package mounts at `/opt/agentos/pkgs/<name>/<version>`.
  *
  * @throws AgentosError `ERR_AGENTOS_RUN_PACKAGE_NOT_FOUND`, `_NOT_DIRECTORY`, and the manifest and
  *   JSON codes of `validate` (`ERR_AGENTOS_MANIFEST_…`, `ERR_AGENTOS_PROVIDES_…`,
@@ -84,26 +89,37 @@ export async function loadRunPackage(path: string): Promise<RunPackage> {
     manifestText === undefined ? undefined : await parseJson(manifestText, MANIFEST_FILE, problems)
   if (problems.length > 0) throw invalidPackage(dir, problems)
 
-  const npmName = isObject(pkg) && typeof pkg.name === 'string' ? pkg.name : undefined
-  if (manifestText === undefined && npmName === undefined) {
+  // Runtime 0.2.21 refuses a package directory with neither agentos-package.json nor
+  // package.aospkg, and a manifest without "version" (it is a path segment of the mount).
+  if (manifestText === undefined) {
     throw invalidPackage(dir, [
       {
         code: 'ERR_AGENTOS_MANIFEST_MISSING',
         severity: 'error',
         path: MANIFEST_FILE,
-        message: `${MANIFEST_FILE} is missing and no package.json names the package to mount at /opt/agentos/<name>`,
-        hint: 'Write {"name": "<name>"}, or run `agentos-toolchain assemble-wasm --check <dir>` / `pack` to generate it.',
+        message: `${MANIFEST_FILE} is missing; the runtime refuses a package directory without it`,
+        hint: 'Run `agentos-toolchain assemble-wasm --check <dir>` or `pack` to generate it, or write {"name": "<name>", "version": "1.0.0"}.',
       },
     ])
   }
-  // Without a manifest the package is mounted as the one pack would write for it: its unscoped npm
-  // name, under the same rules (a problem then is package.json's name).
-  const implied = manifestText === undefined
-  const check = checkManifest(implied ? {name: unscopedName(npmName!)} : value)
+  const check = checkManifest(value)
   const manifest = check.manifest
   if (!manifest) {
-    const errors = check.problems.filter((p) => p.severity === 'error')
-    throw invalidPackage(dir, implied ? errors.map((p) => ({...p, path: 'package.json#name'})) : errors)
+    throw invalidPackage(
+      dir,
+      check.problems.filter((p) => p.severity === 'error'),
+    )
+  }
+  if (manifest.version === undefined) {
+    throw invalidPackage(dir, [
+      {
+        code: 'ERR_AGENTOS_MANIFEST_VERSION_MISSING',
+        severity: 'error',
+        path: `${MANIFEST_FILE}#version`,
+        message: `${MANIFEST_FILE} has no "version"; the runtime refuses it (the package mounts at /opt/agentos/pkgs/<name>/<version>)`,
+        hint: 'Add "version": "1.0.0" (pack copies it from package.json).',
+      },
+    ])
   }
 
   const binDir = isObject(pkg) && pkg.bin !== undefined ? [] : await listBinDir(dir)
@@ -113,10 +129,9 @@ export async function loadRunPackage(path: string): Promise<RunPackage> {
     hostPath: join(dir, entry),
   }))
 
-  const version = isObject(pkg) && typeof pkg.version === 'string' ? pkg.version : undefined
   const result: RunPackage = {
     name: manifest.name,
-    version: version ?? manifest.version,
+    version: manifest.version,
     dir,
     commands,
     provides: {

@@ -4,7 +4,7 @@ import {describeKind, detectHeader, type HeaderInfo, HEADER_BYTES, PE_PROBE_BYTE
 import {RUN_EXIT} from './errors.js'
 import {hostNode, hostNodeVersion} from './node.js'
 import {isInsideDir, type RunPackage} from './package.js'
-import {AGENTOS_BIN, AGENTOS_ROOT, type Vm} from './vm.js'
+import {AGENTOS_BIN, AGENTOS_PKGS, packageMount, type Vm} from './vm.js'
 
 /**
  * Commands the VM itself provides in its system directories (the runtime registers them as kernel
@@ -47,8 +47,10 @@ export interface Resolution {
   search: SearchStep[]
   /** VM path where the command was found (`/opt/agentos/bin/x`). */
   vmPath?: string
-  /** VM path of the file that runs, after the command link (`/opt/agentos/pkg/cli.js`). */
+  /** VM path of the file that runs, after the command link (`/opt/agentos/pkgs/pkg/current/cli.js`). */
   target?: string
+  /** {@link target} with `current` resolved (`/opt/agentos/pkgs/pkg/1.0.0/cli.js`). */
+  resolved?: string
   package?: {name: string; version?: string; dir: string}
   /** Package-relative entry. */
   entry?: string
@@ -64,7 +66,7 @@ export interface Resolution {
 
 /** What a VM path is, as far as running it goes. */
 type VmFile =
-  | {type: 'package'; pkg: RunPackage; rel: string; hostPath: string; target: string}
+  | {type: 'package'; pkg: RunPackage; rel: string; hostPath: string; target: string; resolved: string}
   | {type: 'system'; hostPath: string}
   | {type: 'overlay'; hostPath: string}
   | {type: 'none'}
@@ -83,14 +85,22 @@ function lookupVmPath(vm: Vm, vmPath: string): VmFile {
       rel: link.command.entry,
       hostPath: link.command.hostPath,
       target: link.target,
+      resolved: link.resolved,
     }
   }
-  if (vmPath.startsWith(`${AGENTOS_ROOT}/`)) {
-    const [name, ...rest] = vmPath.slice(AGENTOS_ROOT.length + 1).split('/')
+  if (vmPath.startsWith(`${AGENTOS_PKGS}/`)) {
+    const [name, version, ...rest] = vmPath.slice(AGENTOS_PKGS.length + 1).split('/')
     const pkg = vm.packages.find((candidate) => candidate.name === name)
-    if (!pkg || rest.length === 0) return {type: 'none'}
+    if (!pkg || (version !== pkg.version && version !== 'current') || rest.length === 0) return {type: 'none'}
     const rel = rest.join('/')
-    return {type: 'package', pkg, rel, hostPath: posix.join(pkg.dir, rel), target: vmPath}
+    return {
+      type: 'package',
+      pkg,
+      rel,
+      hostPath: posix.join(pkg.dir, rel),
+      target: vmPath,
+      resolved: posix.join(packageMount(pkg), rel),
+    }
   }
   for (const overlay of vm.overlays) {
     if (vmPath === overlay.target || vmPath.startsWith(`${overlay.target}/`)) {
@@ -210,6 +220,7 @@ export async function resolveCommand(vm: Vm, command: string): Promise<Resolutio
   resolution.hostPath = file.hostPath
   if (file.type === 'package') {
     resolution.target = file.target
+    resolution.resolved = file.resolved
     resolution.package = {name: file.pkg.name, version: file.pkg.version, dir: file.pkg.dir}
     resolution.entry = file.rel
   }

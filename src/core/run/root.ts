@@ -3,12 +3,21 @@ import {tmpdir} from 'node:os'
 import {dirname, join, posix} from 'node:path'
 import {runError} from './errors.js'
 import {commandHeader, isInsideDir} from './package.js'
-import {AGENTOS_BIN, AGENTOS_ROOT, VM_HOME, type Vm, type VmOverlay} from './vm.js'
+import {
+  AGENTOS_BIN,
+  AGENTOS_ROOT,
+  packageCurrent,
+  packageMount,
+  VM_HOME,
+  VM_WORKSPACE,
+  type Vm,
+  type VmOverlay,
+} from './vm.js'
 
 // Not `import … from 'node:fs'`: see the note in run.ts.
-const {mkdirSync, mkdtempSync, rmSync, symlinkSync} = process.getBuiltinModule('node:fs')
+const {mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync} = process.getBuiltinModule('node:fs')
 
-/** How the packages appear at `/opt/agentos/<name>` in the assembled root. */
+/** How the packages appear at `/opt/agentos/pkgs/<name>/<version>` in the assembled root. */
 export type PackageLayout =
   /** Empty directories: bubblewrap binds the packages over them, WASI preopens map them. */
   | 'mountpoints'
@@ -57,10 +66,12 @@ export interface VmRoot {
 }
 
 /**
- * Assembles the guest's `/` in a fresh temp directory: `/home/agentos` (writable, the default
- * cwd), `/tmp`, `/opt/agentos/<name>` for each package, `/opt/agentos/bin/<cmd>` links, and a
- * writable copy of every `provides.files` source at its target — the copy-up layer, so guest
- * writes never reach the package on the host.
+ * Assembles the guest's `/` in a fresh temp directory, laid out as runtime 0.2.21 shows it:
+ * `/workspace` (writable, a command's cwd), `/home/agentos` (writable, an agent's), `/tmp`,
+ * `/opt/agentos/pkgs/<name>/<version>` for each package with `current` → `<version>`,
+ * `/opt/agentos/bin/<cmd>` links through `current`, and a copy of every `provides.files` source at
+ * its target, so guest writes never reach the package on the host (a directory target is made
+ * read-only where the isolation can: the runtime refuses writes there).
  *
  * @throws AgentosError `ERR_AGENTOS_RUN_PROVIDES_SOURCE_MISSING`, `_OVERLAY_FAILED`, `_ROOT_FAILED`.
  */
@@ -78,16 +89,18 @@ export async function assembleRoot(vm: Vm, options: AssembleOptions): Promise<Vm
   const {root} = vmRoot
   try {
     await mkdir(join(root, VM_HOME), {recursive: true})
+    await mkdir(join(root, VM_WORKSPACE))
     await mkdir(join(root, AGENTOS_BIN), {recursive: true})
     await mkdir(vmRoot.scratch)
     await mkdir(join(root, 'tmp'), {mode: 0o1777})
     for (const pkg of vm.packages) {
-      const mount = join(root, AGENTOS_ROOT, pkg.name)
+      const mount = join(root, packageMount(pkg))
       if (options.layout === 'copies') {
         await cp(pkg.dir, mount, {recursive: true, mode: constants.COPYFILE_FICLONE, verbatimSymlinks: true})
       } else {
-        await mkdir(mount)
+        await mkdir(mount, {recursive: true})
       }
+      await symlink(pkg.version, join(root, packageCurrent(pkg)))
     }
     await Promise.all(
       [...vm.links.values()].map(async (link) => {
@@ -116,6 +129,8 @@ export async function assembleRoot(vm: Vm, options: AssembleOptions): Promise<Vm
       try {
         await mkdir(dirname(target), {recursive: true})
         await cp(real, target, {recursive: true, dereference: false, force: true, errorOnExist: false})
+        // A file stays writable (the spec's copy-up); a directory is read-only in the runtime, and
+        // bwrapArgs and wasiPreopens bind it so. Path-mapped guests keep the writable copy.
         await makeOwnerWritable(target)
       } catch (error) {
         throw overlayFailed(overlay, error)
@@ -185,8 +200,9 @@ function shimScript(vm: Vm, root: VmRoot, shim: WasmShim, name: string): string 
 
 /**
  * An assembled root for in-process WASI: `/opt/agentos` (the command links) and the packages as
- * read-only preopens over the root's `/`. A guest resolving absolute paths as wasi-libc does (the
- * longest preopen prefix) gets every write under /opt/agentos refused, like a read-only mount.
+ * read-only preopens over the root's `/`, and so are directory `provides.files` targets. A guest
+ * resolving absolute paths as wasi-libc does (the longest preopen prefix) gets every write under
+ * /opt/agentos refused, like a read-only mount.
  */
 export async function wasiPreopens(vm: Vm): Promise<{root: VmRoot; preopens: import('./wasi.js').Preopen[]}> {
   const root = vm.overlays.length === 0 ? plainRootSync(vm) : await assembleRoot(vm, {layout: 'mountpoints'})
@@ -195,7 +211,17 @@ export async function wasiPreopens(vm: Vm): Promise<{root: VmRoot; preopens: imp
     preopens: [
       {guest: '/', host: root.root},
       {guest: AGENTOS_ROOT, host: root.hostPath(AGENTOS_ROOT), readOnly: true},
-      ...vm.packages.map((pkg) => ({guest: `${AGENTOS_ROOT}/${pkg.name}`, host: pkg.dir, readOnly: true})),
+      ...vm.packages.flatMap((pkg) => [
+        {guest: packageMount(pkg), host: pkg.dir, readOnly: true},
+        // `current` is a link to the empty mountpoint in the root: WASI resolves it inside the
+        // /opt/agentos preopen, never into the package's, so it gets the package as a preopen too.
+        {guest: packageCurrent(pkg), host: pkg.dir, readOnly: true},
+      ]),
+      ...directoryOverlays(vm).map((overlay) => ({
+        guest: overlay.target,
+        host: root.hostPath(overlay.target),
+        readOnly: true,
+      })),
     ],
   }
 }
@@ -217,11 +243,15 @@ function plainRootSync(vm: Vm): VmRoot {
   const {root} = vmRoot
   try {
     mkdirSync(join(root, VM_HOME), {recursive: true})
+    mkdirSync(join(root, VM_WORKSPACE))
     mkdirSync(join(root, AGENTOS_BIN), {recursive: true})
     // No scratch directory until output is captured: every directory costs an rmdir at the end,
     // which on ext4 is the slowest call of the whole tree (it frees the directory's block).
     mkdirSync(join(root, 'tmp'), {mode: 0o1777})
-    for (const pkg of vm.packages) mkdirSync(join(root, AGENTOS_ROOT, pkg.name))
+    for (const pkg of vm.packages) {
+      mkdirSync(join(root, packageMount(pkg)), {recursive: true})
+      symlinkSync(pkg.version, join(root, packageCurrent(pkg)))
+    }
     // Relative, as the runtime's synthetic links: it resolves inside the VM either way.
     for (const link of vm.links.values()) {
       symlinkSync(posix.relative(AGENTOS_BIN, link.target), join(root, link.vmPath))
@@ -231,6 +261,17 @@ function plainRootSync(vm: Vm): VmRoot {
     throw error
   }
   return vmRoot
+}
+
+/** Overlays whose source is a directory: read-only in the runtime, unlike the spec's copy-up. */
+export function directoryOverlays(vm: Vm): VmOverlay[] {
+  return vm.overlays.filter((overlay) => {
+    try {
+      return statSync(overlay.hostSource).isDirectory()
+    } catch {
+      return false
+    }
+  })
 }
 
 /** The {@link VmRoot} of a fresh temp directory: the guest's `/` is its `root/`. */

@@ -5,7 +5,7 @@ import {commandHeader, type RunPackage} from './package.js'
 import {resolveCommand, type Resolution} from './resolve.js'
 import {wasiPreopens} from './root.js'
 import type {Isolation, IsolationChoice} from './sandbox.js'
-import {buildVm, parseEnvPairs, type Vm} from './vm.js'
+import {buildVm, packageMount, parseEnvPairs, type RuntimeWarning, type Vm} from './vm.js'
 
 // node:fs without `import … from 'node:fs'`, here and in the other modules a WASM command loads:
 // importing it builds the module's ESM facade, which reads every export, and the lazy
@@ -19,7 +19,7 @@ export interface RunOptions {
   inputs: string[]
   /** `--env K=V` pairs. */
   env?: string[]
-  /** Guest working directory (default /home/agentos). */
+  /** Guest working directory (default /workspace; /home/agentos for an agent). */
   cwd?: string
   isolation?: IsolationChoice
   /** Where relative inputs are resolved (default process.cwd()). */
@@ -57,11 +57,64 @@ export interface CommandRun {
   timings: RunTimings
   /** The kept root (with `keepRoot`). */
   root?: string
+  /**
+   * Where this run's result differs from what runtime 0.2.21 would give (test/conformance,
+   * DIVERGENCES.md); each is also a line on stderr.
+   */
+  warnings: RuntimeWarning[]
 }
 
 const round = (ms: number) => Math.round(ms * 10) / 10
 
-/** Loads the inputs and builds the VM, reporting scrubbed variables. */
+/** Says a divergence from the runtime on stderr (`WARN_AGENTOS_RUNTIME_…: message`). */
+function sayWarnings(options: RunOptions, warnings: readonly RuntimeWarning[]): void {
+  for (const warning of warnings) options.note?.(`${warning.code}: ${warning.message}`)
+}
+
+/**
+ * Divergences that depend on what runs: a shell script run as a package command (runtime 0.2.21
+ * runs it as JavaScript), the VM's own node (v22.0.0 there), and a command not found by argv
+ * (exit 1 there, 127 here).
+ */
+export function resolutionWarnings(resolution: Resolution): RuntimeWarning[] {
+  const warnings: RuntimeWarning[] = []
+  const interpreter = resolution.interpreter
+  if (resolution.package && interpreter && isShellInterpreter(interpreter.path, interpreter.argument)) {
+    warnings.push({
+      code: 'WARN_AGENTOS_RUNTIME_SHELL_SCRIPT',
+      message: `${resolution.command} is a "#!${interpreter.path}${interpreter.argument ? ` ${interpreter.argument}` : ''}" script: the runtime runs package commands named by a shell "#!" as JavaScript (SyntaxError, exit 1); run it as "sh ${resolution.vmPath}" there`,
+    })
+  }
+  if (
+    resolution.executor === 'system' &&
+    resolution.kind === 'system' &&
+    /node/.test(resolution.vmPath ?? '')
+  ) {
+    warnings.push({
+      code: 'WARN_AGENTOS_RUNTIME_NODE_VERSION',
+      message: `node here is the host's Node.js ${process.version}; the runtime's node is its own V8 runtime and reports v22.0.0`,
+    })
+  }
+  if (resolution.error?.code === 'ERR_AGENTOS_RUN_COMMAND_NOT_FOUND') {
+    warnings.push({
+      code: 'WARN_AGENTOS_RUNTIME_NOT_FOUND_EXIT',
+      message: `run exits 127 for a command not found; the runtime's execArgv exits 1 ("command not found on native sidecar path: ${resolution.command}")`,
+    })
+  }
+  return warnings
+}
+
+/** `#!/bin/sh`, `#!/bin/bash`, `#!/usr/bin/env sh`, …: a shell. */
+function isShellInterpreter(path: string, argument?: string): boolean {
+  const shells = /^(sh|bash|dash|ash|zsh|ksh)$/
+  const base = path.slice(path.lastIndexOf('/') + 1)
+  if (shells.test(base)) return true
+  return (
+    base === 'env' && argument !== undefined && shells.test(argument.replace(/^-S\s+/, '').split(/\s+/)[0]!)
+  )
+}
+
+/** Loads the inputs and builds the VM, saying where it differs from the runtime's. */
 export async function prepareVm(
   options: RunOptions,
   agent?: (packages: RunPackage[]) => RunPackage | undefined,
@@ -75,19 +128,17 @@ export async function prepareVm(
   const userEnv = parseEnvPairs(options.env ?? [])
   const packages = await loadInputs(options.inputs, options.baseDir)
   const vm = buildVm(packages, {userEnv, cwd: options.cwd, agent: agent?.(packages)})
-  for (const {name, source} of vm.scrubbed) {
-    options.note?.(`run: ${name} (from ${source}) is removed from the guest environment, as the runtime does`)
-  }
+  sayWarnings(options, vm.warnings)
   return {vm, packages}
 }
 
-/** Throws the coded error of a resolution that cannot run. */
-export function assertRunnable(resolution: Resolution): void {
+/** Throws the coded error of a resolution that cannot run (with its runtime warnings in details). */
+export function assertRunnable(resolution: Resolution, warnings: RuntimeWarning[] = []): void {
   if (!resolution.error) return
   throw runError(resolution.error.code, resolution.error.message, {
     hint: resolution.error.hint,
     exitCode: resolution.error.exitCode,
-    details: {resolution},
+    details: warnings.length > 0 ? {resolution, warnings} : {resolution},
   })
 }
 
@@ -131,7 +182,10 @@ export async function runCommandInVm(
   const {vm} = await prepareVm(options)
   const load = lap()
   const resolution = await resolveCommand(vm, options.command)
-  assertRunnable(resolution)
+  const ran = resolutionWarnings(resolution)
+  sayWarnings(options, ran)
+  const warnings = [...vm.warnings, ...ran]
+  assertRunnable(resolution, warnings)
   const resolve = lap()
 
   if (resolution.executor === 'wasi' && !options.timeoutMs) {
@@ -167,7 +221,7 @@ export async function runCommandInVm(
         stdout: stdoutFd,
         stderr: stderrFd,
       })
-      const ran = lap()
+      const ranMs = lap()
       const captured = options.capture
         ? {
             stdout: readFileSync(join(root.scratch, 'stdout'), 'utf8'),
@@ -181,8 +235,9 @@ export async function runCommandInVm(
         resolution,
         argv,
         isolation: 'wasi',
-        timings: {load, resolve, setup, run: ran, cleanup: 0, total: 0},
+        timings: {load, resolve, setup, run: ranMs, cleanup: 0, total: 0},
         root: options.keepRoot ? root.root : undefined,
+        warnings,
       }
     } finally {
       if (stdoutFd !== undefined) closeSync(stdoutFd)
@@ -232,6 +287,7 @@ export async function runCommandInVm(
       isolationReason: probe.reason,
       timings: {load, resolve, setup, run: lap(), cleanup: 0, total: 0},
       root: options.keepRoot ? session.root.root : undefined,
+      warnings,
     }
   } finally {
     if (!options.keepRoot) await session.root.remove()
@@ -249,6 +305,8 @@ export interface VmDescription {
     commands: string[]
     agent?: string
   }>
+  /** Where this VM differs from the runtime's (as on stderr). */
+  warnings: RuntimeWarning[]
   commands: Array<{name: string; link: string; target: string; kind: string}>
   overlays: Array<{target: string; source: string; package: string}>
   env: Record<string, string>
@@ -264,7 +322,7 @@ export async function describeVm(options: RunOptions): Promise<VmDescription> {
       name: pkg.name,
       version: pkg.version,
       dir: pkg.dir,
-      mount: `/opt/agentos/${pkg.name}`,
+      mount: packageMount(pkg),
       commands: pkg.commands.map((c) => c.name),
       agent: pkg.agent?.acpEntrypoint,
     })),
@@ -280,5 +338,6 @@ export async function describeVm(options: RunOptions): Promise<VmDescription> {
     env: vm.env,
     envSources: vm.envSources,
     cwd: vm.cwd,
+    warnings: vm.warnings,
   }
 }

@@ -4,9 +4,9 @@ import {access, lstat, mkdir, readdir, readlink, realpath, writeFile} from 'node
 import {delimiter, dirname, join, posix} from 'node:path'
 import {runError} from './errors.js'
 import {hostNodeIfAny} from './node.js'
-import type {VmRoot} from './root.js'
+import {directoryOverlays, type VmRoot} from './root.js'
 import {mapPathsInValue} from './path-values.js'
-import {AGENTOS_ROOT, VM_HOME, type Vm} from './vm.js'
+import {AGENTOS_ROOT, packageMount, VM_HOME, VM_WORKSPACE, type Vm} from './vm.js'
 
 /** How guest processes see VM paths. */
 export type Isolation =
@@ -124,7 +124,9 @@ export interface BwrapOptions {
 /**
  * The bubblewrap arguments that turn the assembled root into the guest's `/`: the root bound
  * writable, the host's system directories read-only (so `/bin/sh` and Node.js run), `/opt/agentos`
- * (with its command links) and every package read-only at `/opt/agentos/<name>`, fresh /dev and /proc, and the guest's own pid namespace.
+ * (with its command links) and every package read-only at `/opt/agentos/pkgs/<name>/<version>`,
+ * directory `provides.files` targets read-only (as the runtime has them), fresh /dev and /proc,
+ * and the guest's own pid namespace.
  * A `provides.files` target inside a host system directory (`/etc/x.conf`) is reached by binding
  * that directory entry by entry, leaving the target to the root's writable copy.
  */
@@ -166,7 +168,10 @@ export async function bwrapArgs(vm: Vm, root: VmRoot, options: BwrapOptions = {}
   // /opt/agentos as a whole is read-only, as in the VM: not only the packages but the command
   // links in /opt/agentos/bin and the directory itself (no new entries, no removed links).
   args.push('--ro-bind', root.hostPath(AGENTOS_ROOT), AGENTOS_ROOT)
-  for (const pkg of vm.packages) args.push('--ro-bind', pkg.dir, posix.join(AGENTOS_ROOT, pkg.name))
+  for (const pkg of vm.packages) args.push('--ro-bind', pkg.dir, packageMount(pkg))
+  for (const overlay of directoryOverlays(vm)) {
+    args.push('--ro-bind', root.hostPath(overlay.target), overlay.target)
+  }
   for (const path of options.hostPaths ?? []) args.push('--ro-bind', path, path)
   if (
     nodeTarget &&
@@ -203,12 +208,12 @@ export async function guestNodePath(vm: Vm): Promise<string> {
  * path-mapped guests share the host anyway, and host paths under /tmp must keep meaning the host.
  */
 function mappedPrefixes(vm: Vm): string[] {
-  return [AGENTOS_ROOT, VM_HOME, ...vm.overlays.map((overlay) => overlay.target)]
+  return [AGENTOS_ROOT, VM_HOME, VM_WORKSPACE, ...vm.overlays.map((overlay) => overlay.target)]
 }
 
 /**
- * Path-mapped mode: the host path of a VM path. Paths under /opt/agentos, /home/agentos and
- * overlay targets live in the assembled root; anything else is the host's own (/usr, /bin, …).
+ * Path-mapped mode: the host path of a VM path. Paths under /opt/agentos, /home/agentos,
+ * /workspace and overlay targets live in the assembled root; anything else is the host's own (/usr, /bin, …).
  */
 export function mapVmPath(vm: Vm, root: VmRoot, vmPath: string): string {
   for (const prefix of mappedPrefixes(vm)) {

@@ -1,23 +1,58 @@
 import {posix} from 'node:path'
+import {DEFAULT_SOFTWARE_COMMANDS} from './default-software.js'
 import {isPosixEnvName} from '../format/paths.js'
 import {runError} from './errors.js'
 import type {RunCommand, RunPackage} from './package.js'
 
-/** Where packages are mounted in the VM. */
+// Not `import … from 'node:fs'`: see the note in run.ts.
+const {statSync} = process.getBuiltinModule('node:fs')
+
+/** The runtime's directory in the VM: `bin/` (command links) and `pkgs/` (the packages). */
 export const AGENTOS_ROOT = '/opt/agentos'
 /** Where commands are linked in the VM. */
 export const AGENTOS_BIN = '/opt/agentos/bin'
-/** The guest's home and default working directory. */
+/** Where packages are mounted: `<name>/<version>/`, with `<name>/current` → `<version>`. */
+export const AGENTOS_PKGS = '/opt/agentos/pkgs'
+/** The guest's home, and the working directory of agents. */
 export const VM_HOME = '/home/agentos'
+/** The working directory a command starts in (runtime 0.2.21: `vm.exec` and `vm.execArgv`). */
+export const VM_WORKSPACE = '/workspace'
 
-/** The runtime's base environment, before packages and the user add to it. */
+/**
+ * The runtime's base environment, before packages and the user add to it, as runtime 0.2.21 shows
+ * it to a process (test/conformance: `wasm-env-base`). `PWD` is added for the working directory.
+ */
 export const BASE_ENV: Readonly<Record<string, string>> = Object.freeze({
-  PATH: '/usr/local/sbin:/usr/local/bin:/opt/agentos/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+  CHARSET: 'UTF-8',
   HOME: VM_HOME,
-  USER: 'agentos',
-  SHELL: '/bin/sh',
+  HOSTNAME: 'agentos',
   LANG: 'C.UTF-8',
+  LC_COLLATE: 'C',
+  LOGNAME: 'agentos',
+  MANPATH: '/opt/agentos/share/man:/usr/local/share/man:/usr/share/man',
+  PAGER: 'less',
+  PATH: '/opt/agentos/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+  PS1: '\\h:\\w\\$ ',
+  SHELL: '/bin/sh',
+  TMPDIR: '/tmp',
+  USER: 'agentos',
 })
+
+/** Where a package is mounted: `/opt/agentos/pkgs/<name>/<version>`. */
+export function packageMount(pkg: Pick<RunPackage, 'name' | 'version'>): string {
+  return `${AGENTOS_PKGS}/${pkg.name}/${pkg.version}`
+}
+
+/** The package's `current` link, through which command links point: `/opt/agentos/pkgs/<name>/current`. */
+export function packageCurrent(pkg: Pick<RunPackage, 'name'>): string {
+  return `${AGENTOS_PKGS}/${pkg.name}/current`
+}
+
+/** A warning that the emulation's result differs from the runtime's (`WARN_AGENTOS_RUNTIME_…`). */
+export interface RuntimeWarning {
+  code: `WARN_AGENTOS_RUNTIME_${string}`
+  message: string
+}
 
 /**
  * Variables the runtime strips from a guest environment (as for an AT_SECURE exec): they would let
@@ -38,8 +73,10 @@ export interface VmLink {
   name: string
   /** `/opt/agentos/bin/<name>`. */
   vmPath: string
-  /** `/opt/agentos/<package>/<entry>`: what the link points at. */
+  /** `/opt/agentos/pkgs/<package>/current/<entry>`: what the link points at. */
   target: string
+  /** `/opt/agentos/pkgs/<package>/<version>/<entry>`: the target with `current` resolved. */
+  resolved: string
   package: RunPackage
   command: RunCommand
 }
@@ -67,6 +104,8 @@ export interface Vm {
   scrubbed: Array<{name: string; source: EnvSource}>
   /** Guest working directory. */
   cwd: string
+  /** Where the VM differs from the runtime's, known before anything runs. */
+  warnings: RuntimeWarning[]
 }
 
 /** Options of {@link buildVm}. */
@@ -75,16 +114,18 @@ export interface VmOptions {
   userEnv?: Record<string, string>
   /** The agent whose `agent.env` is merged under the user env. */
   agent?: RunPackage
-  /** Guest working directory (default `/home/agentos`). */
+  /** Guest working directory (default `/workspace`; `/home/agentos` for an agent). */
   cwd?: string
 }
 
 /**
  * Builds the VM model from packages in the order given: each package mounted read-only at
- * `/opt/agentos/<name>`, each command linked at `/opt/agentos/bin/<cmd>`, `provides.files`
- * overlaid, and the environment merged as the runtime does: base, then `provides.env` in package
- * order where the key is still absent, then `agent.env` likewise, then `--env` over everything;
- * finally the scrub.
+ * `/opt/agentos/pkgs/<name>/<version>` (with `current` → `<version>`), each command linked at
+ * `/opt/agentos/bin/<cmd>` through `current`, `provides.files` overlaid, and the environment merged
+ * as the runtime does: base, then `provides.env` in package order where the key is still absent,
+ * then `agent.env` likewise, then `--env` over everything; finally the scrub, which the runtime
+ * does not do (a `WARN_AGENTOS_RUNTIME_ENV_SCRUBBED` warning). Sorted by name, as the runtime
+ * hands it over.
  *
  * @throws AgentosError `ERR_AGENTOS_RUN_COMMAND_COLLISION`, `_PACKAGE_DUPLICATE`,
  *   `_OVERLAY_CONFLICT`, `_CWD_INVALID`.
@@ -96,7 +137,7 @@ export function buildVm(packages: RunPackage[], options: VmOptions = {}): Vm {
     if (other) {
       throw runError(
         'ERR_AGENTOS_RUN_PACKAGE_DUPLICATE',
-        `two packages are named "${pkg.name}": ${other.dir} and ${pkg.dir}; both would mount at ${AGENTOS_ROOT}/${pkg.name}`,
+        `two packages are named "${pkg.name}": ${other.dir} and ${pkg.dir}; both would mount at ${AGENTOS_PKGS}/${pkg.name}`,
         {
           hint: 'Pass one of them, or rename one in its agentos-package.json.',
           details: {dirs: [other.dir, pkg.dir]},
@@ -129,7 +170,8 @@ export function buildVm(packages: RunPackage[], options: VmOptions = {}): Vm {
       links.set(command.name, {
         name: command.name,
         vmPath: `${AGENTOS_BIN}/${command.name}`,
-        target: posix.join(AGENTOS_ROOT, pkg.name, command.entry),
+        target: posix.join(packageCurrent(pkg), command.entry),
+        resolved: posix.join(packageMount(pkg), command.entry),
         package: pkg,
         command,
       })
@@ -171,21 +213,79 @@ export function buildVm(packages: RunPackage[], options: VmOptions = {}): Vm {
   if (options.agent?.agent) put(options.agent.agent.env, `agent:${options.agent.name}`, true)
   put(options.userEnv ?? {}, 'user', true)
   const scrubbed: Vm['scrubbed'] = []
+  const warnings: RuntimeWarning[] = []
   for (const name of Object.keys(env)) {
     if (!isScrubbedEnvName(name)) continue
     scrubbed.push({name, source: envSources[name]!})
+    warnings.push({
+      code: 'WARN_AGENTOS_RUNTIME_ENV_SCRUBBED',
+      message: `${name} (from ${envSources[name]}) is removed from the guest environment: guests here are host processes, where it would load code into them; the runtime passes it through`,
+    })
     delete env[name]
     delete envSources[name]
   }
+  warnings.push(...defaultCommandWarnings(links))
 
-  const cwd = options.cwd ?? VM_HOME
+  // An agent's session and process start in the home directory, a command in /workspace.
+  const cwd = options.cwd ?? (options.agent ? VM_HOME : VM_WORKSPACE)
   if (!cwd.startsWith('/') || posix.normalize(cwd) !== cwd.replace(/(.)\/$/, '$1')) {
     throw runError('ERR_AGENTOS_RUN_CWD_INVALID', `--cwd ${cwd} is not an absolute, normalized VM path`, {
-      hint: 'Pass an absolute path such as /home/agentos or /opt/agentos/<package>.',
+      hint: 'Pass an absolute path such as /workspace or /home/agentos.',
       exitCode: 2,
     })
   }
-  return {packages, links, overlays, env, envSources, scrubbed, cwd: posix.normalize(cwd)}
+  const normalized = posix.normalize(cwd)
+  // PWD comes with the working directory, unless the user set one.
+  if (!('PWD' in env)) {
+    env.PWD = normalized
+    envSources.PWD = 'base'
+  }
+  warnings.push(...fileSourceWarnings(packages))
+  return {packages, links, overlays, env: sortedByName(env), envSources, scrubbed, cwd: normalized, warnings}
+}
+
+function sortedByName(env: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+}
+
+/**
+ * Runtime 0.2.21 mounts only directory sources of `provides.files` ("package provides file source
+ * is not a directory; skipping"): a file source's target is absent there. The emulation shows the
+ * file, as the spec says, and says so.
+ */
+function fileSourceWarnings(packages: RunPackage[]): RuntimeWarning[] {
+  const warnings: RuntimeWarning[] = []
+  for (const pkg of packages) {
+    for (const file of pkg.provides.files) {
+      let isFile = false
+      try {
+        isFile = statSync(posix.join(pkg.dir, file.source)).isFile()
+      } catch {
+        // A missing source is refused when the root is assembled, with its own code.
+      }
+      if (isFile) {
+        warnings.push({
+          code: 'WARN_AGENTOS_RUNTIME_PROVIDES_FILE_SOURCE',
+          message: `${pkg.name} provides ${file.target} from the file ${file.source}: the runtime mounts only directory sources and skips it (the target is absent there)`,
+        })
+      }
+    }
+  }
+  return warnings
+}
+
+/**
+ * A command named like one of the runtime's default software (`@agentos-software/common`): the
+ * runtime refuses such a VM ("command is already provided by another package") unless it is made
+ * with `defaultSoftware: false`. The emulation has no default software, so it only says so.
+ */
+function defaultCommandWarnings(links: Map<string, VmLink>): RuntimeWarning[] {
+  return [...links.values()]
+    .filter((link) => DEFAULT_SOFTWARE_COMMANDS.has(link.name))
+    .map((link) => ({
+      code: 'WARN_AGENTOS_RUNTIME_DEFAULT_COMMAND' as const,
+      message: `command "${link.name}" of ${link.package.name} is also a command of the runtime's default software; the runtime refuses this VM unless it is made with defaultSoftware: false`,
+    }))
 }
 
 /**
