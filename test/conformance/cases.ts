@@ -82,7 +82,11 @@ export interface ConformanceCase {
   emulation: EmulationVerdict
   /** What the emulation did before it was changed to agree (for the divergence table). */
   before?: string
-  /** A shell case runs the host's /bin/sh; it needs the bubblewrap namespace to see VM paths. */
+  /**
+   * The guest is a script (sh, Node.js, an agent) whose answer shows VM paths: the emulation gives
+   * them only in its bubblewrap namespace (path-mapped mode rewrites them, and says so on stderr),
+   * so without bubblewrap the case is skipped with that reason.
+   */
   needsNamespace?: boolean
 }
 
@@ -193,6 +197,7 @@ export const CASES: readonly ConformanceCase[] = [
     compare: ['exitCode', 'stdout'],
     before: 'cwd=/home/agentos, argv[1]=/opt/agentos/bin/ntool',
     emulation: 'agrees',
+    needsNamespace: true,
   },
   {
     id: 'node-exit-code',
@@ -427,6 +432,7 @@ export const CASES: readonly ConformanceCase[] = [
     compare: ['exitCode', 'stdout'],
     normalize: writeRefused,
     emulation: 'agrees',
+    needsNamespace: true,
   },
   // --- cwd and base env
   {
@@ -449,6 +455,7 @@ export const CASES: readonly ConformanceCase[] = [
     compare: ['exitCode', 'stdout'],
     before: 'ENOENT: no /workspace',
     emulation: 'agrees',
+    needsNamespace: true,
   },
   {
     id: 'cwd-home-writable',
@@ -458,6 +465,7 @@ export const CASES: readonly ConformanceCase[] = [
     run: argv('ntool', 'write', '/home/agentos/h.txt', 'home'),
     compare: ['exitCode', 'stdout'],
     emulation: 'agrees',
+    needsNamespace: true,
   },
   {
     id: 'env-shell',
@@ -495,6 +503,7 @@ export const CASES: readonly ConformanceCase[] = [
     compare: ['exitCode', 'stdout'],
     before: 'agreed (PATH order aside)',
     emulation: 'agrees',
+    needsNamespace: true,
   },
   {
     id: 'provides-env-user-wins',
@@ -505,6 +514,7 @@ export const CASES: readonly ConformanceCase[] = [
     run: argv('ntool', 'env', 'SHARED', 'HOME', 'PTOOL_HOME'),
     compare: ['exitCode', 'stdout'],
     emulation: 'agrees',
+    needsNamespace: true,
   },
   // --- provides.files
   {
@@ -528,6 +538,7 @@ export const CASES: readonly ConformanceCase[] = [
     run: argv('ntool', 'read', '/usr/share/ptool/one.txt'),
     compare: ['exitCode', 'stdout'],
     emulation: 'agrees',
+    needsNamespace: true,
   },
   {
     id: 'provides-dir-guest-write',
@@ -539,6 +550,7 @@ export const CASES: readonly ConformanceCase[] = [
     normalize: writeRefused,
     before: 'the write succeeded (a writable copy)',
     emulation: 'agrees',
+    needsNamespace: true,
   },
   // --- meta-packages and collisions
   {
@@ -630,6 +642,7 @@ export const CASES: readonly ConformanceCase[] = [
     run: {agent: 'conf-agent', prompt: 'hi'},
     compare: ['agent'],
     emulation: 'agrees',
+    needsNamespace: true,
   },
 ]
 
