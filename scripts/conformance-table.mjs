@@ -14,7 +14,8 @@ for (const file of report.testResults) {
       : undefined
   if (!engine) continue
   for (const test of file.assertionResults) {
-    const id = /^(\S+?)(:|$)/.exec(test.title)?.[1]
+    // Titles are `'<id>': '<title>'` (emulation) or `'<id>'` (runtime).
+    const id = /^'?([^':\s]+)'?(:|$)/.exec(test.title)?.[1]
     if (!id || test.title.startsWith('has a recorded')) continue
     const row = rows.get(id) ?? {}
     row[engine] = test.status

@@ -39,11 +39,11 @@ describe('run: WebAssembly commands (node:wasi, in-process)', () => {
     expect(exit.exitCode).toBe(42)
     // wasm-cmds names its commands like the runtime's default software (echo, cat, env): run says
     // that runtime 0.2.21 would refuse the VM, and nothing else.
-    expect(exit.stderr.split('\n').filter(Boolean)).toEqual(
-      ['cat', 'echo', 'env'].map((name) =>
-        expect.stringMatching(`^WARN_AGENTOS_RUNTIME_DEFAULT_COMMAND: command "${name}"`),
+    expect(exit.stderr.split('\n').filter(Boolean)).toEqual([
+      expect.stringMatching(
+        /^WARN_AGENTOS_RUNTIME_DEFAULT_COMMAND: commands "cat", "echo", "env" of wasm-cmds are /,
       ),
-    )
+    ])
   })
 
   it('gives the guest the base env, provides.env and --env, and nothing from the host', async () => {

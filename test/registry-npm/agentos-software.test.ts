@@ -173,7 +173,15 @@ describe.skipIf(!ENABLED)('real @agentos-software commands through run', () => {
       env: {...process.env, OCLIF_SKIP_NEW_VERSION_CHECK: 'true'},
       timeout: 60_000,
     })
-    return {stdout: result.stdout, stderr: result.stderr.toString('utf8'), exitCode: result.status}
+    // The official coreutils, sed, gawk and findutils name their commands like the runtime's own
+    // default software (it ships them): run says once per package that the real VM would refuse
+    // them without defaultSoftware: false. That is all it may add to the guest's stderr.
+    const stderr = result.stderr
+      .toString('utf8')
+      .split('\n')
+      .filter((line) => !line.startsWith('WARN_AGENTOS_RUNTIME_DEFAULT_COMMAND: '))
+      .join('\n')
+    return {stdout: result.stdout, stderr, exitCode: result.status}
   }
 
   /** The host's tool on the same input, with /data mapped to the host copy. */
@@ -295,27 +303,26 @@ describe.skipIf(!ENABLED)('real @agentos-software commands through run', () => {
     const root = /VM root is kept at (.+)$/m.exec(result.stderr)?.[1]
     try {
       expect(result.exitCode).toBe(0)
-      expect(await readFile(join(root!, 'tmp/bg.txt'), 'utf8')).toBe(
-        'bin\ncoreutils\ndata-pkg\nfindutils\ngawk\nsed\n',
-      )
+      // The runtime's layout: commands in bin, packages under pkgs/<name>/<version>.
+      expect(await readFile(join(root!, 'tmp/bg.txt'), 'utf8')).toBe('bin\npkgs\n')
     } finally {
       if (root) await rm(join(root, '..'), {recursive: true, force: true})
     }
   })
 
-  it('mkdir, cp and rm change the VM root', () => {
+  it('mkdir, cp and rm change the VM root; a provides directory is read-only, as in the runtime', () => {
     const kept = (stderr: string) => /VM root is kept at (.+)$/m.exec(stderr)?.[1]
     const made = vm(['mkdir', '-p', '/tmp/a/b'], {flags: ['--keep-root']})
     const copied = vm(['cp', '/data/t.txt', '/tmp/copy.txt'], {flags: ['--keep-root']})
     const removed = vm(['rm', '/data/passwd'], {flags: ['--keep-root']})
     const roots = [made, copied, removed].map((r) => kept(r.stderr))
     try {
-      expect([made.exitCode, copied.exitCode, removed.exitCode]).toEqual([0, 0, 0])
+      expect([made.exitCode, copied.exitCode]).toEqual([0, 0])
+      // agentOS 0.2.21 mounts a provides.files directory read-only (EACCES for a guest's write).
+      expect(removed.exitCode).not.toBe(0)
       expect(existsSync(join(roots[0]!, 'tmp/a/b'))).toBe(true)
       return readFile(join(roots[1]!, 'tmp/copy.txt'), 'utf8').then((text) => {
         expect(text).toBe(TEXT)
-        // Removed from the VM's copy-up layer, never from the package on the host.
-        expect(existsSync(join(roots[2]!, 'data/passwd'))).toBe(false)
         expect(existsSync(join(data, 'passwd'))).toBe(true)
       })
     } finally {

@@ -280,12 +280,20 @@ function fileSourceWarnings(packages: RunPackage[]): RuntimeWarning[] {
  * with `defaultSoftware: false`. The emulation has no default software, so it only says so.
  */
 function defaultCommandWarnings(links: Map<string, VmLink>): RuntimeWarning[] {
-  return [...links.values()]
-    .filter((link) => DEFAULT_SOFTWARE_COMMANDS.has(link.name))
-    .map((link) => ({
+  // One warning per package: a coreutils-like package collides on a hundred names.
+  const byPackage = new Map<string, string[]>()
+  for (const link of links.values()) {
+    if (!DEFAULT_SOFTWARE_COMMANDS.has(link.name)) continue
+    byPackage.set(link.package.name, [...(byPackage.get(link.package.name) ?? []), link.name])
+  }
+  return [...byPackage].map(([pkg, names]) => {
+    const shown = names.slice(0, 8).map((name) => `"${name}"`)
+    const list = names.length > 8 ? `${shown.join(', ')} and ${names.length - 8} more` : shown.join(', ')
+    return {
       code: 'WARN_AGENTOS_RUNTIME_DEFAULT_COMMAND' as const,
-      message: `command "${link.name}" of ${link.package.name} is also a command of the runtime's default software; the runtime refuses this VM unless it is made with defaultSoftware: false`,
-    }))
+      message: `${names.length === 1 ? 'command' : 'commands'} ${list} of ${pkg} ${names.length === 1 ? 'is' : 'are'} also ${names.length === 1 ? 'a command' : 'commands'} of the runtime's default software; the runtime refuses this VM unless it is made with defaultSoftware: false`,
+    }
+  })
 }
 
 /**
