@@ -3,7 +3,10 @@
 //   wasm  `run <wasm package> -- echo hi`          vs  `node -e 0`            (target ≤ 1.4×)
 //   node  `run my-tool-package -- my-tool 1h`       vs  `node <its cli.js> 1h`  (target ≤ 1.5×)
 // Each case is timed through bin/run.js (its fast path dispatches `run` without loading oclif) and,
-// when it is built, through the single binary. Each pair is measured alternately (A, B, A, B, …)
+// when it is built, through the single binary. When an agentOS runtime is resolvable (`runtime
+// list`: AGENTOS_TOOLCHAIN_RUNTIME, the project, the cache), the real engine is set beside the
+// emulation too: the Node.js command and an agent session, wall time of each side plus the real
+// engine's own steps (runtime import, VM create, first command, session open). Each pair is measured alternately (A, B, A, B, …)
 // so machine noise hits both; prints medians, ratios and the targets. Needs a build (npm run
 // build); not part of the test suite.
 //
@@ -127,6 +130,57 @@ try {
       }  ${row.ok ? 'ok' : 'MISSED'}`,
     )
   }
+  realEngine(tool)
 } finally {
   rmSync(work, {recursive: true, force: true})
+}
+
+/** A `run … --json` through bin/run.js: the document and the wall time. */
+function runJson(args) {
+  const result = wall(process.execPath, [cli, ...args])
+  return {ms: result.ms, doc: JSON.parse(result.stdout)}
+}
+
+/** The real engine against the emulation, side by side, when a runtime is resolvable. */
+function realEngine(tool) {
+  const list = spawnSync(process.execPath, [cli, 'runtime', 'list', '--json'], {encoding: 'utf8'})
+  const selected = list.status === 0 ? JSON.parse(list.stdout).selected : undefined
+  console.log('')
+  if (!selected) {
+    console.log('real engine: skipped, no agentOS runtime is resolvable (agentos-toolchain runtime install)')
+    return
+  }
+  const agent = join(root, 'fixtures/examples/my-agent-package')
+  const count = Math.min(runs, 5)
+  const sides = {emulation: [], agentos: []}
+  const agentSides = {emulation: [], agentos: []}
+  const steps = {import: [], create: [], run: [], session: []}
+  for (let i = 0; i < count; i++) {
+    sides.emulation.push(runJson(['run', tool, '--json', '--', 'my-tool', '1h']).ms)
+    const real = runJson(['run', '--engine', 'agentos', tool, '--json', '--', 'my-tool', '1h'])
+    sides.agentos.push(real.ms)
+    for (const step of ['import', 'create', 'run']) steps[step].push(real.doc.timings[step])
+    agentSides.emulation.push(runJson(['run', agent, '--agent', '--json']).ms)
+    const session = runJson(['run', '--engine', 'agentos', agent, '--agent', '--json'])
+    agentSides.agentos.push(session.ms)
+    steps.session.push(session.doc.steps.find((s) => s.step === 'session/open').ms)
+  }
+  const f = (ms) => `${ms.toFixed(0)} ms`
+  console.log(
+    `real engine: agentOS ${selected.version} (${selected.reason}); median of ${count}, alternating`,
+  )
+  console.log('case                      emulation   agentos   ratio')
+  for (const [name, pairOf] of [
+    ['node: my-tool 1h', sides],
+    ['agent: session open', agentSides],
+  ]) {
+    const [e, a] = [median(pairOf.emulation), median(pairOf.agentos)]
+    console.log(
+      `${name.padEnd(24)}  ${f(e).padStart(9)}  ${f(a).padStart(8)}  ${(a / e).toFixed(1).padStart(5)}×`,
+    )
+  }
+  console.log(
+    `agentos steps: runtime import ${f(median(steps.import))}, VM create ${f(median(steps.create))}, ` +
+      `first command ${f(median(steps.run))}, session/open ${f(median(steps.session))}`,
+  )
 }
