@@ -1,9 +1,10 @@
 import {stat} from 'node:fs/promises'
 import {join} from 'node:path'
 import {AgentosError} from '../errors.js'
-import {detectHeader, type HeaderKind} from '../format/header.js'
 import {isPosixEnvName} from '../format/paths.js'
+import {detectHeader, type HeaderKind} from '../format/header.js'
 import type {Engine, EngineCommandRun, EngineOptions} from '../run/engine.js'
+import {parseEnvPairs} from '../run/env-pairs.js'
 import {AGENT_EXIT, RUN_EXIT, runError} from '../run/errors.js'
 import {runDriver, type DriverOutcome} from './client.js'
 import type {DriverRequest} from './driver.js'
@@ -124,7 +125,7 @@ export function createAgentosEngine(settings: AgentosSettings): Engine<AgentosRe
         exitCode: 2,
       })
     }
-    const env = parseEnv(options.env ?? [])
+    const env = parseEnvPairs(options.env ?? [])
     const runtime = await resolveRuntime({runtime: settings.runtime, cwd: settings.cwd})
     const {inputPackagePaths} = await import('../run/inputs.js')
     const packages = await inputPackagePaths(options.inputs, options.baseDir)
@@ -377,23 +378,6 @@ export function createAgentosEngine(settings: AgentosSettings): Engine<AgentosRe
       }
     },
   }
-}
-
-/** `--env` pairs, checked as the emulation checks them (same code, same exit). */
-function parseEnv(pairs: readonly string[]): Record<string, string> {
-  const env: Record<string, string> = {}
-  for (const pair of pairs) {
-    const eq = pair.indexOf('=')
-    const name = eq < 0 ? pair : pair.slice(0, eq)
-    if (eq < 0 || !isPosixEnvName(name)) {
-      throw runError('ERR_AGENTOS_RUN_ENV_INVALID', `--env ${JSON.stringify(pair)} is not NAME=VALUE`, {
-        hint: 'Write --env NAME=value, with a name of letters, digits and _ not starting with a digit.',
-        exitCode: 2,
-      })
-    }
-    env[name] = pair.slice(eq + 1)
-  }
-  return env
 }
 
 /**
