@@ -6,10 +6,10 @@ const jsonOut = process.env.VITEST_JSON_OUT
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    // The npm registry tests need the network: only `npm run test:registry` runs them.
+    // The tests in test/network need the npm registry: only `npm run test:registry` runs them.
     exclude: [
       ...configDefaults.exclude,
-      ...(process.env.AGENTOS_NPM_REGISTRY_TESTS === '1' ? [] : ['test/registry-npm/**']),
+      ...(process.env.AGENTOS_NPM_REGISTRY_TESTS === '1' ? [] : ['test/network/**']),
     ],
     // End-to-end tests spawn real processes; two cores are shared by all workers.
     testTimeout: 60_000,

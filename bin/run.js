@@ -11,17 +11,17 @@ const argv = process.argv.slice(2)
  */
 async function fastPath() {
   if (argv[0] === 'run') {
-    // dist/lib/run-fast.js and the modules a WASM command runs on, bundled (scripts/build.mjs).
-    const {runFast} = await import('../dist/core/run/run-fast.bundle.js')
+    // dist/cli/fast/run.js and the modules a WASM command runs on, bundled (scripts/build.mjs).
+    const {runFast} = await import('../dist/cli/run-fast.bundle.js')
     const code = await runFast(argv)
     if (code === undefined) return false
     process.exitCode = code
     return true
   }
   if (argv[0] === 'pack') {
-    // dist/lib/pack-fast.js and all it reaches, dependencies too, in one cached bundle.
-    const {loadBundle} = await import('../dist/lib/load-bundle.js')
-    const bundle = loadBundle(fileURLToPath(new URL('../dist/core/pack-fast.bundle.cjs', import.meta.url)))
+    // dist/cli/fast/pack.js and all it reaches, dependencies too, in one cached bundle.
+    const {loadBundle} = await import('../dist/cli/fast/load-bundle.js')
+    const bundle = loadBundle(fileURLToPath(new URL('../dist/cli/pack-fast.bundle.cjs', import.meta.url)))
     const code = await bundle.exports.packFast(argv)
     if (code === undefined) return false
     bundle.saveCache()
@@ -32,11 +32,11 @@ async function fastPath() {
     process.stdout.write('', () => process.exit(code))
     return true
   }
-  const {versionLine} = await import('../dist/lib/version.js')
+  const {versionLine} = await import('../dist/cli/fast/version.js')
   const line = await versionLine(
     argv,
     // getBuiltinModule, not `import … from 'node:fs'`, whose ESM facade loads node:stream: `run`
-    // comes through here too (see src/core/run/run.ts).
+    // comes through here too (see src/run/emulation/run.ts).
     JSON.parse(
       process.getBuiltinModule('node:fs').readFileSync(new URL('../package.json', import.meta.url), 'utf8'),
     ),
@@ -56,7 +56,7 @@ if (!(await fastPath())) {
     // CLI an unknown command is a usage error like any other, so it exits 2.
     const unknown = error?.oclif?.exit === 127
     if (unknown) error.oclif.exit = 2
-    const {unknownCommandDocument} = await import('../dist/lib/unknown-command.js')
+    const {unknownCommandDocument} = await import('../dist/cli/unknown-command.js')
     const document = unknown ? unknownCommandDocument(argv, 'agentos-toolchain') : undefined
     if (document) {
       process.stdout.write(document)

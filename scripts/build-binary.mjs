@@ -130,13 +130,13 @@ const BUNDLE = {
 }
 // The package copier's worker thread: in the npm package a file beside its pool, in the binary
 // this source, which the pool starts with `eval` (a SEA has no files of its own to point at).
-const copyWorker = await esbuild.build({...BUNDLE, entryPoints: ['src/core/copy-worker.ts'], write: false})
-// The driver of `run --engine agentos`: in the npm package dist/core/runtime/driver.js, in the
-// binary this source, which src/core/runtime/client.ts runs as `node --input-type=module -e` with
+const copyWorker = await esbuild.build({...BUNDLE, entryPoints: ['src/output/copy-worker.ts'], write: false})
+// The driver of `run --engine agentos`: in the npm package dist/run/agentos/driver.js, in the
+// binary this source, which src/run/agentos/client.ts runs as `node --input-type=module -e` with
 // the node found on PATH (or --node): the runtime must run in a real Node.js, not in the SEA.
 const runtimeDriver = await esbuild.build({
   ...BUNDLE,
-  entryPoints: ['src/core/runtime/driver.ts'],
+  entryPoints: ['src/run/agentos/driver.ts'],
   format: 'esm',
   target: 'node20',
   write: false,

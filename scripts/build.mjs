@@ -21,7 +21,7 @@ run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsc
 await bundleRunFast()
 await bundlePackFast()
 
-const {manifestJsonSchema} = await import(join(root, 'dist/core/format/manifest.js'))
+const {manifestJsonSchema} = await import(join(root, 'dist/format/manifest-schema.js'))
 writeFileSync(
   join(root, 'schema/agentos-package.schema.json'),
   `${JSON.stringify(manifestJsonSchema(), null, 2)}\n`,
@@ -30,8 +30,8 @@ writeFileSync(
 run(process.execPath, [join(root, 'node_modules/oclif/bin/run.js'), 'manifest'])
 
 /**
- * dist/core/run/run-fast.bundle.js, what bin/run.js loads for `run`: the fast path and the modules
- * a WASM command runs on (run-fast.js, run.js, wasi.js and what they import) as one file. Node 20
+ * dist/cli/run-fast.bundle.js, what bin/run.js loads for `run`: the fast path and the modules
+ * a WASM command runs on (cli/fast/run.js, run.js, wasi.js and what they import) as one file. Node 20
  * loads every ES module with its own asynchronous reads (open, fstat, read, close through the
  * thread pool); about twenty of them cost a WASM command more than everything else it does.
  *
@@ -39,18 +39,22 @@ run(process.execPath, [join(root, 'node_modules/oclif/bin/run.js'), 'manifest'])
  * relative to the bundle), except node.js, run.js and wasi.js: agents, Node.js guests, software
  * modules, .aospkg files and error reports load what they need as before, with their own copies of
  * some bundled modules. The one with state, node.js (`--node`), keeps it on globalThis, and
- * AgentosError is recognised across copies. The bundle lives next to run.js so that import.meta.url
- * means the same directory in the bundled modules (the WASI runner script and jiti are found from
- * it). Packages and builtins are never bundled.
+ * AgentosError is recognised across copies. The bundle lives one folder below dist/, as
+ * src/util/dist-file.ts does, so that the files started by path (the WASI runner script) are found
+ * from it. Packages and builtins are never bundled.
  */
 async function bundleRunFast() {
   const esbuild = await import('esbuild')
   const dist = join(root, 'dist')
-  const outfile = join(dist, 'core/run/run-fast.bundle.js')
-  const bundledDynamic = new Set(['core/run/node.js', 'core/run/run.js', 'core/run/wasi.js'])
+  const outfile = join(dist, 'cli/run-fast.bundle.js')
+  const bundledDynamic = new Set([
+    'run/emulation/process/node.js',
+    'run/emulation/run.js',
+    'run/emulation/wasi/wasi.js',
+  ])
   await esbuild.build({
     absWorkingDir: root,
-    entryPoints: [join(dist, 'lib/run-fast.js')],
+    entryPoints: [join(dist, 'cli/fast/run.js')],
     outfile,
     bundle: true,
     platform: 'node',
@@ -77,23 +81,23 @@ async function bundleRunFast() {
 }
 
 /**
- * dist/core/pack-fast.bundle.cjs, what bin/run.js loads for `pack`: the fast path
- * (dist/lib/pack-fast.js) with everything it can reach, dependencies included, as one CommonJS
+ * dist/cli/pack-fast.bundle.cjs, what bin/run.js loads for `pack`: the fast path
+ * (dist/cli/fast/pack.js) with everything it can reach, dependencies included, as one CommonJS
  * file. Loaded module by module, `pack` spent most of a second before packing anything (arborist
  * alone is about 500 modules); as one file it is one read and one compile, which bin/run.js
- * also caches (src/lib/load-bundle.ts). Modules behind dynamic imports (arborist, npm-packlist,
+ * also caches (src/cli/fast/load-bundle.ts). Modules behind dynamic imports (arborist, npm-packlist,
  * listr2, tar…) are evaluated only when reached.
  *
- * It lives in dist/core so that import.meta.url, which the bundle defines as its own URL, names the
- * directory the bundled core modules expect (the copy worker is found beside it). The same two
+ * It lives one folder below dist/ so that import.meta.url, which the bundle defines as its own URL,
+ * lets src/util/dist-file.ts find the copy worker as it does unbundled. The same two
  * externals and jsonc-parser alias as the single binary (scripts/build-binary.mjs).
  */
 async function bundlePackFast() {
   const esbuild = await import('esbuild')
-  const outfile = join(root, 'dist/core/pack-fast.bundle.cjs')
+  const outfile = join(root, 'dist/cli/pack-fast.bundle.cjs')
   const result = await esbuild.build({
     absWorkingDir: root,
-    entryPoints: [join(root, 'dist/lib/pack-fast.js')],
+    entryPoints: [join(root, 'dist/cli/fast/pack.js')],
     outfile,
     bundle: true,
     platform: 'node',
@@ -109,7 +113,7 @@ async function bundlePackFast() {
   for (const warning of result.warnings) console.warn(`build: esbuild: ${warning.text}`)
   const source = asciiOnly(readFileSync(outfile, 'utf8'))
   // A dependency that loads one of its own files relative to import.meta.url would look for it
-  // in dist/core, where it is not.
+  // in dist/cli, where it is not.
   const escaped = source.match(/__agentos_bundle_url\)\(\s*["'`]\.{1,2}\/[^"'`]*/g)
   if (escaped) throw new Error(`the pack bundle loads files it does not contain: ${escaped.join(', ')}`)
   writeFileSync(outfile, source)

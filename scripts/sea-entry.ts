@@ -12,7 +12,7 @@
  */
 import {dirname, join} from 'node:path'
 import type {Command, Config, Hook, Interfaces, Plugin} from '@oclif/core'
-import {unknownCommandDocument} from '../src/lib/unknown-command.js'
+import {unknownCommandDocument} from '../src/cli/unknown-command.js'
 
 /** package.json documents inlined by the build (`define`), keyed by package name. */
 declare const AGENTOS_SEA_PJSON: {root: Interfaces.PJSON; plugins: Record<string, Interfaces.PJSON>}
@@ -96,15 +96,16 @@ function runMemoryHooks(
 
 async function main(argv: string[]): Promise<void> {
   // The binary is its own WASI runner: WASM commands that guests spawn run in a child binary.
-  const {BINARY_RUNNER_ARG, useBinaryRunner, wasiRunnerMain} = await import('../src/core/run/wasi-runner.js')
+  const {BINARY_RUNNER_ARG, useBinaryRunner} = await import('../src/run/emulation/wasi/runner-command.js')
   useBinaryRunner(process.execPath)
+  const {wasiRunnerMain} = await import('../src/run/emulation/wasi/runner.js')
   if (argv[0] === BINARY_RUNNER_ARG) {
     process.exitCode = await wasiRunnerMain(argv.slice(1))
     return
   }
   // As bin/run.js: `run` in its common shape is dispatched without setting up oclif.
   if (argv[0] === 'run') {
-    const {runFast} = await import('../src/lib/run-fast.js')
+    const {runFast} = await import('../src/cli/fast/run.js')
     const code = await runFast(argv)
     if (code !== undefined) {
       process.exitCode = code
@@ -114,7 +115,7 @@ async function main(argv: string[]): Promise<void> {
   // As bin/run.js: so is `pack` in its common shape; and, as there, the process ends once stdout
   // has taken the result instead of tearing down the heap a pack leaves.
   if (argv[0] === 'pack') {
-    const {packFast} = await import('../src/lib/pack-fast.js')
+    const {packFast} = await import('../src/cli/fast/pack.js')
     const code = await packFast(argv)
     if (code !== undefined) {
       process.stdout.write('', () => process.exit(code))

@@ -9,7 +9,7 @@
  */
 import {getAsset, getRawAsset} from 'node:sea'
 import vm from 'node:vm'
-import {versionLine} from '../src/lib/version.js'
+import {versionLine} from '../src/cli/fast/version.js'
 
 /** package.json of the CLI, inlined by the build (`define`). */
 declare const AGENTOS_SEA_PJSON: {root: {name: string; version: string}}

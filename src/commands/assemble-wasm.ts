@@ -1,9 +1,9 @@
 import {Args, Flags} from '@oclif/core'
-import type {OutputFormat} from '../core/aospkg/writer.js'
-import {assembleWasm, checkWasmPackage} from '../core/assemble-wasm.js'
-import {EXIT_FAILED, EXIT_USAGE} from '../core/errors.js'
-import {BaseCommand} from '../lib/base-command.js'
-import {renderAssemble, renderCheck} from '../lib/render-assemble.js'
+import type {OutputFormat} from '../output/write-aospkg.js'
+import {assembleWasm, checkWasmPackage} from '../wasm/assemble.js'
+import {EXIT_FAILED, EXIT_USAGE} from '../errors.js'
+import {BaseCommand} from '../cli/base-command.js'
+import {renderAssemble, renderCheck} from '../cli/render/assemble-wasm.js'
 
 export default class AssembleWasm extends BaseCommand {
   static override summary = 'Assemble WebAssembly commands (compiler output) into a clean package directory.'

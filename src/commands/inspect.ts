@@ -1,7 +1,7 @@
 import {Args} from '@oclif/core'
-import {inspectPackage} from '../core/inspect.js'
-import {BaseCommand} from '../lib/base-command.js'
-import {renderInspect} from '../lib/render.js'
+import {inspectPackage} from '../package/inspect.js'
+import {BaseCommand} from '../cli/base-command.js'
+import {renderInspect} from '../cli/render/text.js'
 
 export default class Inspect extends BaseCommand {
   static override summary = 'Show what a package holds: commands, agent, provides, closure and digest.'

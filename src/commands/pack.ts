@@ -1,8 +1,8 @@
 import {Args, Flags} from '@oclif/core'
-import type {OutputFormat} from '../core/aospkg/writer.js'
-import {BaseCommand} from '../lib/base-command.js'
-import {dispatchPack} from '../lib/pack-dispatch.js'
-import {renderPack} from '../lib/render-pack.js'
+import type {OutputFormat} from '../output/write-aospkg.js'
+import {BaseCommand} from '../cli/base-command.js'
+import {dispatchPack} from '../cli/invoke/pack.js'
+import {renderPack} from '../cli/render/pack.js'
 
 export default class Pack extends BaseCommand {
   static override summary = 'Pack a Node.js CLI or agent into a self-contained agentOS package.'

@@ -1,8 +1,8 @@
 import {Args, Errors, Flags} from '@oclif/core'
-import {splitRunArgv} from '../core/run/argv.js'
-import {ENGINE_NAMES, type EngineName} from '../core/run/engine.js'
-import {BaseCommand} from '../lib/base-command.js'
-import {dispatchRun, RUN_DEFAULTS} from '../lib/run-dispatch.js'
+import {splitRunArgv} from '../cli/run-argv.js'
+import {ENGINE_NAMES, type EngineName} from '../run/engine.js'
+import {BaseCommand} from '../cli/base-command.js'
+import {dispatchRun, RUN_DEFAULTS} from '../cli/invoke/run.js'
 
 export default class Run extends BaseCommand {
   static override summary =

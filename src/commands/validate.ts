@@ -1,8 +1,8 @@
 import {Args, Flags} from '@oclif/core'
-import {EXIT_FAILED} from '../core/errors.js'
-import {validatePackage} from '../core/validate.js'
-import {BaseCommand} from '../lib/base-command.js'
-import {renderValidation} from '../lib/render.js'
+import {EXIT_FAILED} from '../errors.js'
+import {validatePackage} from '../package/validate.js'
+import {BaseCommand} from '../cli/base-command.js'
+import {renderValidation} from '../cli/render/text.js'
 
 export default class Validate extends BaseCommand {
   static override summary = 'Check a package against the agentOS package format and report every problem.'

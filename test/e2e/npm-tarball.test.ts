@@ -111,8 +111,8 @@ describe('npm pack', () => {
       'dist/index.js',
       'dist/index.d.ts',
       'dist/commands/index.js',
-      'dist/lib/version.js',
-      'dist/core/pack-fast.bundle.cjs',
+      'dist/cli/fast/version.js',
+      'dist/cli/pack-fast.bundle.cjs',
     ]) {
       expect(files).toContain(file)
     }

@@ -1,4 +1,4 @@
-// `pack` through bin/run.js takes a fast path (src/lib/pack-fast.ts, loaded from one bundle with a
+// `pack` through bin/run.js takes a fast path (src/cli/fast/pack.ts, loaded from one bundle with a
 // code cache) instead of oclif. Its results, messages and exit codes must be the oclif command's,
 // and everything it does not handle itself must reach oclif unchanged. Against the single binary
 // (AGENTOS_TOOLCHAIN_EXE) the same expectations hold through oclif alone.

@@ -6,7 +6,7 @@ import {chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, wri
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {pack} from '../../src/core/pack/pack.js'
+import {pack} from '../../src/pack/pack.js'
 import {runProcess} from '../helpers/cli.js'
 import {snapshotTree} from '../helpers/tree.js'
 

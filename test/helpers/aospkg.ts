@@ -1,4 +1,4 @@
-import {AOSPKG_HEADER_BYTES, encodeHeader} from '../../src/core/aospkg/format.js'
+import {AOSPKG_HEADER_BYTES, encodeHeader} from '../../src/archive/container.js'
 
 /** The four parts of an `.aospkg`, as raw bytes. */
 export interface ArchiveParts {

@@ -1,7 +1,7 @@
 import {execFileSync} from 'node:child_process'
 import {chmod, cp, mkdir, readdir, readFile, writeFile} from 'node:fs/promises'
 import {basename, join} from 'node:path'
-import {readPackage} from '../../src/core/package-reader.js'
+import {readPackage} from '../../src/package/read.js'
 import {ROOT} from './cli.js'
 import {watFileToWasm} from './wasm.js'
 

@@ -3,8 +3,8 @@ import {tmpdir} from 'node:os'
 import {dirname, join, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {AgentosError, isAgentosError} from '../../src/core/errors.js'
-import {defineSoftware, flattenSoftware, type Software} from '../../src/core/software.js'
+import {AgentosError, isAgentosError} from '../../src/errors.js'
+import {defineSoftware, flattenSoftware, type Software} from '../../src/software.js'
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const example = join(repoRoot, 'fixtures', 'examples', 'my-tool-package')

@@ -1,8 +1,8 @@
 import {Args, Flags} from '@oclif/core'
-import {installRuntime, RUNTIME_INSTALL_STEPS, type RuntimeInstallResult} from '../../core/runtime/install.js'
-import {PINNED_RUNTIME_VERSION, RUNTIME_PACKAGE} from '../../core/runtime/version.js'
-import {BaseCommand} from '../../lib/base-command.js'
-import {stepProgress} from '../../lib/progress.js'
+import {installRuntime, RUNTIME_INSTALL_STEPS, type RuntimeInstallResult} from '../../runtime/install.js'
+import {PINNED_RUNTIME_VERSION, RUNTIME_PACKAGE} from '../../runtime/version.js'
+import {BaseCommand} from '../../cli/base-command.js'
+import {stepProgress} from '../../cli/progress.js'
 
 export default class RuntimeInstall extends BaseCommand {
   static override summary = 'Install the agentOS runtime that run --engine agentos uses into the cache.'

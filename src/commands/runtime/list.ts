@@ -1,7 +1,7 @@
-import {listRuntimes, type RuntimeList} from '../../core/runtime/list.js'
-import {RUNTIME_PACKAGE} from '../../core/runtime/version.js'
-import {BaseCommand} from '../../lib/base-command.js'
-import {table} from '../../lib/render.js'
+import {listRuntimes, type RuntimeList} from '../../runtime/list.js'
+import {RUNTIME_PACKAGE} from '../../runtime/version.js'
+import {BaseCommand} from '../../cli/base-command.js'
+import {table} from '../../cli/render/text.js'
 
 export default class RuntimeListCommand extends BaseCommand {
   static override summary =

@@ -5,7 +5,7 @@ import {
   describeType,
   normalizeBin,
   unscopedName,
-} from '../../../src/core/format/bin-map.js'
+} from '../../../src/format/bin-map.js'
 
 const codes = (map: BinMap) => map.problems.map((p) => p.code)
 
@@ -136,7 +136,7 @@ describe('normalizeBin: object form', () => {
   // Regression (fixed): the runtime sorts by name in byte order (of UTF-8); normalizeBin compares JS strings, which
   // is UTF-16 code-unit order. The two disagree for names mixing astral characters (surrogates
   // D800-DBFF) and BMP characters >= U+E000: UTF-8 puts U+FF01 (EF BC 81) before U+1F600 (F0 9F ..),
-  // UTF-16 puts U+1F600 (D83D ..) first. src/lib/concurrency.ts has compareBytes for exactly this.
+  // UTF-16 puts U+1F600 (D83D ..) first. src/format/byte-order.ts has compareBytes for exactly this.
   it('sorts names in UTF-8 byte order', () => {
     const map = normalizeBin({bin: {'\u{1F600}': 'a', '\uFF01': 'b'}})
     expect(map.commands.map((c) => c.name)).toEqual(['\uFF01', '\u{1F600}'])

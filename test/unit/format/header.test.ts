@@ -6,7 +6,7 @@ import {
   isNativeKind,
   PE_PROBE_BYTES,
   parseShebangLine,
-} from '../../../src/core/format/header.js'
+} from '../../../src/format/header.js'
 
 const bytes = (...values: number[]) => Uint8Array.from(values)
 const text = (s: string) => new Uint8Array(Buffer.from(s, 'utf8'))

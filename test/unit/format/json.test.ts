@@ -1,5 +1,5 @@
 import {describe, expect, it} from 'vitest'
-import {parseJsonDocument, parseJsonLenient} from '../../../src/core/format/json.js'
+import {parseJsonDocument, parseJsonLenient} from '../../../src/format/json.js'
 
 describe('parseJsonDocument', () => {
   it('parses valid JSON without problems', () => {

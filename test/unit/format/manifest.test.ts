@@ -2,14 +2,10 @@ import {readFileSync} from 'node:fs'
 import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {describe, expect, it} from 'vitest'
-import {
-  checkManifest,
-  MANIFEST_FILE,
-  MANIFEST_SCHEMA_ID,
-  type ManifestCheck,
-  manifestJsonSchema,
-} from '../../../src/core/format/manifest.js'
-import {MANIFEST_SHAPE} from '../../../src/core/format/manifest-check.js'
+import {checkManifest, type ManifestCheck} from '../../../src/format/manifest.js'
+import {MANIFEST_SCHEMA_ID, manifestJsonSchema} from '../../../src/format/manifest-schema.js'
+import {MANIFEST_FILE} from '../../../src/format/paths.js'
+import {MANIFEST_SHAPE} from '../../../src/format/manifest.js'
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
 

@@ -5,7 +5,7 @@ import {
   isSafeSegment,
   normalizePackagePath,
   symlinkStaysInside,
-} from '../../../src/core/format/paths.js'
+} from '../../../src/format/paths.js'
 
 describe('normalizePackagePath', () => {
   it.each([

@@ -1,0 +1,87 @@
+import type {RuntimeAgentReport, RuntimeVmDescription, RuntimeWhich} from '../../run/agentos/engine.js'
+import {table} from './text.js'
+
+export {formatUpdate} from './run.js'
+
+const runtimeLine = (doc: {runtimeVersion: string; runtime: {reason: string}}) =>
+  `agentOS runtime ${doc.runtimeVersion} (${doc.runtime.reason})`
+
+/** Human output of `run --engine agentos --which`. */
+export function renderWhich(which: RuntimeWhich): string {
+  const out: string[] = [
+    which.found ? `${which.command} → ${which.vmPath}` : `${which.command}: not found`,
+    `  PATH: ${which.path.join(':')}`,
+  ]
+  const rows: string[][] = []
+  if (which.listing) rows.push(['listing', which.listing])
+  if (which.package) rows.push(['package', which.package])
+  if (which.kind) rows.push(['header', `${which.kind}${which.description ? ` — ${which.description}` : ''}`])
+  if (rows.length > 0) out.push(table(rows.map(([k, v]) => [`${k}:`, v!])))
+  out.push(`  ${runtimeLine(which)}`)
+  return out.join('\n')
+}
+
+/** Human output of `run --engine agentos <packages>` without a command. */
+export function renderVm(vm: RuntimeVmDescription): string {
+  const out: string[] = [`Software (${vm.packages.length} packages):`]
+  out.push(
+    table(
+      vm.packages.map((p) => [
+        p.name,
+        p.commands.length > 8
+          ? `${p.commands.slice(0, 8).join(' ')} … (${p.commands.length} commands)`
+          : p.commands.join(' '),
+      ]),
+    ),
+  )
+  if (vm.agents.length > 0) out.push('', `Agents: ${vm.agents.map((a) => a.id).join(', ')}  — try --agent`)
+  out.push('', 'Environment:')
+  out.push(table(Object.entries(vm.env).map(([k, v]) => [`${k}=${v}`])))
+  out.push('', `cwd: ${vm.cwd}   ${runtimeLine(vm)}`)
+  return out.join('\n')
+}
+
+const OUTCOME_TEXT: Record<RuntimeAgentReport['outcome'], string> = {
+  ok: '✔ ok',
+  'protocol-error': '✖ protocol error',
+  timeout: '✖ timeout',
+  crashed: '✖ crashed',
+}
+
+/** Human output of `run --engine agentos --agent`. */
+export function renderAgent(report: RuntimeAgentReport): string {
+  const info = report.agentInfo
+  const out: string[] = [`agent ${report.agent.name}  [${runtimeLine(report)}]`]
+  if (info)
+    out.push(
+      `  agentInfo:     ${info.name ?? '?'} ${info.version ?? ''}${info.title ? ` (${info.title})` : ''}`,
+    )
+  if (report.agentCapabilities !== undefined)
+    out.push(`  capabilities:  ${JSON.stringify(report.agentCapabilities)}`)
+  if (report.sessionId) out.push(`  session:       ${report.sessionId}`)
+  if (report.prompt?.stopReason) out.push(`  stop reason:   ${report.prompt.stopReason}`)
+  out.push('  steps:')
+  out.push(
+    table(
+      [
+        ['✔', 'vm/create', `${report.timings.create} ms`, ''],
+        ...report.steps.map((s) => [s.ok ? '✔' : '✖', s.step, `${s.ms} ms`, s.detail ?? '']),
+      ],
+      '    ',
+    ),
+  )
+  out.push(
+    `${OUTCOME_TEXT[report.outcome]} (exit ${report.exitCode})${report.error ? `: ${report.error.message}` : ''}`,
+  )
+  if (report.outcome !== 'ok' && report.stderrTail.trim()) {
+    out.push(
+      '  agent stderr (tail):',
+      ...report.stderrTail
+        .trimEnd()
+        .split('\n')
+        .slice(-20)
+        .map((l) => `    | ${l}`),
+    )
+  }
+  return out.join('\n')
+}

@@ -1,0 +1,103 @@
+import {createHash} from 'node:crypto'
+import {lstat, open, readFile, rename, rm} from 'node:fs/promises'
+import {dirname, join, relative, sep} from 'node:path'
+import {constants, gunzipSync} from 'node:zlib'
+import {AgentosError} from '../errors.js'
+import {create} from 'tar'
+import {compareBytes} from '../format/byte-order.js'
+import {FIXED_MTIME} from './output.js'
+import {readPackage} from '../package/read.js'
+
+/**
+ * Writes a deterministic gzipped tarball of a package directory: members under `package/` (as npm
+ * tarballs), sorted byte-wise, uid/gid 0, no user names, the fixed mtime. Written to a temp file and
+ * renamed, so a failure leaves no partial tarball.
+ */
+export async function writePackageTarball(
+  dir: string,
+  file: string,
+): Promise<{path: string; sha256: string; bytes: number}> {
+  const snapshot = await readPackage(dir)
+  const members = snapshot.entries
+    .filter((e) => e.kind === 'file' || e.kind === 'dir')
+    .map((e) => e.path)
+    .sort(compareBytes)
+  const temp = join(dirname(file), `.${process.pid}.agentos-tmp.tgz`)
+  try {
+    await create(
+      {
+        gzip: true,
+        file: temp,
+        cwd: dir,
+        prefix: 'package',
+        portable: true,
+        noDirRecurse: true,
+        mtime: FIXED_MTIME,
+        noPax: true,
+      },
+      members,
+    )
+    await rename(temp, file)
+  } finally {
+    await rm(temp, {force: true})
+  }
+  const bytes = await readFile(file)
+  return {path: file, sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.length}
+}
+
+/** Options of {@link checkTarballTarget}. */
+export interface TarballTargetOptions {
+  /** Replace an existing file that is not an earlier tarball of a package. */
+  force?: boolean
+  /** The source directories: a file in them is never replaced. */
+  sources?: readonly string[]
+}
+
+/**
+ * Checks a `--tar` path before anything is written: a directory is refused (it used to fail after
+ * the package directory was already committed), and an existing file is replaced only when it is
+ * an earlier package tarball (gzip, members under `package/`), or with `force` — but never a file
+ * of the source being packed.
+ */
+export async function checkTarballTarget(file: string, options: TarballTargetOptions = {}): Promise<void> {
+  const info = await lstat(file).catch(() => undefined)
+  if (!info) return
+  if (info.isDirectory()) {
+    throw new AgentosError('ERR_AGENTOS_TAR_OUT_IS_DIR', `the --tar path ${file} is a directory`, {
+      hint: 'Name a file, such as dist/package.tgz.',
+      path: file,
+    })
+  }
+  if (info.isFile() && (await isPackageTarball(file))) return
+  const inSource = (options.sources ?? []).some((source) => {
+    const rel = relative(source, file)
+    return rel !== '' && !rel.startsWith(`..${sep}`) && rel !== '..' && !rel.startsWith(sep)
+  })
+  if (options.force && !inSource) return
+  throw new AgentosError(
+    'ERR_AGENTOS_TAR_OUT_EXISTS',
+    `${file} exists and is not a package tarball${inSource ? ' (it is a file of the source)' : ''}; refusing to replace it`,
+    {
+      hint: inSource
+        ? 'Name a new file for --tar.'
+        : 'Name another file for --tar, or add --force to replace it.',
+      path: file,
+    },
+  )
+}
+
+/** True for a gzipped tar whose first member is under `package/`, as writePackageTarball writes. */
+async function isPackageTarball(file: string): Promise<boolean> {
+  const handle = await open(file, 'r')
+  try {
+    const head = Buffer.alloc(4096)
+    const {bytesRead} = await handle.read(head, 0, head.length, 0)
+    if (bytesRead < 2 || head[0] !== 0x1f || head[1] !== 0x8b) return false
+    const tar = gunzipSync(head.subarray(0, bytesRead), {finishFlush: constants.Z_SYNC_FLUSH})
+    return tar.subarray(0, 8).toString('latin1') === 'package/'
+  } catch {
+    return false
+  } finally {
+    await handle.close()
+  }
+}

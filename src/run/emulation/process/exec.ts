@@ -1,0 +1,207 @@
+import {runError} from '../../errors.js'
+import {hostNode, hostNodeIfAny} from '../../../util/host-node.js'
+import {nodeOptionsFromShebang, type Resolution} from '../resolve.js'
+import {assembleRoot, type VmRoot, type WasmShim} from '../root.js'
+import {bwrapArgs, guestNodePath, type Isolation, mapEnv, mapVmPath, mapVmPathsInValue} from './sandbox.js'
+import {AGENTOS_ROOT, packageMount, type Vm} from '../../vm/vm.js'
+import {type WasiRunnerCommand, wasiRunner} from '../wasi/runner-command.js'
+
+/** A VM with its root assembled and its isolation decided: what guest processes run in. */
+export interface VmSession {
+  vm: Vm
+  root: VmRoot
+  isolation: Isolation
+  /** Where `node` is inside the namespace (bwrap), or this CLI's Node.js (path-mapped). */
+  node: string
+  /** bubblewrap binary and the arguments up to the guest's argv (bwrap only). */
+  bwrap?: {file: string; args: string[]}
+  /** How child processes run WASM commands; undefined in a build without a runner. */
+  runner?: WasiRunnerCommand
+}
+
+/**
+ * Assembles the root for guests that run as child processes and prepares the isolation: the
+ * bubblewrap arguments, or the path mapping. WASM commands are linked as runner shims so any
+ * guest can spawn them.
+ */
+export async function openSession(vm: Vm, isolation: Isolation, bwrap?: string): Promise<VmSession> {
+  // Path-mapped guests run the host's Node.js. Inside the single binary with no Node.js around,
+  // only Node.js guests need one: they fail when planned, not every session.
+  const node = isolation === 'bwrap' ? await guestNodePath(vm) : (hostNodeIfAny() ?? '')
+  const runner = wasiRunner(() => node || hostNode())
+  // The shim's program as the guest sees it: the binary is bound at its host path, a script runner
+  // runs on the guest's Node.js.
+  const program = runner?.selfContained ? runner.program : node
+  const shim: WasmShim | undefined = runner && {
+    node: program,
+    runner: runner.args,
+    runnerArgs: isolation === 'bwrap' ? () => [] : (v, r) => pathMappedPreopens(v, r),
+    modulePath:
+      isolation === 'bwrap'
+        ? (v, _root, name) => v.links.get(name)!.target
+        : (v, r, name) => r.hostPath(v.links.get(name)!.target),
+  }
+  const root = await assembleRoot(vm, {
+    layout: isolation === 'bwrap' ? 'mountpoints' : 'copies',
+    wasmShim: shim,
+  })
+  const session: VmSession = {vm, root, isolation, node, runner}
+  if (isolation === 'bwrap') {
+    try {
+      session.bwrap = {
+        file: bwrap!,
+        args: await bwrapArgs(vm, root, {hostPaths: runner?.hostPaths ?? [], nodeTarget: node}),
+      }
+    } catch (error) {
+      await root.remove()
+      throw error
+    }
+  }
+  return session
+}
+
+/**
+ * The runner's view of a path-mapped VM: the root as `/`, and `/opt/agentos` with every package
+ * read-only, as in the runtime (wasi-libc picks the longest preopen prefix, so nothing under
+ * /opt/agentos resolves through the writable root).
+ */
+function pathMappedPreopens(vm: Vm, root: VmRoot): string[] {
+  return [
+    '--preopen',
+    `/=${root.root}`,
+    '--ro-preopen',
+    `${AGENTOS_ROOT}=${root.hostPath(AGENTOS_ROOT)}`,
+    ...vm.packages.flatMap((pkg) => [
+      '--ro-preopen',
+      `${packageMount(pkg)}=${root.hostPath(packageMount(pkg))}`,
+    ]),
+  ]
+}
+
+/** A child process to start: program, argv, env and cwd as the host sees them. */
+export interface ProcessPlan {
+  file: string
+  args: string[]
+  env: Record<string, string>
+  cwd?: string
+  /** bubblewrap reports the guest's pid on fd 3. */
+  infoFd: boolean
+  /** The guest's argv, as the VM sees it (for reports). */
+  guestArgv: string[]
+}
+
+/**
+ * The child process that runs a resolved command with `args` in the session: the interpreter
+ * from the `#!` line with at most its one argument, Node.js for node scripts, the WASI runner for
+ * WebAssembly. Inside bubblewrap every path is a VM path; path-mapped, VM paths in argv, env and
+ * cwd are rewritten to the assembled root.
+ */
+export function planProcess(
+  session: VmSession,
+  resolution: Resolution,
+  args: string[],
+  env: Record<string, string> = session.vm.env,
+): ProcessPlan {
+  const {vm, root} = session
+  const bwrap = session.isolation === 'bwrap'
+  // Each part is [as the guest sees it, as the host sees it (path-mapped mode)].
+  const vmPart = (value: string): [string, string] => [value, mapVmPathsInValue(vm, root, value)]
+  const hostPart = (guest: string, host: string): [string, string] => [guest, host]
+  const invoked = resolution.vmPath!
+  const interpreter = resolution.interpreter
+  const userArgs = args.map(vmPart)
+  let parts: Array<[string, string]>
+  switch (resolution.executor) {
+    case 'node': {
+      const node = hostPart(session.node, hostNode())
+      parts =
+        interpreter?.via === 'package'
+          ? [
+              node,
+              vmPart(interpreter.path),
+              ...opt(interpreter.argument).map(vmPart),
+              vmPart(invoked),
+              ...userArgs,
+            ]
+          : [
+              node,
+              ...nodeOptionsFromShebang(interpreter!.path, interpreter!.argument).map(vmPart),
+              // The runtime runs the entry by its resolved path (argv[1] is
+              // /opt/agentos/pkgs/<name>/<version>/<entry>), not by the command link.
+              vmPart(resolution.resolved ?? invoked),
+              ...userArgs,
+            ]
+      break
+    }
+    case 'interpreter':
+      parts = [
+        hostPart(interpreter!.path, interpreter!.hostPath!),
+        ...opt(interpreter!.argument).map(vmPart),
+        vmPart(invoked),
+        ...userArgs,
+      ]
+      break
+    case 'system':
+      parts = [
+        resolution.hostPath === hostNode()
+          ? hostPart(session.node, hostNode())
+          : hostPart(invoked, resolution.hostPath!),
+        ...userArgs,
+      ]
+      break
+    case 'wasi': {
+      const runner = session.runner
+      if (!runner) {
+        throw runError(
+          'ERR_AGENTOS_RUN_WASI_RUNNER_MISSING',
+          `${resolution.command} is WebAssembly, which this build runs only as the top-level command`,
+          {hint: 'Use the npm package (bin/run.js) to run WASM agents, terminals or nested WASM commands.'},
+        )
+      }
+      const chained = interpreter?.via === 'package'
+      const wasmArgv = chained
+        ? [vmPart(interpreter.path), ...opt(interpreter.argument).map(vmPart), vmPart(invoked), ...userArgs]
+        : [hostPart(resolution.command, resolution.command), ...userArgs]
+      const module = chained ? interpreter.path : (resolution.target ?? invoked)
+      const preopens = bwrap ? [] : pathMappedPreopens(vm, root).map((value) => hostPart(value, value))
+      parts = [
+        runner.selfContained ? hostPart(runner.program, runner.program) : hostPart(session.node, hostNode()),
+        ...runner.args.map((arg) => hostPart(arg, arg)),
+        ...preopens,
+        hostPart('--', '--'),
+        hostPart(module, hostModule(resolution)),
+        ...wasmArgv,
+      ]
+      break
+    }
+    default:
+      throw runError('ERR_AGENTOS_RUN_CANNOT_EXECUTE', `${resolution.command} cannot be executed`)
+  }
+  const guestArgv = parts.map(([guest]) => guest)
+  if (bwrap) {
+    return {
+      file: session.bwrap!.file,
+      args: [...session.bwrap!.args, '--', ...guestArgv],
+      env,
+      infoFd: true,
+      guestArgv,
+    }
+  }
+  const hostArgv = parts.map(([, host]) => host)
+  return {
+    file: hostArgv[0]!,
+    args: hostArgv.slice(1),
+    env: mapEnv(vm, root, env),
+    cwd: mapVmPath(vm, root, vm.cwd),
+    infoFd: false,
+    guestArgv,
+  }
+}
+
+function hostModule(resolution: Resolution): string {
+  return resolution.interpreter?.via === 'package' ? resolution.interpreter.hostPath! : resolution.hostPath!
+}
+
+function opt(value: string | undefined): string[] {
+  return value === undefined ? [] : [value]
+}

@@ -1,0 +1,10 @@
+import {relative, sep} from 'node:path'
+
+/**
+ * True when host path `child` is `parent` or lies below it. Both should be real paths (resolved
+ * links): this compares text, so a link inside `parent` that leads out is not seen here.
+ */
+export function isWithin(parent: string, child: string): boolean {
+  const rel = relative(parent, child)
+  return rel === '' || (rel !== '..' && !rel.startsWith(`..${sep}`) && !rel.startsWith(sep))
+}

@@ -1,0 +1,3 @@
+import {acpRobustness} from './acp-cases.js'
+
+acpRobustness('bwrap')

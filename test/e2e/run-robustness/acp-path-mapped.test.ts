@@ -1,0 +1,4 @@
+import {acpRobustness, acpRobustnessOnce} from './acp-cases.js'
+
+acpRobustness('path-mapped')
+acpRobustnessOnce()

@@ -1,3 +1,0 @@
-import {acpRobustness} from './acp-robustness-cases.js'
-
-acpRobustness('bwrap')

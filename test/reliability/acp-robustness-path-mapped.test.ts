@@ -1,4 +1,0 @@
-import {acpRobustness, acpRobustnessOnce} from './acp-robustness-cases.js'
-
-acpRobustness('path-mapped')
-acpRobustnessOnce()
