@@ -1,5 +1,6 @@
-import {Command, Errors} from '@oclif/core'
+import {Command, Errors, ux} from '@oclif/core'
 import {EXIT_FAILED, EXIT_USAGE, isAgentosError} from '../errors.js'
+import {errorDocument, errorText, jsonDocument} from './print.js'
 
 /**
  * Shared behaviour of every command: `--json` (exactly one JSON document on stdout), coded errors
@@ -13,7 +14,7 @@ export abstract class BaseCommand extends Command {
    * Commands return nothing from `run()` so oclif never prints a second document.
    */
   protected finish<T>(result: T, render: (result: T) => string, exitCode = 0): void {
-    if (this.jsonEnabled()) this.logJson(result)
+    if (this.jsonEnabled()) ux.stdout(jsonDocument(result))
     else {
       const text = render(result)
       if (text) this.log(text)
@@ -29,35 +30,25 @@ export abstract class BaseCommand extends Command {
   protected override async catch(error: Error & {exitCode?: number}): Promise<unknown> {
     if (error instanceof Errors.ExitError) throw error
     if (isAgentosError(error)) {
-      if (this.jsonEnabled()) this.logJson({ok: false, error: error.toJSON()})
-      else
-        this.logToStderr(
-          `error ${error.code}: ${error.message}${error.hint ? `\n  hint: ${error.hint}` : ''}`,
-        )
+      if (this.jsonEnabled()) ux.stdout(jsonDocument(errorDocument(error)))
+      else this.logToStderr(errorText(error))
       this.exit(error.exitCode)
     }
     const oclifExit = (error as {oclif?: {exit?: number}}).oclif?.exit
     if (error instanceof Errors.CLIError && oclifExit === EXIT_USAGE) {
       // Flag and argument errors from the parser.
-      if (this.jsonEnabled()) {
-        this.logJson({
-          ok: false,
-          error: {
-            code: 'ERR_AGENTOS_USAGE',
-            message: error.message,
-            hint: `See ${this.config.bin} ${this.id} --help.`,
-          },
-        })
-      } else {
-        this.logToStderr(
-          `error ERR_AGENTOS_USAGE: ${error.message}\n  hint: See ${this.config.bin} ${this.id} --help.`,
-        )
+      const usage = {
+        code: 'ERR_AGENTOS_USAGE',
+        message: error.message,
+        hint: `See ${this.config.bin} ${this.id} --help.`,
       }
+      if (this.jsonEnabled()) ux.stdout(jsonDocument(errorDocument(usage)))
+      else this.logToStderr(errorText(usage))
       this.exit(EXIT_USAGE)
     }
     // A programmer error: keep the stack (it is a bug to report), but keep stdout parseable.
     if (this.jsonEnabled()) {
-      this.logJson({ok: false, error: {code: 'ERR_AGENTOS_INTERNAL', message: error.message}})
+      ux.stdout(jsonDocument(errorDocument({code: 'ERR_AGENTOS_INTERNAL', message: error.message})))
       this.logToStderr(error.stack ?? String(error))
       this.exit(EXIT_FAILED)
     }

@@ -1,3 +1,5 @@
+import {errorDocument, jsonDocument} from './print.js'
+
 /**
  * The `--json` answer to an unknown command. oclif's plugin-not-found says it only in words on
  * stderr, which left a `--json` caller with an empty stdout; both entries (bin/run.js and the
@@ -14,5 +16,5 @@ export function unknownCommandDocument(argv: readonly string[], bin: string): st
     message: `${JSON.stringify(command)} is not an ${bin} command`,
     hint: `Run ${bin} --help for the commands.`,
   }
-  return `${JSON.stringify({ok: false, error}, null, 2)}\n`
+  return `${jsonDocument(errorDocument(error))}\n`
 }

@@ -1,6 +1,7 @@
-import {Args, Flags} from '@oclif/core'
-import type {OutputFormat} from '../output/write-aospkg.js'
+import {Args} from '@oclif/core'
 import {BaseCommand} from '../cli/base-command.js'
+import {oclifFlags} from '../cli/flags/oclif.js'
+import {PACK_FLAGS, packInput} from '../cli/flags/pack.js'
 import {dispatchPack} from '../cli/invoke/pack.js'
 import {renderPack} from '../cli/render/pack.js'
 
@@ -27,62 +28,11 @@ Default output: ./<name>-package for a directory or tarball; for a registry spec
       required: true,
     }),
   }
-  static override flags = {
-    out: Flags.string({
-      char: 'o',
-      description: 'output directory (the package, or the store root with --layout versioned)',
-    }),
-    layout: Flags.string({
-      options: ['flat', 'versioned'],
-      description: 'flat: out is the package; versioned: out/<name>/<version> + current',
-    }),
-    agent: Flags.string({description: 'command to record as agent.acpEntrypoint'}),
-    force: Flags.boolean({
-      char: 'f',
-      description: 'replace a non-empty foreign output directory; override a declared acpEntrypoint',
-    }),
-    'prune-native': Flags.boolean({
-      description: 'delete native .node addons and binaries from the closure (reported)',
-    }),
-    'keep-aospkg': Flags.boolean({
-      description:
-        'keep the agentOS archive the package ships of itself (dist/package.aospkg), left out by default',
-    }),
-    install: Flags.boolean({
-      default: true,
-      allowNo: true,
-      description: 'install when the local node_modules is missing or unsatisfied',
-    }),
-    offline: Flags.boolean({description: 'use only the npm cache'}),
-    'prefer-offline': Flags.boolean({description: 'use cached registry metadata without revalidating'}),
-    registry: Flags.string({description: 'registry URL (overrides the npm configuration)'}),
-    tar: Flags.string({description: 'also write a deterministic .tgz of the package to this file'}),
-    format: Flags.string({
-      options: ['dir', 'aospkg', 'both'],
-      default: 'dir',
-      description:
-        'dir: the package directory; aospkg: <out>.aospkg instead; both: the directory and <out>.aospkg',
-    }),
-  }
+  static override flags = oclifFlags(PACK_FLAGS)
 
   async run(): Promise<void> {
     const {args, flags} = await this.parse(Pack)
-    const result = await dispatchPack({
-      source: args.source,
-      out: flags.out,
-      layout: flags.layout as 'flat' | 'versioned' | undefined,
-      agent: flags.agent,
-      force: flags.force,
-      pruneNative: flags['prune-native'],
-      keepOwnAospkg: flags['keep-aospkg'],
-      install: flags.install,
-      offline: flags.offline,
-      preferOffline: flags['prefer-offline'],
-      registry: flags.registry,
-      tar: flags.tar,
-      format: flags.format as OutputFormat,
-      json: this.jsonEnabled(),
-    })
+    const result = await dispatchPack(packInput(args.source, flags, this.jsonEnabled()))
     this.finish(result, renderPack)
   }
 }

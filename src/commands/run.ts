@@ -1,8 +1,9 @@
-import {Args, Errors, Flags} from '@oclif/core'
+import {Args, Errors} from '@oclif/core'
 import {splitRunArgv} from '../cli/run-argv.js'
-import {ENGINE_NAMES, type EngineName} from '../run/engine.js'
 import {BaseCommand} from '../cli/base-command.js'
-import {dispatchRun, RUN_DEFAULTS} from '../cli/invoke/run.js'
+import {oclifFlags} from '../cli/flags/oclif.js'
+import {RUN_FLAGS, runInput} from '../cli/flags/run.js'
+import {dispatchRun} from '../cli/invoke/run.js'
 
 export default class Run extends BaseCommand {
   static override summary =
@@ -41,74 +42,9 @@ With --agent: 0 ok; 3 protocol error (a JSON-RPC error, non-JSON on stdout, wron
         'package directories, .aospkg archives, or software modules (.js/.mjs/.ts default-exporting defineSoftware); several: a meta-package',
     }),
   }
-  static override flags = {
-    env: Flags.string({
-      char: 'e',
-      multiple: true,
-      description: 'set a guest variable (NAME=value); always wins',
-    }),
-    which: Flags.string({
-      description:
-        'print how a command resolves (PATH walk, package, entry, header, interpreter); run nothing',
-    }),
-    agent: Flags.string({
-      description: 'ACP smoke test of the agent (bare --agent: the only agent among the packages)',
-    }),
-    prompt: Flags.string({description: 'with --agent: send one session/prompt and stream the updates'}),
-    cwd: Flags.string({
-      description:
-        'guest working directory (default: /workspace, as in the runtime; an agent: /home/agentos)',
-    }),
-    isolation: Flags.string({
-      options: ['auto', 'bwrap', 'path-mapped'],
-      default: RUN_DEFAULTS.isolation,
-      description:
-        'bwrap: mount namespace (required); path-mapped: rewrite VM paths; auto: bwrap when it works',
-    }),
-    timeout: Flags.integer({min: 0, description: 'stop the command after this many ms (exit 124); 0: none'}),
-    'init-timeout': Flags.integer({
-      min: 1,
-      default: RUN_DEFAULTS.initTimeout,
-      description: 'ms to wait for the initialize answer',
-    }),
-    'session-timeout': Flags.integer({
-      min: 1,
-      default: RUN_DEFAULTS.sessionTimeout,
-      description: 'ms to wait for the session/new answer',
-    }),
-    'prompt-timeout': Flags.integer({
-      min: 0,
-      default: RUN_DEFAULTS.promptTimeout,
-      description: 'ms to wait for the prompt to end; 0: none',
-    }),
-    'kill-after': Flags.integer({
-      min: 0,
-      default: RUN_DEFAULTS.killAfter,
-      description: 'ms between SIGTERM and SIGKILL when stopping a guest',
-    }),
-    node: Flags.string({
-      description:
-        'Node.js that runs Node guests: a path, or a name on PATH (default: the one running this CLI; the single binary: node on PATH)',
-    }),
-    'keep-root': Flags.boolean({
-      description: "keep the per-run VM root (the guest's / and copy-up layer) for inspection",
-    }),
-    engine: Flags.string({
-      options: [...ENGINE_NAMES],
-      default: 'emulation',
-      description:
-        "emulation: this CLI's model of the VM (fast, nothing to install, known divergences); agentos: the real agentOS runtime (@rivet-dev/agentos-core), the answer to trust",
-    }),
-    runtime: Flags.string({
-      description:
-        "with --engine agentos: the runtime to use (an npm prefix holding @rivet-dev/agentos-core, or the package); default: $AGENTOS_TOOLCHAIN_RUNTIME, the project's, then the cache",
-    }),
-    verbose: Flags.boolean({
-      description: "with --engine agentos: show the runtime's own log lines on stderr",
-    }),
-  }
+  static override flags = oclifFlags(RUN_FLAGS)
 
-  // bin/run.js maps exit 127 (plugin-not-found's "no such CLI command") to 2; for run, 127 is
+  // cli/main.ts maps exit 127 (plugin-not-found's "no such CLI command") to 2; for run, 127 is
   // "the guest command was not found" or the guest's own status, so it is set directly.
   protected override async catch(error: Error & {exitCode?: number}): Promise<unknown> {
     try {
@@ -125,36 +61,12 @@ With --agent: 0 ok; 3 protocol error (a JSON-RPC error, non-JSON on stdout, wron
   async run(): Promise<void> {
     const split = splitRunArgv(this.argv)
     const {argv, flags} = await this.parse(Run, split.own)
-    const outcome = await dispatchRun(
-      {
-        packages: argv as string[],
-        command: split.command,
-        args: split.args,
-        env: flags.env ?? [],
-        which: flags.which,
-        agent: flags.agent,
-        prompt: flags.prompt,
-        cwd: flags.cwd,
-        isolation: flags.isolation as 'auto' | 'bwrap' | 'path-mapped',
-        timeout: flags.timeout || undefined,
-        initTimeout: flags['init-timeout'],
-        sessionTimeout: flags['session-timeout'],
-        promptTimeout: flags['prompt-timeout'],
-        killAfter: flags['kill-after'],
-        keepRoot: flags['keep-root'],
-        node: flags.node,
-        engine: flags.engine as EngineName,
-        runtime: flags.runtime,
-        verbose: flags.verbose,
-        json: this.jsonEnabled(),
-      },
-      {
-        // Straight to stderr: oclif mutes its own stderr logging under --json, and the isolation
-        // fallback must be said in both modes.
-        note: (message) => process.stderr.write(`${message}\n`),
-        write: (text) => process.stdout.write(text),
-      },
-    )
+    const outcome = await dispatchRun(runInput(argv as string[], split, flags, this.jsonEnabled()), {
+      // Straight to stderr: oclif mutes its own stderr logging under --json, and the isolation
+      // fallback must be said in both modes.
+      note: (message) => process.stderr.write(`${message}\n`),
+      write: (text) => process.stdout.write(text),
+    })
     this.finish(outcome.result as never, outcome.render, outcome.exitCode)
   }
 }

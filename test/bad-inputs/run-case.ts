@@ -2,8 +2,7 @@ import {mkdtemp, rm} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {expect, it} from 'vitest'
-import {hasStackTrace} from '../helpers/cli.js'
-import {type CliRun, runCliInProcess, runCliProcess} from '../helpers/cli-run.js'
+import {type CliRun, hasStackTrace, runInProcess, runProcess} from '../helpers/cli.js'
 import {IS_ROOT, NOBODY, sharedTempDir, unprivilegedSkipReason} from '../helpers/privileges.js'
 import {snapshotTree} from '../helpers/tree.js'
 import type {BadInputCase} from './cases.js'
@@ -94,14 +93,13 @@ export function registerCases(cases: readonly BadInputCase[]): void {
         const built = await testCase.build(dir)
         if (!Array.isArray(built)) return context.skip(built.skip)
         if (testCase.unprivileged && IS_ROOT) {
-          const asNobody = (args: string[]) =>
-            runCliProcess(args, {uid: NOBODY, gid: NOBODY, env: {HOME: dir}})
+          const asNobody = (args: string[]) => runProcess(args, {uid: NOBODY, gid: NOBODY, env: {HOME: dir}})
           await check(testCase, built, asNobody, dir, `${testCase.id} (uid ${NOBODY})`)
           return
         }
-        await check(testCase, built, runCliInProcess, dir, testCase.id)
+        await check(testCase, built, runInProcess, dir, testCase.id)
         if (testCase.process)
-          await check(testCase, built, (args) => runCliProcess(args), dir, `${testCase.id} (process)`)
+          await check(testCase, built, (args) => runProcess(args), dir, `${testCase.id} (process)`)
       } finally {
         await rm(dir, {recursive: true, force: true})
       }

@@ -270,7 +270,7 @@ describe('the single binary (AGENTOS_TOOLCHAIN_EXE) against bin/run.js', () => {
     const esbuild = await import('esbuild')
     await esbuild.build({
       stdin: {
-        contents: `import {findNodeExecutable, isSea} from ${JSON.stringify(join(ROOT, 'src/run/emulation/process/node-binary.ts'))}
+        contents: `import {findNodeExecutable, isSea} from ${JSON.stringify(join(ROOT, 'src/util/node-binary.ts'))}
           process.stdout.write(JSON.stringify({isSea: isSea(), found: findNodeExecutable() ?? null,
             explicit: findNodeExecutable(process.argv[2]) ?? null}))`,
         resolveDir: ROOT,

@@ -7,7 +7,7 @@ import {wasmCmdsPackage} from '../helpers/run-fixtures.js'
 
 // The built CLI on its fast path (bin/run.js, the run bundle): a manifest validate refuses stops
 // `run` before the VM is set up, with validate's code, exit 125 and no stack trace. The rules
-// themselves are covered in-process (test/unit/run-manifest.test.ts).
+// themselves are covered in-process (test/unit/run/vm/mount.test.ts).
 let work: string
 let wasm: string
 
@@ -34,8 +34,14 @@ describe('run: a manifest validate refuses', () => {
       {name: 'wasm-cmds', provides: {files: [{source: 'etc/x.conf', target: '/opt'}]}},
       'ERR_AGENTOS_PROVIDES_TARGET_RESERVED',
     ],
+    ...['/sys/x', '/tmp', '/home/agentos'].map((target): [string, unknown, string] => [
+      `a provides.files target of ${target}`,
+      {name: 'wasm-cmds', provides: {files: [{source: 'etc/x.conf', target}]}},
+      'ERR_AGENTOS_PROVIDES_TARGET_RESERVED',
+    ]),
     // Used to mount under the npm name and run.
     ['a null manifest', null, 'ERR_AGENTOS_MANIFEST_NOT_OBJECT'],
+    ['an array manifest', [], 'ERR_AGENTOS_MANIFEST_NOT_OBJECT'],
   ])('%s: exit 125 with its code, as text and as one JSON document', async (_label, manifest, code) => {
     const dir = await withManifest(manifest)
     const text = await runProcess(['run', dir, '--', 'echo', 'hi'])

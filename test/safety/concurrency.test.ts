@@ -11,7 +11,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {commitStaging, createStaging} from '../../src/output/output.js'
 import {pack} from '../../src/pack/pack.js'
 import {validatePackage} from '../../src/package/validate.js'
-import {startCli} from '../helpers/processes.js'
+import {startCli} from '../helpers/cli.js'
 import {makeProject} from '../helpers/project.js'
 
 let work: string

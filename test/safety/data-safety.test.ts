@@ -9,7 +9,7 @@ import {mkdir, mkdtemp, readdir, rm, symlink, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {basename, join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {runCliInProcess} from '../helpers/cli-run.js'
+import {runInProcess} from '../helpers/cli.js'
 import {makeProject, watModule} from '../helpers/project.js'
 import {craftTar, validPackageMembers} from '../helpers/tar-craft.js'
 import {snapshotTree} from '../helpers/tree.js'
@@ -89,7 +89,7 @@ describe('--out at the user’s own data is refused, with 0 bytes changed', () =
       it(`${command} --out ${what}`, async () => {
         const before = await snapshotTree(work)
         const rootBefore = (await readdir('/')).sort()
-        const run = await runCliInProcess(args(out()))
+        const run = await runInProcess(args(out()))
         expect(run.exitCode, run.stdout).toBe(1)
         expect((JSON.parse(run.stdout) as {error: {code: string}}).error.code).toBe(code)
         expect(await snapshotTree(work)).toEqual(before)
@@ -100,7 +100,7 @@ describe('--out at the user’s own data is refused, with 0 bytes changed', () =
 
   it('assemble-wasm --out the directory holding the input modules', async () => {
     const before = await snapshotTree(work)
-    const run = await runCliInProcess([
+    const run = await runInProcess([
       'assemble-wasm',
       join(wasmProject, 'build/hello.wasm'),
       '--project',
@@ -132,7 +132,7 @@ describe('a hostile tarball given to pack', () => {
     await mkdir(dir)
     await writeFile(join(dir, 'evil.tgz'), craftTar(members, {gzip: true}))
     const around = await snapshotTree(work, {ignore: (name) => name === 'hostile'})
-    const run = await runCliInProcess(['pack', join(dir, 'evil.tgz'), '--out', join(dir, 'out'), '--json'])
+    const run = await runInProcess(['pack', join(dir, 'evil.tgz'), '--out', join(dir, 'out'), '--json'])
     expect(run.exitCode, run.stdout).toBe(0)
     expect((await readdir(tmpdir())).filter((name) => name.startsWith(marker))).toEqual([])
     expect(await snapshotTree(work, {ignore: (name) => name === 'hostile'})).toEqual(around)

@@ -13,7 +13,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {assembleWasm} from '../../src/wasm/assemble.js'
 import {pack} from '../../src/pack/pack.js'
 import {NOBODY, sharedTempDir, trySystem, unprivilegedSkipReason} from '../helpers/privileges.js'
-import {startCli} from '../helpers/processes.js'
+import {startCli} from '../helpers/cli.js'
 import {makeProject, watModule} from '../helpers/project.js'
 import {snapshotTree} from '../helpers/tree.js'
 

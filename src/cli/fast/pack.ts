@@ -1,25 +1,11 @@
 import {parseArgs} from 'node:util'
-import type {OutputFormat} from '../../output/write-aospkg.js'
+import {PACK_FLAGS, packInput} from '../flags/pack.js'
+import {fastFlagValues, parseArgsOptions} from '../flags/table.js'
 import {printOutcome} from '../print.js'
 import {dispatchPack} from '../invoke/pack.js'
 import {renderPack} from '../render/pack.js'
 
-const OPTIONS = {
-  out: {type: 'string', short: 'o'},
-  layout: {type: 'string'},
-  agent: {type: 'string'},
-  force: {type: 'boolean', short: 'f'},
-  'prune-native': {type: 'boolean'},
-  'keep-aospkg': {type: 'boolean'},
-  install: {type: 'boolean'},
-  'no-install': {type: 'boolean'},
-  offline: {type: 'boolean'},
-  'prefer-offline': {type: 'boolean'},
-  registry: {type: 'string'},
-  tar: {type: 'string'},
-  format: {type: 'string'},
-  json: {type: 'boolean'},
-} as const
+const OPTIONS = parseArgsOptions(PACK_FLAGS)
 
 /**
  * `pack` without oclif. Loading oclif and its plugins costs about 0.4 s before a byte is packed,
@@ -47,27 +33,11 @@ export async function packFast(argv: readonly string[]): Promise<number | undefi
     if (seen.has(token.name)) return undefined
     seen.add(token.name)
   }
-  if (positionals.length !== 1 || (values.install && values['no-install'])) return undefined
-  if (values.layout !== undefined && !['flat', 'versioned'].includes(values.layout)) return undefined
-  if (values.format !== undefined && !['dir', 'aospkg', 'both'].includes(values.format)) return undefined
+  const flags = fastFlagValues(PACK_FLAGS, values)
+  if (positionals.length !== 1 || !flags) return undefined
   const json = values.json === true
   return printOutcome(json, async () => {
-    const result = await dispatchPack({
-      source: positionals[0]!,
-      out: values.out,
-      layout: values.layout as 'flat' | 'versioned' | undefined,
-      agent: values.agent,
-      force: values.force === true,
-      pruneNative: values['prune-native'] === true,
-      keepOwnAospkg: values['keep-aospkg'] === true,
-      install: values['no-install'] !== true,
-      offline: values.offline === true,
-      preferOffline: values['prefer-offline'] === true,
-      registry: values.registry,
-      tar: values.tar,
-      format: (values.format ?? 'dir') as OutputFormat,
-      json,
-    })
+    const result = await dispatchPack(packInput(positionals[0]!, flags, json))
     return {result, render: renderPack, exitCode: 0}
   })
 }

@@ -14,7 +14,7 @@ import {existsSync} from 'node:fs'
 import {chmod, cp, mkdir, readdir, readFile, rm, stat, symlink, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {runCliProcess} from '../../helpers/cli-run.js'
+import {runProcess} from '../../helpers/cli.js'
 import {IS_ROOT, NOBODY, sharedTempDir, unprivilegedSkipReason} from '../../helpers/privileges.js'
 import {ISOLATIONS, bwrap, requires, requiresIsolation, type Skippable} from '../../helpers/requirements.js'
 import {digestOf, runFixture} from '../../helpers/run-fixtures.js'
@@ -68,7 +68,7 @@ async function expectHostUntouched(output: string): Promise<void> {
 }
 
 async function run(args: string[], options: {uid?: number} = {}) {
-  const result = await runCliProcess(['run', pkg, ...args], {
+  const result = await runProcess(['run', pkg, ...args], {
     env: {TMPDIR: tmp, HOME: work},
     uid: options.uid,
   })
@@ -342,7 +342,7 @@ describe('run isolation: an agent’s fs requests stay in the VM', () => {
     async (isolation, context) => {
       requiresIsolation(context, isolation)
       const target = join(work, 'sentinel')
-      const result = await runCliProcess(
+      const result = await runProcess(
         [
           'run',
           runFixture('agents/fs-escape'),
