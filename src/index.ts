@@ -35,7 +35,7 @@ export type {PathIssue} from './format/paths.js'
 export {checkVmPath, isPosixEnvName, isSafeSegment, normalizePackagePath} from './format/paths.js'
 export type {ClosureStats, InspectCommand, InspectReport} from './package/inspect.js'
 export {inspectPackage} from './package/inspect.js'
-export type {NativeFile, PackedPackage, PackOptions, PackReporter, PackResult} from './pack/pack.js'
+export type {NativeFile, PackedPackage, PackOptions, PackReporter, PackResult} from './pack/types.js'
 export {pack} from './pack/pack.js'
 export type {
   EntryKind,

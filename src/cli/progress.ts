@@ -1,4 +1,4 @@
-import type {PackStep} from '../pack/pack.js'
+import type {PackStep} from '../pack/types.js'
 
 /** The events a stepped core operation reports (pack's PackReporter, runtime install's). */
 export interface StepReporter<S extends string> {

@@ -80,7 +80,7 @@ export const CONTROL_SLOTS = 3
 export const REPORT_BATCH = 256
 
 /**
- * The mtime of every file and directory of a package output, in seconds (output.ts's FIXED_MTIME
- * is this instant; it lives here because a worker cannot import output.ts's dependencies).
+ * The mtime of every file and directory of a package output, in seconds (files.ts's FIXED_MTIME
+ * is this instant; it lives here because a worker cannot import files.ts's dependencies).
  */
 export const FIXED_MTIME_SECONDS = Date.parse('1985-10-26T08:15:00.000Z') / 1000

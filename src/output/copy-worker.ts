@@ -139,7 +139,7 @@ function makeDirectory(path: string): void {
 /**
  * Walks one package and copies each file it lists as it goes. Every file makes its directory, even
  * one pruned afterwards, so the tree has exactly the directories a list of the same files would
- * have made (output.ts makes the directories of every planned file). A file the job also has by
+ * have made (files.ts makes the directories of every planned file). A file the job also has by
  * path is left to that entry.
  */
 function copyTree(tree: CopyTree, report: (outcome: CopyOutcome) => void): void {

@@ -5,8 +5,8 @@
  * tar of the package without `agentos-package.json` (`package.json` stays: Node resolution reads
  * it). Equal directories give byte-identical archives.
  */
-import {createHash, randomBytes} from 'node:crypto'
-import {type FileHandle, lstat, open, rename, rm} from 'node:fs/promises'
+import {randomBytes} from 'node:crypto'
+import {lstat, open, rename, rm} from 'node:fs/promises'
 import {basename, dirname, join, posix} from 'node:path'
 import {compareBytes} from '../format/byte-order.js'
 import {AgentosError, EXIT_USAGE} from '../errors.js'
@@ -27,6 +27,8 @@ import {
 } from '../archive/container.js'
 import {manifestFromJson} from '../archive/manifest.js'
 import {BLOCK, memberHeader, padding, type TarMember} from '../archive/tar-writer.js'
+import {ArchiveWriter} from './archive-writer.js'
+import {outputError} from './errors.js'
 
 /** Options of {@link writeAospkg}. */
 export interface WriteAospkgOptions {
@@ -51,7 +53,6 @@ export interface WrittenAospkg {
 }
 
 const MAX_U32 = 0xffffffff
-const WRITE_BUFFER = 1024 * 1024
 const END_OF_ARCHIVE = 2 * BLOCK
 
 interface Planned {
@@ -76,8 +77,29 @@ export async function writeAospkg(
 ): Promise<WrittenAospkg> {
   const snapshot = options.snapshot ?? (await readPackage(dir))
   const manifest = buildAospkgManifest(snapshot, dir)
+  const planned = planMembers(orderedMembers(snapshot, dir))
+  const index = indexOf(planned)
+  const chunk1 = encodeManifest(manifest, 1)
+  const chunk2 = encodeIndex(index, 1)
+  if (chunk1.length > MAX_U32 || chunk2.length > MAX_U32) {
+    throw new AgentosError('ERR_AGENTOS_AOSPKG_TOO_LARGE', 'the manifest or index exceeds 4 GiB', {
+      hint: 'Ship fewer files, or keep the package as a directory.',
+      path: dir,
+    })
+  }
+  const writer = await writeArchiveFile(dir, file, [chunk1, chunk2], planned)
+  return {
+    path: file,
+    sha256: writer.hash.digest('hex'),
+    bytes: writer.written,
+    formatVersion: 1,
+    entries: index.length,
+    manifest,
+  }
+}
 
-  // Every member of the tar, parents synthesized, in byte-wise path order.
+/** Every member of the tar, parents synthesized, in byte-wise path order. */
+function orderedMembers(snapshot: PackageSnapshot, dir: string): TarMember[] {
   const members = new Map<string, TarMember>()
   for (const entry of snapshot.entries) {
     if (entry.path === MANIFEST_FILE) continue
@@ -94,7 +116,11 @@ export async function writeAospkg(
       {hint: 'Ship fewer files (prune the closure), or keep the package as a directory.', path: dir},
     )
   }
+  return ordered
+}
 
+/** Each member with its tar header and the offset of its data within the tar. */
+function planMembers(ordered: readonly TarMember[]): Planned[] {
   const planned: Planned[] = []
   let position = 0
   for (const member of ordered) {
@@ -103,7 +129,12 @@ export async function writeAospkg(
     planned.push({member, header, offset: position})
     position += member.size + padding(member.size)
   }
-  const index: AospkgEntry[] = [
+  return planned
+}
+
+/** Chunk 2's entries: the root, then every member where its data lies in the tar. */
+function indexOf(planned: readonly Planned[]): AospkgEntry[] {
+  return [
     {path: '/', kind: 'dir', offset: 0, size: 0, mode: MODE_TYPE.dir | 0o755, uid: 0, gid: 0, mtime: 0},
     ...planned.map(({member, offset}) => ({
       path: `/${member.path}`,
@@ -117,16 +148,18 @@ export async function writeAospkg(
       ...(member.type === 'symlink' ? {linkTarget: member.linkTarget} : {}),
     })),
   ]
-  const chunk1 = encodeManifest(manifest, 1)
-  const chunk2 = encodeIndex(index, 1)
-  if (chunk1.length > MAX_U32 || chunk2.length > MAX_U32) {
-    throw new AgentosError('ERR_AGENTOS_AOSPKG_TOO_LARGE', 'the manifest or index exceeds 4 GiB', {
-      hint: 'Ship fewer files, or keep the package as a directory.',
-      path: dir,
-    })
-  }
+}
 
-  const target = file
+/**
+ * Writes the header, the two chunks and the tar to a temp sibling of `target`, renamed into place
+ * when complete; returns the writer, which hashed and counted every byte.
+ */
+async function writeArchiveFile(
+  dir: string,
+  target: string,
+  [chunk1, chunk2]: readonly [Buffer, Buffer],
+  planned: readonly Planned[],
+): Promise<ArchiveWriter> {
   const temp = join(
     dirname(target),
     `.${basename(target)}.agentos-tmp-${process.pid}-${randomBytes(4).toString('hex')}`,
@@ -154,14 +187,7 @@ export async function writeAospkg(
     await rm(temp, {force: true})
     throw error instanceof AgentosError ? error : writeError(error as NodeJS.ErrnoException, target)
   }
-  return {
-    path: target,
-    sha256: writer.hash.digest('hex'),
-    bytes: writer.written,
-    formatVersion: 1,
-    entries: index.length,
-    manifest,
-  }
+  return writer
 }
 
 function toMember(entry: PackageEntry, dir: string): TarMember {
@@ -255,74 +281,9 @@ export function buildAospkgManifest(snapshot: PackageSnapshot, where: string): A
   return manifest
 }
 
-/** Sequential writes through one buffer, hashing everything written. */
-class ArchiveWriter {
-  readonly hash = createHash('sha256')
-  written = 0
-  private readonly buffer = Buffer.allocUnsafe(WRITE_BUFFER)
-  private fill = 0
-
-  constructor(private readonly out: FileHandle) {}
-
-  async write(bytes: Buffer): Promise<void> {
-    for (let done = 0; done < bytes.length;) {
-      if (this.fill === this.buffer.length) await this.flush()
-      const copied = bytes.copy(this.buffer, this.fill, done)
-      this.fill += copied
-      done += copied
-    }
-  }
-
-  /** Copies exactly `size` bytes of a file, read straight into the write buffer. */
-  async copyFile(source: string, size: number): Promise<void> {
-    const input = await open(source, 'r')
-    try {
-      let copied = 0
-      for (;;) {
-        if (this.fill === this.buffer.length) await this.flush()
-        const want = Math.min(this.buffer.length - this.fill, size - copied + 1)
-        const {bytesRead} = await input.read(this.buffer, this.fill, want, null)
-        if (bytesRead === 0) break
-        this.fill += bytesRead
-        copied += bytesRead
-        if (copied > size) break
-      }
-      if (copied !== size) {
-        throw new AgentosError(
-          'ERR_AGENTOS_AOSPKG_SOURCE_CHANGED',
-          `${source} changed while it was archived (${size} bytes expected, ${copied > size ? 'more' : copied} read)`,
-          {hint: 'Run again when nothing is writing to the package directory.', path: source},
-        )
-      }
-    } finally {
-      await input.close()
-    }
-  }
-
-  async flush(): Promise<void> {
-    const data = this.buffer.subarray(0, this.fill)
-    this.hash.update(data)
-    for (let done = 0; done < data.length;) {
-      const {bytesWritten} = await this.out.write(data, done, data.length - done)
-      done += bytesWritten
-    }
-    this.written += data.length
-    this.fill = 0
-  }
-}
-
+/** A failed archive write: the temp sibling is removed, so no partial archive was left. */
 function writeError(error: NodeJS.ErrnoException, path: string): AgentosError {
-  const code =
-    error.code === 'ENOSPC'
-      ? 'ERR_AGENTOS_OUT_NO_SPACE'
-      : error.code === 'EACCES' || error.code === 'EPERM' || error.code === 'EROFS'
-        ? 'ERR_AGENTOS_OUT_DENIED'
-        : 'ERR_AGENTOS_OUT_WRITE_FAILED'
-  return new AgentosError(code, `cannot write ${path}: ${error.code ?? error.message}`, {
-    hint: 'Check the output location; no partial archive was left.',
-    path,
-    cause: error,
-  })
+  return outputError(error, path, 'Check the output location; no partial archive was left.')
 }
 
 /** Options of {@link checkArchiveTarget}. */

@@ -5,7 +5,7 @@ import {constants, gunzipSync} from 'node:zlib'
 import {AgentosError} from '../errors.js'
 import {create} from 'tar'
 import {compareBytes} from '../format/byte-order.js'
-import {FIXED_MTIME} from './output.js'
+import {FIXED_MTIME} from './files.js'
 import {readPackage} from '../package/read.js'
 
 /**

@@ -33,18 +33,12 @@ import {AgentosError, EXIT_USAGE, type Problem} from '../errors.js'
 import {commandNameIssue, unscopedName} from '../format/bin-map.js'
 import {parseJsonDocument, parseJsonLenient} from '../format/json.js'
 import {MANIFEST_FILE} from '../format/paths.js'
-import {
-  checkTarget,
-  commitStaging,
-  writeOutputMarker,
-  createStaging,
-  discardStaging,
-  type OutputFile,
-  outputError,
-  packageJsonText,
-  sortedMap,
-  writePackageFiles,
-} from '../output/output.js'
+import {outputError} from '../output/errors.js'
+import {type OutputFile, writePackageFiles} from '../output/files.js'
+import {packageJsonText, sortedMap} from '../output/json-text.js'
+import {writeOutputMarker} from '../output/marker.js'
+import {commitStaging, createStaging, discardStaging} from '../output/staging.js'
+import {checkTarget} from '../output/target.js'
 import {type PackageEntry, type PackageSnapshot, treeDigest} from '../package/snapshot.js'
 import {readPackage} from '../package/read.js'
 import {inspectWasmModule, type WasmFacts} from './module.js'

@@ -8,7 +8,7 @@ import {appendFile, mkdtemp, readdir, readFile, rm, writeFile} from 'node:fs/pro
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {commitStaging, createStaging} from '../../src/output/output.js'
+import {commitStaging, createStaging} from '../../src/output/staging.js'
 import {pack} from '../../src/pack/pack.js'
 import {validatePackage} from '../../src/package/validate.js'
 import {startCli} from '../helpers/cli.js'

@@ -1,5 +1,6 @@
 import type {OutputFormat} from '../../output/write-aospkg.js'
-import {PACK_STEPS, type PackOptions, type PackResult, pack} from '../../pack/pack.js'
+import {pack} from '../../pack/pack.js'
+import {PACK_STEPS, type PackOptions, type PackResult} from '../../pack/types.js'
 import {stepProgress} from '../progress.js'
 
 /** Everything `pack` was asked to do, after flag parsing (by oclif or the fast path). */

@@ -1,4 +1,4 @@
-import type {PackResult} from '../../pack/pack.js'
+import type {PackResult} from '../../pack/types.js'
 import {formatBytes, table} from './text.js'
 
 /** Human output of `pack`. */

@@ -9,11 +9,11 @@ import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {spawnSync} from 'node:child_process'
 import type * as CopyPool from '../../../src/output/copy-pool.js'
-import type * as Output from '../../../src/output/output.js'
+import type * as Output from '../../../src/output/files.js'
 import {snapshotTree} from '../../helpers/tree.js'
 
 const {writePackageFiles} = (await import(
-  new URL('../../../dist/output/output.js', import.meta.url).href
+  new URL('../../../dist/output/files.js', import.meta.url).href
 )) as typeof Output
 const {startCopyPool} = (await import(
   new URL('../../../dist/output/copy-pool.js', import.meta.url).href

@@ -1,0 +1,254 @@
+/**
+ * The temp sibling a package is built in and its atomic commit into place: stale siblings of
+ * killed runs removed, a commit interrupted between its two renames put back, and the process's
+ * only signal hook, which restores and removes what is ours when a signal ends a run.
+ */
+import {createHash, randomBytes} from 'node:crypto'
+import {existsSync, renameSync, rmSync} from 'node:fs'
+import {lstat, mkdir, readdir, rename, rm} from 'node:fs/promises'
+import {basename, dirname, join, resolve} from 'node:path'
+import {stopCopiesSync} from './copy-pool.js'
+import {outputError} from './errors.js'
+
+/** Temp siblings are named `.<target>.agentos-tmp-<pid>-<random>`: recognisably ours. */
+const TEMP_MARK = '.agentos-tmp-'
+const OLD_MARK = '.agentos-old-'
+
+/**
+ * The target's name as its siblings carry it. A name near NAME_MAX (255 bytes) would make
+ * `.<name>.agentos-tmp-<pid>-<hex>` impossible to create, so a long one is cut to a prefix plus a
+ * hash of the whole name: still unique per target, so one target never touches another's siblings.
+ */
+function siblingStem(base: string): string {
+  if (Buffer.byteLength(base) <= 160) return base
+  return `${base.slice(0, 40)}~${createHash('sha256').update(base).digest('hex').slice(0, 16)}`
+}
+
+function siblingPath(target: string, mark: string): string {
+  return join(
+    dirname(target),
+    `.${siblingStem(basename(target))}${mark}${process.pid}-${randomBytes(4).toString('hex')}`,
+  )
+}
+
+function siblingPattern(base: string, marks: readonly string[]): RegExp {
+  const alternatives = marks.map(escapeRegExp).join('|')
+  return new RegExp(`^\\.${escapeRegExp(siblingStem(base))}(${alternatives})(\\d+)-[0-9a-f]+$`)
+}
+
+/** What this process has staged, by staging dir: during a commit, also the target set aside. */
+const live = new Map<string, {target: string; aside?: string}>()
+
+/**
+ * Signals end the process without running `finally` blocks, so an interrupted run would leave its
+ * temp sibling behind and, mid-commit, no target at all (the previous output set aside). While
+ * something is staged, a signal first puts the previous output back and removes what is ours,
+ * then exits as the signal would have (128 + its number). `exit` covers a process.exit() elsewhere
+ * (e.g. a progress renderer's own SIGINT handler).
+ */
+const PAUSE = new Int32Array(new SharedArrayBuffer(4))
+
+/**
+ * Removes a tree from a signal handler. Writes and mkdirs already handed to libuv's thread pool
+ * keep landing while the handler runs (no new ones can start), so a directory can gain an entry
+ * after its children were removed; rmSync's own retries repeat only the final rmdir, so the whole
+ * removal is repeated until they have drained.
+ */
+function removeTreeSync(path: string): void {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      rmSync(path, {recursive: true, force: true})
+      return
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOTEMPTY' || attempt === 50) throw error
+      Atomics.wait(PAUSE, 0, 0, 10)
+    }
+  }
+}
+
+function cleanUpSync(): void {
+  // Worker threads copying into a staging tree would keep adding to it while it is removed.
+  stopCopiesSync()
+  for (const [dir, {target, aside}] of live) {
+    try {
+      if (aside) {
+        if (existsSync(target)) removeTreeSync(aside)
+        else renameSync(aside, target)
+      }
+      removeTreeSync(dir)
+    } catch {
+      // Best effort: whatever is left is recognisably ours and the next run restores or removes it.
+    }
+  }
+  live.clear()
+}
+
+const SIGNAL_HANDLERS = (
+  [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+    ['SIGHUP', 129],
+  ] as const
+).map(([signal, status]) => ({
+  signal,
+  handler: () => {
+    cleanUpSync()
+    process.exit(status)
+  },
+}))
+
+function track(dir: string, target: string): void {
+  live.set(dir, {target})
+  if (live.size > 1) return
+  // Prepended: another listener that exits first (listr2 does on SIGINT) would skip the cleanup.
+  for (const {signal, handler} of SIGNAL_HANDLERS) process.prependListener(signal, handler)
+  process.on('exit', cleanUpSync)
+}
+
+function untrack(dir: string): void {
+  if (!live.delete(dir) || live.size > 0) return
+  for (const {signal, handler} of SIGNAL_HANDLERS) process.removeListener(signal, handler)
+  process.removeListener('exit', cleanUpSync)
+}
+
+/** True for a sibling that a run of this process is still using. */
+function isOurs(path: string): boolean {
+  for (const [dir, {aside}] of live) if (dir === path || aside === path) return true
+  return false
+}
+
+/** A staging directory next to the target, committed into place with {@link commitStaging}. */
+export interface Staging {
+  dir: string
+  target: string
+}
+
+/**
+ * Creates the temp sibling a package is built in (same filesystem as the target, so the final
+ * rename is atomic), removing stale temp siblings that earlier, killed runs left behind.
+ */
+export async function createStaging(target: string): Promise<Staging> {
+  const absolute = resolve(target)
+  const parent = dirname(absolute)
+  await mkdir(parent, {recursive: true}).catch((error: NodeJS.ErrnoException) => {
+    throw outputError(error, parent)
+  })
+  await restoreInterruptedCommit(absolute)
+  await removeStaleSiblings(parent, basename(absolute))
+  const dir = siblingPath(absolute, TEMP_MARK)
+  // Tracked before it exists: a signal arriving as mkdir returns must still find it to remove.
+  track(dir, absolute)
+  await mkdir(dir).catch((error: NodeJS.ErrnoException) => {
+    untrack(dir)
+    throw outputError(error, parent)
+  })
+  return {dir, target: absolute}
+}
+
+/** True when a sibling's owner may still be using it (a live run of this or another process). */
+function inUse(path: string, pid: number): boolean {
+  return pid === process.pid ? isOurs(path) : isAlive(pid)
+}
+
+async function removeStaleSiblings(parent: string, base: string): Promise<void> {
+  const names = await readdir(parent).catch(() => [] as string[])
+  const pattern = siblingPattern(base, [TEMP_MARK, OLD_MARK])
+  for (const name of names) {
+    const match = pattern.exec(name)
+    if (!match || inUse(join(parent, name), Number(match[2]))) continue
+    await rm(join(parent, name), {recursive: true, force: true})
+  }
+}
+
+/**
+ * A run killed between the two renames of a commit leaves no target, the previous output set aside
+ * as `.<target>.agentos-old-<pid>-<hex>` and the new one in its temp sibling: the previous output
+ * is put back, so the target is again exactly as it was before that run.
+ */
+export async function restoreInterruptedCommit(target: string): Promise<void> {
+  if (await lstat(target).catch(() => undefined)) return
+  const parent = dirname(target)
+  const pattern = siblingPattern(basename(target), [OLD_MARK])
+  const names = (await readdir(parent).catch(() => [] as string[])).sort()
+  for (const name of names) {
+    const match = pattern.exec(name)
+    if (!match || inUse(join(parent, name), Number(match[2]))) continue
+    if (
+      await rename(join(parent, name), target).then(
+        () => true,
+        () => false,
+      )
+    )
+      return
+  }
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+// Another run committing into the same target at the same moment makes a rename fail: ENOTEMPTY or
+// EEXIST when it put its package in place first, ENOENT when it moved the target aside first.
+const RACE_CODES = new Set(['ENOTEMPTY', 'EEXIST', 'ENOENT'])
+const COMMIT_ATTEMPTS = 5
+
+/**
+ * Moves the finished staging directory into place. An existing target (already vetted by
+ * {@link checkTarget}) is first renamed aside and removed only after the new tree is in place.
+ * When another run commits into the same target at once, this one looks again and retries, so the
+ * target ends up holding one complete package (the last one committed).
+ */
+export async function commitStaging(staging: Staging): Promise<void> {
+  const {dir, target} = staging
+  const state = live.get(dir) ?? {target}
+  for (let attempt = 1; ; attempt++) {
+    const retry = (error: unknown) =>
+      attempt < COMMIT_ATTEMPTS && RACE_CODES.has((error as NodeJS.ErrnoException).code ?? '')
+    if (!(await lstat(target).catch(() => undefined))) {
+      try {
+        await rename(dir, target)
+        break
+      } catch (error) {
+        if (retry(error)) continue
+        throw error
+      }
+    }
+    const aside = siblingPath(target, OLD_MARK)
+    try {
+      await rename(target, aside)
+    } catch (error) {
+      if (retry(error)) continue
+      throw error
+    }
+    state.aside = aside
+    try {
+      await rename(dir, target)
+    } catch (error) {
+      // Put the previous output back. If another run filled the target meanwhile this fails and
+      // the aside stays for the next run to clear: the target then holds that run's package.
+      await rename(aside, target).catch(() => undefined)
+      state.aside = undefined
+      if (retry(error)) continue
+      throw error
+    }
+    await rm(aside, {recursive: true, force: true})
+    state.aside = undefined
+    break
+  }
+  untrack(dir)
+}
+
+/** Removes a staging directory after a failure (the target was never touched). */
+export async function discardStaging(staging: Staging): Promise<void> {
+  await rm(staging.dir, {recursive: true, force: true})
+  untrack(staging.dir)
+}

@@ -1,0 +1,61 @@
+/** Where `pack` writes: the layout, the package directory, the archive, and their refusals. */
+import {join, resolve} from 'node:path'
+import {unscopedName} from '../format/bin-map.js'
+import {checkTarget} from '../output/target.js'
+import {archivePathFor, checkArchiveTarget, type OutputFormat} from '../output/write-aospkg.js'
+import type {PackSource} from './source.js'
+import type {PackOptions} from './types.js'
+import {checkStoreOwner} from './versioned-store.js'
+
+/** Where the package goes. */
+export interface Destination {
+  layout: 'flat' | 'versioned'
+  /** `--out` resolved: the package directory (flat layout) or the store root (versioned). */
+  outRoot: string
+  /** The package directory. */
+  target: string
+  format: OutputFormat
+  /** The archive, with format `aospkg` or `both`. */
+  archive: string | undefined
+}
+
+/**
+ * Decides where the package goes and refuses, before anything is written, a target, archive or
+ * `--tar` path that may not be written (or a store directory of another npm package).
+ */
+export async function checkDestination(
+  options: PackOptions,
+  cwd: string,
+  source: PackSource,
+  manifestName: string,
+  names: {npmName: string; version: string},
+): Promise<Destination> {
+  const {npmName, version} = names
+  const layout = options.layout ?? (source.kind === 'registry' ? 'versioned' : 'flat')
+  const outRoot = resolve(
+    cwd,
+    options.out ?? (layout === 'versioned' ? 'packages' : `${unscopedName(npmName)}-package`),
+  )
+  const target = layout === 'versioned' ? join(outRoot, manifestName, version) : outRoot
+  const sources = source.kind === 'directory' ? [source.path] : []
+  const format = options.format ?? 'dir'
+  const archive = format === 'dir' ? undefined : archivePathFor(target, format)
+  if (layout === 'versioned') await checkStoreOwner(join(outRoot, manifestName), npmName)
+  if (format !== 'aospkg') await checkTarget(target, {force: options.force, sources})
+  if (archive) await checkArchiveTarget(archive, {force: options.force})
+  if (options.tar) {
+    const {checkTarballTarget} = await import('../output/write-tgz.js')
+    await checkTarballTarget(resolve(cwd, options.tar), {force: options.force, sources})
+  }
+  return {layout, outRoot, target, format, archive}
+}
+
+/** The paths this pack writes: the package must not contain them (see leaveOutOwnOutputs). */
+export function ownOutputs(destination: Destination, options: PackOptions, cwd: string): string[] {
+  const {layout, outRoot, target, archive} = destination
+  return [
+    layout === 'versioned' ? outRoot : target,
+    ...(archive ? [archive] : []),
+    ...(options.tar ? [resolve(cwd, options.tar)] : []),
+  ]
+}
