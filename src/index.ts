@@ -3,7 +3,7 @@
  *
  * @packageDocumentation
  */
-export type {Analysis, ClosurePackage, CommandInfo, PackageModel} from './package/analyze.js'
+export type {Analysis, ClosurePackage, CommandInfo, PackageModel} from './package/model.js'
 export {analyzePackage} from './package/analyze.js'
 export type {AospkgEntry, AospkgManifest} from './archive/container.js'
 export type {ExtractedAospkg} from './archive/extract.js'
@@ -19,8 +19,9 @@ export type {
   AssembleResult,
   CheckOptions,
   CheckResult,
-} from './wasm/assemble.js'
-export {assembleWasm, checkWasmPackage} from './wasm/assemble.js'
+} from './wasm/types.js'
+export {assembleWasm} from './wasm/assemble.js'
+export {checkWasmPackage} from './wasm/check.js'
 export type {AgentosErrorOptions, Problem, Severity} from './errors.js'
 export {AgentosError, EXIT_FAILED, EXIT_USAGE, isAgentosError} from './errors.js'
 export type {BinMap, BinSource, CommandEntry} from './format/bin-map.js'
@@ -54,8 +55,5 @@ export type {Software, SoftwareDescriptor} from './software.js'
 export {defineSoftware, flattenSoftware} from './software.js'
 export type {ValidateOptions, ValidationReport, ValidationSummary} from './package/validate.js'
 export {validatePackage} from './package/validate.js'
-export {
-  checkSnapshotSafety,
-  type SnapshotCheckResult,
-  type SnapshotFinding,
-} from './package/snapshot-safety/check.js'
+export {checkSnapshotSafety} from './package/snapshot-safety/check.js'
+export type {SnapshotCheckResult, SnapshotFinding} from './package/snapshot-safety/types.js'

@@ -1,6 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import type {OutputFormat} from '../output/write-aospkg.js'
-import {assembleWasm, checkWasmPackage} from '../wasm/assemble.js'
+import {assembleWasm} from '../wasm/assemble.js'
+import {checkWasmPackage} from '../wasm/check.js'
 import {EXIT_FAILED, EXIT_USAGE} from '../errors.js'
 import {BaseCommand} from '../cli/base-command.js'
 import {renderAssemble, renderCheck} from '../cli/render/assemble-wasm.js'

@@ -1,4 +1,5 @@
-import {analyzePackage, type ClosurePackage, type CommandInfo} from './analyze.js'
+import {analyzePackage} from './analyze.js'
+import type {ClosurePackage, CommandInfo} from './model.js'
 import type {AgentBlock, ProvidesBlock} from '../format/manifest.js'
 import {SNAPSHOT_BUNDLE_FILE} from '../format/paths.js'
 import {type PackageSnapshot, type SnapshotOrigin} from './snapshot.js'

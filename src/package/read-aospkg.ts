@@ -48,58 +48,8 @@ export async function snapshotFromArchive(
   const index = await archive.index()
   const problems: Problem[] = []
   const texts = new Map<string, string>()
-  const entries: PackageEntry[] = []
-  const files: Array<[PackageEntry, AospkgEntry]> = []
-  for (const item of index) {
-    if (item.path === '/') continue
-    const path = item.path.slice(1)
-    if (path === MANIFEST_FILE) {
-      // The runtime would mount it as a plain file; the manifest that counts is chunk 1.
-      problems.push({
-        code: 'WARN_AGENTOS_AOSPKG_MANIFEST_IN_TAR',
-        severity: 'warning',
-        path: MANIFEST_FILE,
-        message: `the archive's tar holds an ${MANIFEST_FILE}; the runtime uses the manifest chunk instead`,
-        hint: 'Repack with agentos-toolchain pack --format aospkg, which keeps the manifest out of the tar.',
-      })
-      continue
-    }
-    const entry: PackageEntry = {
-      path,
-      kind: item.kind,
-      mode: item.mode & 0o7777,
-      size: item.kind === 'file' ? item.size : 0,
-    }
-    if (item.kind === 'symlink') entry.linkTarget = item.linkTarget
-    entries.push(entry)
-    if (item.kind === 'file') files.push([entry, item])
-  }
-
-  // Hashing lanes each own a read buffer; head reads are small and need none.
-  const lanes = options.digest ? 4 : 16
-  const buffers = options.digest ? Array.from({length: lanes}, () => Buffer.allocUnsafe(HASH_BUFFER)) : []
-  await mapLimit(files, lanes, async ([entry, item]) => {
-    if (options.digest) {
-      const buffer = buffers.pop()!
-      try {
-        const hash = createHash('sha256')
-        let head: Buffer | undefined
-        await archive.stream(item, buffer, (chunk) => {
-          hash.update(chunk)
-          head ??= Buffer.from(chunk.subarray(0, PE_PROBE_BYTES))
-        })
-        entry.sha256 = hash.digest('hex')
-        entry.head = copyHead(head ?? Buffer.alloc(0))
-      } finally {
-        buffers.push(buffer)
-      }
-    } else {
-      entry.head = copyHead(await archive.head(item, PE_PROBE_BYTES))
-    }
-    if (isDescriptorFile(entry.path) && item.size <= DESCRIPTOR_TEXT_LIMIT) {
-      texts.set(entry.path, (await archive.head(item, item.size)).toString('utf8'))
-    }
-  })
+  const {entries, files} = indexEntries(index, problems)
+  await readFiles(archive, files, texts, options)
 
   const manifestText = renderManifestText(archive.manifest)
   const manifestBytes = Buffer.from(manifestText)
@@ -132,6 +82,74 @@ export async function snapshotFromArchive(
     ...(wrapper ? {wrapper} : {}),
   }
   return snapshot
+}
+
+/** The index as package entries (without `/`), and the file entries whose contents are to read. */
+function indexEntries(
+  index: readonly AospkgEntry[],
+  problems: Problem[],
+): {entries: PackageEntry[]; files: Array<[PackageEntry, AospkgEntry]>} {
+  const entries: PackageEntry[] = []
+  const files: Array<[PackageEntry, AospkgEntry]> = []
+  for (const item of index) {
+    if (item.path === '/') continue
+    const path = item.path.slice(1)
+    if (path === MANIFEST_FILE) {
+      // The runtime would mount it as a plain file; the manifest that counts is chunk 1.
+      problems.push({
+        code: 'WARN_AGENTOS_AOSPKG_MANIFEST_IN_TAR',
+        severity: 'warning',
+        path: MANIFEST_FILE,
+        message: `the archive's tar holds an ${MANIFEST_FILE}; the runtime uses the manifest chunk instead`,
+        hint: 'Repack with agentos-toolchain pack --format aospkg, which keeps the manifest out of the tar.',
+      })
+      continue
+    }
+    const entry: PackageEntry = {
+      path,
+      kind: item.kind,
+      mode: item.mode & 0o7777,
+      size: item.kind === 'file' ? item.size : 0,
+    }
+    if (item.kind === 'symlink') entry.linkTarget = item.linkTarget
+    entries.push(entry)
+    if (item.kind === 'file') files.push([entry, item])
+  }
+  return {entries, files}
+}
+
+/** Fills in each file's head (and with `digest` its hash) and the descriptor texts. */
+async function readFiles(
+  archive: AospkgArchive,
+  files: Array<[PackageEntry, AospkgEntry]>,
+  texts: Map<string, string>,
+  options: ReadOptions,
+): Promise<void> {
+  // Hashing lanes each own a read buffer; head reads are small and need none.
+  const lanes = options.digest ? 4 : 16
+  const buffers = options.digest ? Array.from({length: lanes}, () => Buffer.allocUnsafe(HASH_BUFFER)) : []
+  await mapLimit(files, lanes, async ([entry, item]) => {
+    if (options.digest) {
+      const buffer = buffers.pop()!
+      try {
+        const hash = createHash('sha256')
+        let head: Buffer | undefined
+        await archive.stream(item, buffer, (chunk) => {
+          hash.update(chunk)
+          head ??= Buffer.from(chunk.subarray(0, PE_PROBE_BYTES))
+        })
+        entry.sha256 = hash.digest('hex')
+        entry.head = copyHead(head ?? Buffer.alloc(0))
+      } finally {
+        buffers.push(buffer)
+      }
+    } else {
+      entry.head = copyHead(await archive.head(item, PE_PROBE_BYTES))
+    }
+    if (isDescriptorFile(entry.path) && item.size <= DESCRIPTOR_TEXT_LIMIT) {
+      texts.set(entry.path, (await archive.head(item, item.size)).toString('utf8'))
+    }
+  })
 }
 
 /** Reads an `.aospkg` file into a snapshot; see {@link snapshotFromArchive}. */

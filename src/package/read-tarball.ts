@@ -49,96 +49,10 @@ export async function readTarball(
   options: ReadOptions,
   keep?: KeepMembers,
 ): Promise<PackageSnapshot> {
-  const raw: PackageEntry[] = []
-  const texts = new Map<string, string>()
-  const problems: Problem[] = []
-  const fatal: string[] = []
   // What a member can really hold: a header declares any size, and a preallocation sized from it
   // crashed on a 110-byte archive claiming a 10 GB member.
   const {bytes, capacity} = archiveCapacity(file)
-  let oversized: {path: string; size: number; limit: number} | undefined
-
-  await new Promise<void>((resolvePromise, reject) => {
-    const input = createReadStream(file)
-    const parser = new Parser({
-      strict: false,
-      onwarn: (code: string, message: string | Error) => {
-        const text = typeof message === 'string' ? message : message.message
-        if (
-          code === 'TAR_ENTRY_INVALID' ||
-          code === 'TAR_ENTRY_ERROR' ||
-          code === 'TAR_BAD_ARCHIVE' ||
-          code === 'TAR_ABORT'
-        ) {
-          fatal.push(text)
-        }
-      },
-    })
-    parser.on('entry', (entry: ReadEntry) => {
-      const path = memberPath(entry.path)
-      if (path === null) {
-        problems.push({
-          code: 'ERR_AGENTOS_TAR_PATH_ESCAPES',
-          severity: 'error',
-          path: entry.path,
-          message: `tarball member ${JSON.stringify(entry.path)} is outside the package root`,
-          hint: 'Rebuild the tarball from the package directory; members must be relative without "..".',
-        })
-        entry.resume()
-        return
-      }
-      const kind = KINDS[entry.type] ?? 'other'
-      const record: PackageEntry = {
-        path,
-        kind,
-        mode: (entry.mode ?? (kind === 'dir' ? 0o755 : 0o644)) & 0o7777,
-        size: kind === 'file' ? (entry.size ?? 0) : 0,
-      }
-      const limit = keep?.match(path) ? Math.min(capacity, KEEP_LIMIT) : capacity
-      if (record.size > limit) {
-        // Nothing after this member can be trusted to be read in bounded memory or time.
-        oversized = {path: entry.path, size: record.size, limit}
-        input.unpipe(parser)
-        input.destroy()
-        resolvePromise()
-        return
-      }
-      if (kind === 'symlink' || kind === 'hardlink') record.linkTarget = entry.linkpath ?? ''
-      if (path !== '') raw.push(record)
-      if (kind !== 'file') {
-        entry.resume()
-        return
-      }
-      const hash = options.digest ? createHash('sha256') : undefined
-      const chunks: Buffer[] = []
-      let kept = 0
-      const keepText =
-        isDescriptorFile(path) || path.endsWith(`/${MANIFEST_FILE}`) || path.endsWith('/package.json')
-      // Sized from the header once, so a large member is never held twice while it is joined.
-      const whole = keep?.match(path) ? Buffer.allocUnsafe(record.size) : undefined
-      let filled = 0
-      entry.on('data', (chunk: Buffer) => {
-        hash?.update(chunk)
-        if (whole) filled += chunk.copy(whole, filled)
-        const limit = keepText ? DESCRIPTOR_TEXT_LIMIT : PE_PROBE_BYTES
-        if (kept < limit) {
-          chunks.push(chunk.subarray(0, limit - kept))
-          kept += Math.min(chunk.length, limit - kept)
-        }
-      })
-      entry.on('end', () => {
-        const content = Buffer.concat(chunks)
-        record.head = copyHead(content)
-        if (hash) record.sha256 = hash.digest('hex')
-        if (keepText && record.size <= DESCRIPTOR_TEXT_LIMIT) texts.set(path, content.toString('utf8'))
-        if (whole && filled === whole.length) keep!.kept.set(path, whole)
-      })
-    })
-    parser.on('end', () => resolvePromise())
-    parser.on('error', reject)
-    input.on('error', reject)
-    input.pipe(parser)
-  }).catch((error: Error) => {
+  const pass = await readMembers(file, options, capacity, keep).catch((error: Error) => {
     throw new AgentosError(
       'ERR_AGENTOS_TAR_CORRUPT',
       `${file} is not a readable tar archive: ${error.message}`,
@@ -149,6 +63,7 @@ export async function readTarball(
       },
     )
   })
+  const {raw, texts, problems, fatal, oversized} = pass
   if (oversized) {
     const {path, size, limit} = oversized
     const kept = limit === KEEP_LIMIT && limit < capacity
@@ -174,6 +89,134 @@ export async function readTarball(
     )
   }
 
+  return rootedSnapshot(file, raw, texts, problems, options)
+}
+
+/** What one pass over the members gathered, with the tar paths as they are (prefix included). */
+interface MemberPass {
+  raw: PackageEntry[]
+  texts: Map<string, string>
+  problems: Problem[]
+  /** The parser's warnings that mean the archive is broken. */
+  fatal: string[]
+  /** A member larger than it may be: the pass stopped there. */
+  oversized?: {path: string; size: number; limit: number}
+}
+
+/** Streams the archive through the tar parser once, recording every member. */
+function readMembers(
+  file: string,
+  options: ReadOptions,
+  capacity: number,
+  keep: KeepMembers | undefined,
+): Promise<MemberPass> {
+  const pass: MemberPass = {raw: [], texts: new Map(), problems: [], fatal: []}
+  return new Promise<MemberPass>((resolvePromise, reject) => {
+    const input = createReadStream(file)
+    const parser = new Parser({
+      strict: false,
+      onwarn: (code: string, message: string | Error) => {
+        const text = typeof message === 'string' ? message : message.message
+        if (
+          code === 'TAR_ENTRY_INVALID' ||
+          code === 'TAR_ENTRY_ERROR' ||
+          code === 'TAR_BAD_ARCHIVE' ||
+          code === 'TAR_ABORT'
+        ) {
+          pass.fatal.push(text)
+        }
+      },
+    })
+    parser.on('entry', (entry: ReadEntry) => {
+      const path = memberPath(entry.path)
+      if (path === null) {
+        pass.problems.push({
+          code: 'ERR_AGENTOS_TAR_PATH_ESCAPES',
+          severity: 'error',
+          path: entry.path,
+          message: `tarball member ${JSON.stringify(entry.path)} is outside the package root`,
+          hint: 'Rebuild the tarball from the package directory; members must be relative without "..".',
+        })
+        entry.resume()
+        return
+      }
+      const kind = KINDS[entry.type] ?? 'other'
+      const record: PackageEntry = {
+        path,
+        kind,
+        mode: (entry.mode ?? (kind === 'dir' ? 0o755 : 0o644)) & 0o7777,
+        size: kind === 'file' ? (entry.size ?? 0) : 0,
+      }
+      const limit = keep?.match(path) ? Math.min(capacity, KEEP_LIMIT) : capacity
+      if (record.size > limit) {
+        // Nothing after this member can be trusted to be read in bounded memory or time.
+        pass.oversized = {path: entry.path, size: record.size, limit}
+        input.unpipe(parser)
+        input.destroy()
+        resolvePromise(pass)
+        return
+      }
+      if (kind === 'symlink' || kind === 'hardlink') record.linkTarget = entry.linkpath ?? ''
+      if (path !== '') pass.raw.push(record)
+      if (kind !== 'file') {
+        entry.resume()
+        return
+      }
+      readContent(entry, record, options, pass.texts, keep)
+    })
+    parser.on('end', () => resolvePromise(pass))
+    parser.on('error', reject)
+    input.on('error', reject)
+    input.pipe(parser)
+  })
+}
+
+/**
+ * Takes what is needed of a file member as it streams by: its head, its hash, the whole text of a
+ * descriptor, and the whole member when `keep` wants it.
+ */
+function readContent(
+  entry: ReadEntry,
+  record: PackageEntry,
+  options: ReadOptions,
+  texts: Map<string, string>,
+  keep: KeepMembers | undefined,
+): void {
+  const {path} = record
+  const hash = options.digest ? createHash('sha256') : undefined
+  const chunks: Buffer[] = []
+  let kept = 0
+  const keepText =
+    isDescriptorFile(path) || path.endsWith(`/${MANIFEST_FILE}`) || path.endsWith('/package.json')
+  // Sized from the header once, so a large member is never held twice while it is joined.
+  const whole = keep?.match(path) ? Buffer.allocUnsafe(record.size) : undefined
+  let filled = 0
+  entry.on('data', (chunk: Buffer) => {
+    hash?.update(chunk)
+    if (whole) filled += chunk.copy(whole, filled)
+    const limit = keepText ? DESCRIPTOR_TEXT_LIMIT : PE_PROBE_BYTES
+    if (kept < limit) {
+      chunks.push(chunk.subarray(0, limit - kept))
+      kept += Math.min(chunk.length, limit - kept)
+    }
+  })
+  entry.on('end', () => {
+    const content = Buffer.concat(chunks)
+    record.head = copyHead(content)
+    if (hash) record.sha256 = hash.digest('hex')
+    if (keepText && record.size <= DESCRIPTOR_TEXT_LIMIT) texts.set(path, content.toString('utf8'))
+    if (whole && filled === whole.length) keep!.kept.set(path, whole)
+  })
+}
+
+/** The members below the package root (npm's `package/` stripped) as a snapshot. */
+function rootedSnapshot(
+  file: string,
+  raw: readonly PackageEntry[],
+  texts: ReadonlyMap<string, string>,
+  problems: Problem[],
+  options: ReadOptions,
+): PackageSnapshot {
   const prefix = packageRootPrefix(raw)
   const entries: PackageEntry[] = []
   const seen = new Set<string>()

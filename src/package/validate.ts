@@ -1,4 +1,5 @@
-import {analyzePackage, type PackageModel, sortProblems} from './analyze.js'
+import {analyzePackage, sortProblems} from './analyze.js'
+import type {PackageModel} from './model.js'
 import type {Problem} from '../errors.js'
 import {readPackage} from './read.js'
 

@@ -2,6 +2,18 @@ import {createHash} from 'node:crypto'
 import {compareBytes} from '../format/byte-order.js'
 import type {Problem} from '../errors.js'
 import {describeKind, detectHeader} from '../format/header.js'
+import {
+  EXPORT_SECTION,
+  EXTERNAL_FUNC,
+  EXTERNAL_MEMORY,
+  IMPORT_SECTION,
+  type Limits,
+  Malformed,
+  MEMORY_SECTION,
+  readImportDescriptor,
+  readImportHead,
+  sections,
+} from './sections.js'
 
 /** Import modules every WASI preview1 runtime provides. */
 export const WASI_MODULES: ReadonlySet<string> = new Set(['wasi_snapshot_preview1', 'wasi_unstable'])
@@ -57,6 +69,9 @@ export interface WasmInspection {
 // lib is ES2023 without DOM, so the WebAssembly global is typed locally with the one call used.
 const wasm = (globalThis as unknown as {WebAssembly: {Module: new (bytes: Uint8Array) => object}}).WebAssembly
 
+/** Adds one coded problem about the module; the severity follows the code's prefix. */
+type Report = (code: string, message: string, hint: string) => void
+
 /**
  * Checks that a file can run as a WASI command in agentOS and reports what it is: the layer, the
  * imports grouped by module, the command exports and the initial memory. Every finding is a coded
@@ -73,7 +88,7 @@ export function inspectWasmModule(bytes: Uint8Array, file: string): WasmInspecti
     size: bytes.length,
     sha256: createHash('sha256').update(bytes).digest('hex'),
   }
-  const push = (code: string, message: string, hint: string) =>
+  const push: Report = (code, message, hint) =>
     problems.push({
       code,
       severity: code.startsWith('ERR_') ? 'error' : code.startsWith('WARN_') ? 'warning' : 'info',
@@ -82,39 +97,7 @@ export function inspectWasmModule(bytes: Uint8Array, file: string): WasmInspecti
       hint,
     })
 
-  const header = detectHeader(bytes.subarray(0, 256))
-  if (header.kind !== 'wasm') {
-    const found = describeKind(header)
-    push(
-      'ERR_AGENTOS_WASM_MAGIC',
-      bytes.length === 0
-        ? 'is empty, not a WebAssembly module'
-        : `is not a WebAssembly module: it starts with ${firstBytes(bytes)}${
-            found === 'unknown' ? '' : ` (a ${found})`
-          }, not 00 61 73 6d ("\\0asm")`,
-      'Pass the .wasm file the compiler wrote (e.g. target/wasm32-wasip1/release/<name>.wasm).',
-    )
-    return {facts, problems}
-  }
-  facts.layer = header.wasmLayer ?? 'unknown'
-  if (facts.layer === 'component') {
-    push(
-      'ERR_AGENTOS_WASM_COMPONENT',
-      'is a WebAssembly component; a component needs a WASI preview2 runtime, and agentOS runs preview1 core modules',
-      'Build a core module for wasm32-wasip1 (clang --target=wasm32-wasi, cargo --target wasm32-wasip1).',
-    )
-    return {facts, problems}
-  }
-  if (facts.layer !== 'core') {
-    push(
-      'ERR_AGENTOS_WASM_VERSION',
-      `has the WebAssembly magic but unknown version bytes ${
-        header.wasmVersion ? spaced(header.wasmVersion) : '(missing)'
-      }`,
-      'Rebuild the module; a core module starts with 00 61 73 6d 01 00 00 00.',
-    )
-    return {facts, problems}
-  }
+  if (!checkLayer(bytes, facts, push)) return {facts, problems}
 
   const parsed = parseSections(bytes)
   facts.imports = parsed.imports
@@ -138,8 +121,63 @@ export function inspectWasmModule(bytes: Uint8Array, file: string): WasmInspecti
     return {facts, problems}
   }
 
-  if (!facts.exports.start) {
-    if (facts.exports.initialize) {
+  checkCommandExports(facts.exports, push)
+  checkImports(facts.imports, push)
+  if (!facts.exports.memory) {
+    push(
+      'WARN_AGENTOS_WASM_NO_MEMORY',
+      'exports no memory named "memory"; WASI calls cannot read or write its buffers',
+      'Build with the standard WASI target, which exports the linear memory as "memory".',
+    )
+  }
+  return {facts, problems}
+}
+
+/**
+ * Sets `facts.layer` from the header; false (with the problem reported) unless the file is a core
+ * module, which is the only kind worth reading further.
+ */
+function checkLayer(bytes: Uint8Array, facts: WasmFacts, push: Report): boolean {
+  const header = detectHeader(bytes.subarray(0, 256))
+  if (header.kind !== 'wasm') {
+    const found = describeKind(header)
+    push(
+      'ERR_AGENTOS_WASM_MAGIC',
+      bytes.length === 0
+        ? 'is empty, not a WebAssembly module'
+        : `is not a WebAssembly module: it starts with ${firstBytes(bytes)}${
+            found === 'unknown' ? '' : ` (a ${found})`
+          }, not 00 61 73 6d ("\\0asm")`,
+      'Pass the .wasm file the compiler wrote (e.g. target/wasm32-wasip1/release/<name>.wasm).',
+    )
+    return false
+  }
+  facts.layer = header.wasmLayer ?? 'unknown'
+  if (facts.layer === 'component') {
+    push(
+      'ERR_AGENTOS_WASM_COMPONENT',
+      'is a WebAssembly component; a component needs a WASI preview2 runtime, and agentOS runs preview1 core modules',
+      'Build a core module for wasm32-wasip1 (clang --target=wasm32-wasi, cargo --target wasm32-wasip1).',
+    )
+    return false
+  }
+  if (facts.layer !== 'core') {
+    push(
+      'ERR_AGENTOS_WASM_VERSION',
+      `has the WebAssembly magic but unknown version bytes ${
+        header.wasmVersion ? spaced(header.wasmVersion) : '(missing)'
+      }`,
+      'Rebuild the module; a core module starts with 00 61 73 6d 01 00 00 00.',
+    )
+    return false
+  }
+  return true
+}
+
+/** A command exports `_start`; `_initialize` makes it a reactor, or unstartable beside `_start`. */
+function checkCommandExports(exports: WasmFacts['exports'], push: Report): void {
+  if (!exports.start) {
+    if (exports.initialize) {
       push(
         'ERR_AGENTOS_WASM_REACTOR',
         'exports _initialize but no _start: it is a reactor (a library), not a command',
@@ -152,15 +190,18 @@ export function inspectWasmModule(bytes: Uint8Array, file: string): WasmInspecti
         'Build an executable with a main function for wasm32-wasip1; the linker then exports _start.',
       )
     }
-  } else if (facts.exports.initialize) {
+  } else if (exports.initialize) {
     push(
       'WARN_AGENTOS_WASM_START_AND_INITIALIZE',
       'exports both _start and _initialize; WASI runtimes (node:wasi among them) refuse to start such a module',
       'Export only _start: build it as a command.',
     )
   }
+}
 
-  for (const group of facts.imports) {
+/** Imports from beyond WASI: the agentOS host modules are a note, anything else will not link. */
+function checkImports(imports: readonly WasmImportGroup[], push: Report): void {
+  for (const group of imports) {
     if (WASI_MODULES.has(group.module)) continue
     const fields = listNames(group)
     if (AGENTOS_HOST_MODULES.has(group.module)) {
@@ -177,15 +218,6 @@ export function inspectWasmModule(bytes: Uint8Array, file: string): WasmInspecti
       )
     }
   }
-
-  if (!facts.exports.memory) {
-    push(
-      'WARN_AGENTOS_WASM_NO_MEMORY',
-      'exports no memory named "memory"; WASI calls cannot read or write its buffers',
-      'Build with the standard WASI target, which exports the linear memory as "memory".',
-    )
-  }
-  return {facts, problems}
 }
 
 function firstBytes(bytes: Uint8Array): string {
@@ -205,70 +237,11 @@ function listNames(group: WasmImportGroup): string {
   return more > 0 ? `${shown.join(', ')} and ${more} more` : shown.join(', ')
 }
 
-const EXTERNAL_FUNC = 0
-const EXTERNAL_MEMORY = 2
-
 interface ParsedSections {
   imports: WasmImportGroup[]
   /** Export name → external kind. */
   exports: Map<string, number>
   memory?: WasmMemory
-}
-
-/** Thrown by the reader when the bytes end early or hold something it does not know. */
-class Malformed extends Error {}
-
-/** A cursor over the module bytes that reads the LEB128 and name encodings of the binary format. */
-class Reader {
-  constructor(
-    private readonly bytes: Uint8Array,
-    public pos: number,
-    private readonly end: number,
-  ) {}
-
-  byte(): number {
-    if (this.pos >= this.end) throw new Malformed()
-    return this.bytes[this.pos++]!
-  }
-
-  /** Unsigned LEB128; arithmetic instead of bit operations keeps 64-bit limits exact up to 2^53. */
-  leb(maxBytes = 5): number {
-    let result = 0
-    let scale = 1
-    for (let i = 0; i < maxBytes; i++) {
-      const b = this.byte()
-      result += (b & 0x7f) * scale
-      if ((b & 0x80) === 0) return result
-      scale *= 128
-    }
-    throw new Malformed()
-  }
-
-  name(): string {
-    const length = this.leb()
-    if (this.pos + length > this.end) throw new Malformed()
-    const text = Buffer.from(this.bytes.subarray(this.pos, this.pos + length)).toString('utf8')
-    this.pos += length
-    return text
-  }
-
-  limits(): {initial: number; maximum?: number; shared: boolean} {
-    const flags = this.byte()
-    const wide = (flags & 0x04) !== 0
-    const initial = this.leb(wide ? 10 : 5)
-    const maximum = flags & 0x01 ? this.leb(wide ? 10 : 5) : undefined
-    // Bit 3 announces a custom page size (log2), which follows the limits.
-    if (flags & 0x08) this.leb()
-    return maximum === undefined
-      ? {initial, shared: (flags & 0x02) !== 0}
-      : {initial, maximum, shared: (flags & 0x02) !== 0}
-  }
-
-  valueType(): void {
-    const type = this.byte()
-    // (ref null? <heaptype>) carries a signed LEB heap type after the prefix byte.
-    if (type === 0x63 || type === 0x64) this.leb()
-  }
 }
 
 /**
@@ -280,42 +253,22 @@ function parseSections(bytes: Uint8Array): ParsedSections {
   const exports = new Map<string, number>()
   let importedMemory: WasmMemory | undefined
   let definedMemory: WasmMemory | undefined
-  let pos = 8
   try {
-    while (pos < bytes.length) {
-      const head = new Reader(bytes, pos, bytes.length)
-      const id = head.byte()
-      const size = head.leb()
-      const end = head.pos + size
-      if (end > bytes.length) break
-      const r = new Reader(bytes, head.pos, end)
-      if (id === 2) {
+    for (const {id, body: r} of sections(bytes)) {
+      if (id === IMPORT_SECTION) {
         const count = r.leb()
         for (let i = 0; i < count; i++) {
-          const module = r.name()
-          const name = r.name()
-          const kind = r.byte()
+          const {module, name, kind} = readImportHead(r)
+          // Listed before its descriptor is read: a module cut short there still names the import.
           if (!groups.has(module)) groups.set(module, new Set())
           groups.get(module)!.add(name)
-          if (kind === 0) r.leb()
-          else if (kind === 1) {
-            r.valueType()
-            r.limits()
-          } else if (kind === 2) {
-            const limits = r.limits()
-            importedMemory ??= toMemory(limits, true)
-          } else if (kind === 3) {
-            r.valueType()
-            r.byte()
-          } else if (kind === 4) {
-            r.byte()
-            r.leb()
-          } else throw new Malformed()
+          const descriptor = readImportDescriptor(r, kind)
+          if (descriptor.kind === 2) importedMemory ??= toMemory(descriptor.limits, true)
         }
-      } else if (id === 5) {
+      } else if (id === MEMORY_SECTION) {
         const count = r.leb()
         if (count > 0) definedMemory = toMemory(r.limits(), false)
-      } else if (id === 7) {
+      } else if (id === EXPORT_SECTION) {
         const count = r.leb()
         for (let i = 0; i < count; i++) {
           const name = r.name()
@@ -324,7 +277,6 @@ function parseSections(bytes: Uint8Array): ParsedSections {
           exports.set(name, kind)
         }
       }
-      pos = end
     }
   } catch (error) {
     if (!(error instanceof Malformed)) throw error
@@ -337,10 +289,7 @@ function parseSections(bytes: Uint8Array): ParsedSections {
   return memory ? {imports, exports, memory} : {imports, exports}
 }
 
-function toMemory(
-  limits: {initial: number; maximum?: number; shared: boolean},
-  imported: boolean,
-): WasmMemory {
+function toMemory(limits: Limits, imported: boolean): WasmMemory {
   const memory: WasmMemory = {initialPages: limits.initial, imported, shared: limits.shared}
   if (limits.maximum !== undefined) memory.maximumPages = limits.maximum
   return memory

@@ -1,5 +1,5 @@
 import {relative} from 'node:path'
-import type {AssembledCommand, AssembleResult, CheckResult, ProblemSummary} from '../../wasm/assemble.js'
+import type {AssembledCommand, AssembleResult, CheckResult, ProblemSummary} from '../../wasm/types.js'
 import type {Problem} from '../../errors.js'
 import {WASM_PAGE_BYTES} from '../../wasm/module.js'
 import {formatBytes, renderProblem, table} from './text.js'

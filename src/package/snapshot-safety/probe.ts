@@ -7,6 +7,10 @@
  * prints the report on stdout: the code under test may print there itself.
  *
  * Keep it free of backticks and dollar-brace: it is a String.raw template.
+ *
+ * size: one file because it is one program: the child runs it as a single script whose traps
+ * share state (findings, pending timers, fds, promises); pieces in separate TypeScript strings
+ * would only be concatenated back, and would hide which names each piece relies on.
  */
 export const PROBE_SOURCE = String.raw`'use strict'
 // agentos-toolchain snapshot-safety probe. Run as: node probe.cjs <config-json>

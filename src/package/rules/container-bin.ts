@@ -3,12 +3,12 @@
  * chunk 1, not from `package.json` (the `@agentos-software/*` archives have none), so chunk 1 is
  * the command list; a `package.json` inside must agree with it.
  */
-import {compareBytes} from '../format/byte-order.js'
-import type {Problem} from '../errors.js'
-import {type BinMap, commandNameIssue, normalizeBin} from '../format/bin-map.js'
-import {normalizePackagePath} from '../format/paths.js'
-import type {PackageSnapshot} from './snapshot.js'
-import type {ContainerFacts} from './snapshot.js'
+import {compareBytes} from '../../format/byte-order.js'
+import type {Problem} from '../../errors.js'
+import {type BinMap, commandNameIssue, normalizeBin} from '../../format/bin-map.js'
+import {normalizePackagePath} from '../../format/paths.js'
+import type {PackageSnapshot} from '../snapshot.js'
+import type {ContainerFacts} from '../snapshot.js'
 
 const FIELD = 'package.aospkg#commands'
 
@@ -25,6 +25,29 @@ export function containerBin(
   binDirEntries: readonly string[],
 ): BinMap {
   const problems: Problem[] = []
+  const commands = archiveCommands(container, problems)
+
+  for (const page of container.manifest.manPages) {
+    checkNamed(snapshot, `share/man/${page.section}/${page.page}`, 'man page', problems)
+  }
+  if (container.manifest.snapshotBundlePath !== undefined) {
+    checkNamed(
+      snapshot,
+      container.manifest.snapshotBundlePath.replace(/^\/+/, ''),
+      'snapshot bundle',
+      problems,
+    )
+  }
+
+  if (!packageJson) return {commands, source: 'aospkg', problems}
+  const declared = normalizeBin(packageJson, binDirEntries)
+  problems.push(...declared.problems)
+  checkAgreesWithPackageJson(commands, declared.commands, problems)
+  return {commands, source: declared.source, problems}
+}
+
+/** Chunk 1's commands that the runtime can link, sorted by name. */
+function archiveCommands(container: ContainerFacts, problems: Problem[]): BinMap['commands'] {
   const commands: BinMap['commands'] = []
   const seen = new Set<string>()
   for (const {command: name, entry: raw} of container.manifest.commands) {
@@ -64,45 +87,33 @@ export function containerBin(
     }
     commands.push({name, entry: normalized.path})
   }
-  commands.sort((a, b) => compareBytes(a.name, b.name))
+  return commands.sort((a, b) => compareBytes(a.name, b.name))
+}
 
-  for (const page of container.manifest.manPages) {
-    checkNamed(snapshot, `share/man/${page.section}/${page.page}`, 'man page', problems)
-  }
-  if (container.manifest.snapshotBundlePath !== undefined) {
-    checkNamed(
-      snapshot,
-      container.manifest.snapshotBundlePath.replace(/^\/+/, ''),
-      'snapshot bundle',
-      problems,
-    )
-  }
-
-  if (!packageJson) return {commands, source: 'aospkg', problems}
-  const declared = normalizeBin(packageJson, binDirEntries)
-  problems.push(...declared.problems)
+/** One problem naming every command on which chunk 1 and the package.json bin map differ. */
+function checkAgreesWithPackageJson(
+  commands: BinMap['commands'],
+  declared: BinMap['commands'],
+  problems: Problem[],
+): void {
   const inArchive = new Map(commands.map((c) => [c.name, c.entry]))
-  const inPackageJson = new Map(declared.commands.map((c) => [c.name, c.entry]))
+  const inPackageJson = new Map(declared.map((c) => [c.name, c.entry]))
   const differences = [
     ...[...inArchive].filter(([name, entry]) => inPackageJson.get(name) !== entry),
     ...[...inPackageJson].filter(([name]) => !inArchive.has(name)),
   ].map(([name]) => name)
-  if (differences.length > 0) {
-    const show = (map: Map<string, string>, name: string) => (map.has(name) ? map.get(name) : '(none)')
-    problems.push({
-      code: 'ERR_AGENTOS_AOSPKG_COMMANDS_MISMATCH',
-      severity: 'error',
-      path: FIELD,
-      message: `the archive's commands disagree with package.json bin: ${[...new Set(differences)]
-        .sort(compareBytes)
-        .map(
-          (name) => `${name} (archive ${show(inArchive, name)}, package.json ${show(inPackageJson, name)})`,
-        )
-        .join(', ')}`,
-      hint: 'Repack the archive from the package directory so its manifest matches package.json.',
-    })
-  }
-  return {commands, source: declared.source, problems}
+  if (differences.length === 0) return
+  const show = (map: Map<string, string>, name: string) => (map.has(name) ? map.get(name) : '(none)')
+  problems.push({
+    code: 'ERR_AGENTOS_AOSPKG_COMMANDS_MISMATCH',
+    severity: 'error',
+    path: FIELD,
+    message: `the archive's commands disagree with package.json bin: ${[...new Set(differences)]
+      .sort(compareBytes)
+      .map((name) => `${name} (archive ${show(inArchive, name)}, package.json ${show(inPackageJson, name)})`)
+      .join(', ')}`,
+    hint: 'Repack the archive from the package directory so its manifest matches package.json.',
+  })
 }
 
 function checkNamed(snapshot: PackageSnapshot, path: string, what: string, problems: Problem[]): void {
