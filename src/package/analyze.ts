@@ -6,6 +6,7 @@ import {containerBin} from './container-bin.js'
 import {describeKind, detectHeader, type HeaderInfo, isNativeKind} from '../format/header.js'
 import {parseJsonDocument, parseJsonLenient} from '../format/json.js'
 import {checkManifest, type Manifest} from '../format/manifest.js'
+import {isNpmPackageName} from '../format/npm-name.js'
 import {MANIFEST_FILE} from '../format/paths.js'
 import {normalizePackagePath, SNAPSHOT_BUNDLE_FILE, symlinkStaysInside} from '../format/paths.js'
 import type {PackageEntry, PackageSnapshot} from './snapshot.js'
@@ -242,11 +243,7 @@ function checkSnapshotBundle(snapshot: PackageSnapshot, problems: Problem[]): vo
 
 function checkPackageJsonFields(pkg: Record<string, unknown>, problems: Problem[]): void {
   const name = pkg.name
-  if (
-    typeof name !== 'string' ||
-    !/^(@[a-z0-9][a-z0-9._~-]*\/)?[a-z0-9][a-z0-9._~-]*$/i.test(name) ||
-    name.length > 214
-  ) {
+  if (typeof name !== 'string' || !isNpmPackageName(name)) {
     problems.push({
       code: 'ERR_AGENTOS_PKG_NAME_INVALID',
       severity: 'error',

@@ -32,6 +32,7 @@ import {
 import {AgentosError, EXIT_USAGE, type Problem} from '../errors.js'
 import {commandNameIssue, unscopedName} from '../format/bin-map.js'
 import {parseJsonDocument, parseJsonLenient} from '../format/json.js'
+import {isNpmPackageName} from '../format/npm-name.js'
 import {MANIFEST_FILE} from '../format/paths.js'
 import {
   checkTarget,
@@ -490,10 +491,8 @@ function commandMappings(commands: AssembleOptions['commands']): Array<[string, 
   return pairs
 }
 
-const NPM_NAME = /^(@[a-z0-9][a-z0-9._~-]*\/)?[a-z0-9][a-z0-9._~-]*$/i
-
 function checkNameAndVersion(name: string, version: string): void {
-  if (!NPM_NAME.test(name) || name.length > 214) {
+  if (!isNpmPackageName(name)) {
     throw new AgentosError(
       'ERR_AGENTOS_ASSEMBLE_NAME_INVALID',
       `package name ${JSON.stringify(name)} is not a valid npm name`,
