@@ -55,78 +55,15 @@ export function normalizeBin(packageJson: unknown, binDirEntries: readonly strin
   const commands: CommandEntry[] = []
   const pkg = (packageJson && typeof packageJson === 'object' ? packageJson : {}) as Record<string, unknown>
   const bin = pkg.bin
-  const add = (name: string, rawEntry: string) => {
-    const field = `package.json#bin.${name}`
-    if (name !== '.' && name !== '..' && (name.startsWith('_') || name.startsWith('.'))) {
-      problems.push({
-        code: 'INFO_AGENTOS_BIN_HIDDEN',
-        severity: 'info',
-        path: field,
-        message: `bin "${name}" starts with "${name[0]}" and is not linked as a command`,
-      })
-      return
-    }
-    const nameIssue = commandNameIssue(name)
-    if (nameIssue) {
-      problems.push({
-        code: 'ERR_AGENTOS_BIN_NAME_INVALID',
-        severity: 'error',
-        path: `package.json#bin[${JSON.stringify(name)}]`,
-        message: `command name ${JSON.stringify(name)} ${nameIssue}`,
-        hint: 'Command names become file names in /opt/agentos/bin: use a plain name such as "my-tool".',
-      })
-      return
-    }
-    const stripped = rawEntry.startsWith('./') ? rawEntry.slice(2) : rawEntry
-    const normalized = normalizePackagePath(stripped)
-    if ('issue' in normalized) {
-      problems.push({
-        code:
-          normalized.issue === 'empty' ? 'ERR_AGENTOS_BIN_ENTRY_MISSING' : 'ERR_AGENTOS_BIN_ENTRY_ESCAPES',
-        severity: 'error',
-        path: field,
-        message:
-          normalized.issue === 'empty'
-            ? `command "${name}" has an empty entry path`
-            : `command "${name}" entry ${JSON.stringify(rawEntry)} is not inside the package (${normalized.issue})`,
-        hint: 'Point the bin entry at a file inside the package, relative to package.json.',
-      })
-      return
-    }
-    commands.push({name, entry: normalized.path})
-  }
+  const add = (name: string, rawEntry: string) => addCommand(name, rawEntry, commands, problems)
 
   let source: BinSource
   if (typeof bin === 'string') {
     source = 'bin-string'
-    if (typeof pkg.name !== 'string' || pkg.name === '') {
-      // The runtime then treats the map as absent and falls back to bin/, as below.
-      for (const name of binDirEntries) add(name, `bin/${name}`)
-      problems.push({
-        code: 'ERR_AGENTOS_BIN_NAME_INVALID',
-        severity: 'error',
-        path: 'package.json#bin',
-        message: 'bin is a string but package.json has no "name" to name the command after',
-        hint: 'Add a "name", or write bin as an object: {"my-tool": "cli.js"}.',
-      })
-    } else {
-      add(unscopedName(pkg.name), bin)
-    }
+    addBinString(bin, pkg.name, binDirEntries, add, problems)
   } else if (bin && typeof bin === 'object' && !Array.isArray(bin)) {
     source = 'bin-object'
-    for (const [name, entry] of Object.entries(bin as Record<string, unknown>)) {
-      if (typeof entry !== 'string') {
-        problems.push({
-          code: 'WARN_AGENTOS_BIN_ENTRY_TYPE',
-          severity: 'warning',
-          path: `package.json#bin.${name}`,
-          message: `bin "${name}" is ${describeType(entry)}, not a path string; it is ignored`,
-          hint: 'Make the value a package-relative path such as "bin/tool".',
-        })
-        continue
-      }
-      add(name, entry)
-    }
+    addBinObject(bin as Record<string, unknown>, add, problems)
   } else if (bin === undefined) {
     source = binDirEntries.length > 0 ? 'bin-dir' : 'none'
     for (const name of binDirEntries) add(name, `bin/${name}`)
@@ -151,6 +88,91 @@ export function normalizeBin(packageJson: unknown, binDirEntries: readonly strin
   }
   commands.sort((a, b) => compareBytes(a.name, b.name))
   return {commands, source, problems}
+}
+
+/** A string `bin`: one command named after the unscoped package name. */
+function addBinString(
+  bin: string,
+  name: unknown,
+  binDirEntries: readonly string[],
+  add: (name: string, rawEntry: string) => void,
+  problems: Problem[],
+): void {
+  if (typeof name !== 'string' || name === '') {
+    // The runtime then treats the map as absent and falls back to bin/, as without a bin.
+    for (const entry of binDirEntries) add(entry, `bin/${entry}`)
+    problems.push({
+      code: 'ERR_AGENTOS_BIN_NAME_INVALID',
+      severity: 'error',
+      path: 'package.json#bin',
+      message: 'bin is a string but package.json has no "name" to name the command after',
+      hint: 'Add a "name", or write bin as an object: {"my-tool": "cli.js"}.',
+    })
+  } else {
+    add(unscopedName(name), bin)
+  }
+}
+
+/** An object `bin`: name → entry; entries that are not strings are skipped with a warning. */
+function addBinObject(
+  bin: Record<string, unknown>,
+  add: (name: string, rawEntry: string) => void,
+  problems: Problem[],
+): void {
+  for (const [name, entry] of Object.entries(bin)) {
+    if (typeof entry !== 'string') {
+      problems.push({
+        code: 'WARN_AGENTOS_BIN_ENTRY_TYPE',
+        severity: 'warning',
+        path: `package.json#bin.${name}`,
+        message: `bin "${name}" is ${describeType(entry)}, not a path string; it is ignored`,
+        hint: 'Make the value a package-relative path such as "bin/tool".',
+      })
+      continue
+    }
+    add(name, entry)
+  }
+}
+
+/** One `bin` entry: a command when its name and entry pass, else a problem. */
+function addCommand(name: string, rawEntry: string, commands: CommandEntry[], problems: Problem[]): void {
+  const field = `package.json#bin.${name}`
+  if (name !== '.' && name !== '..' && (name.startsWith('_') || name.startsWith('.'))) {
+    problems.push({
+      code: 'INFO_AGENTOS_BIN_HIDDEN',
+      severity: 'info',
+      path: field,
+      message: `bin "${name}" starts with "${name[0]}" and is not linked as a command`,
+    })
+    return
+  }
+  const nameIssue = commandNameIssue(name)
+  if (nameIssue) {
+    problems.push({
+      code: 'ERR_AGENTOS_BIN_NAME_INVALID',
+      severity: 'error',
+      path: `package.json#bin[${JSON.stringify(name)}]`,
+      message: `command name ${JSON.stringify(name)} ${nameIssue}`,
+      hint: 'Command names become file names in /opt/agentos/bin: use a plain name such as "my-tool".',
+    })
+    return
+  }
+  const stripped = rawEntry.startsWith('./') ? rawEntry.slice(2) : rawEntry
+  const normalized = normalizePackagePath(stripped)
+  if ('issue' in normalized) {
+    problems.push({
+      code: normalized.issue === 'empty' ? 'ERR_AGENTOS_BIN_ENTRY_MISSING' : 'ERR_AGENTOS_BIN_ENTRY_ESCAPES',
+      severity: 'error',
+      path: field,
+      message:
+        normalized.issue === 'empty'
+          ? `command "${name}" has an empty entry path`
+          : `command "${name}" entry ${JSON.stringify(rawEntry)} is not inside the package (${normalized.issue})`,
+      hint: 'Point the bin entry at a file inside the package, relative to package.json.',
+    })
+    return
+  }
+  commands.push({name, entry: normalized.path})
 }
 
 /** "a number", "an array", "null"… for messages about wrong JSON types. */

@@ -90,64 +90,13 @@ export async function installRuntime(options: RuntimeInstallOptions = {}): Promi
 
   const staging = join(base, `.install-${process.pid}-${randomBytes(4).toString('hex')}`)
   try {
-    try {
-      await mkdir(staging, {recursive: true})
-      await writeFile(join(staging, 'package.json'), '{"private": true}\n')
-    } catch (error) {
-      throw new AgentosError(
-        'ERR_AGENTOS_RUNTIME_CACHE',
-        `cannot write the runtime cache ${base}: ${(error as NodeJS.ErrnoException).code}`,
-        {
-          hint: 'Make it writable, or point AGENTOS_TOOLCHAIN_CACHE at a writable directory.',
-          path: base,
-          cause: error,
-        },
-      )
-    }
+    await makeStaging(staging, base)
     report.start?.('install')
-    const Arborist = (await import('@npmcli/arborist')).default as unknown as new (options: object) => {
-      reify(options: object): Promise<ArbTree>
-    }
-    let tree: ArbTree
-    try {
-      tree = await new Arborist({
-        ...npmConfig,
-        path: staging,
-        // What an app that deploys the runtime gets: production dependencies, hoisted.
-        omit: ['dev'],
-        installStrategy: 'hoisted',
-        audit: false,
-        fund: false,
-        save: true,
-      }).reify({add: [`${RUNTIME_PACKAGE}@${wanted}`]})
-    } catch (error) {
-      throw installError(
-        error as NodeJS.ErrnoException & {pkgid?: string},
-        wanted,
-        String(npmConfig.registry ?? ''),
-      )
-    }
+    const tree = await reify(staging, wanted, npmConfig)
     report.done?.('install', `${tree.inventory?.size ?? '?'} packages`)
 
     report.start?.('verify')
-    const runtime = await runtimeIn(staging)
-    if (
-      !runtime ||
-      !(await stat(runtime.entry).then(
-        (s) => s.isFile(),
-        () => false,
-      ))
-    ) {
-      throw new AgentosError(
-        'ERR_AGENTOS_RUNTIME_INSTALL_FAILED',
-        `the install of ${RUNTIME_PACKAGE}@${wanted} left no loadable package in ${staging}`,
-        {
-          hint:
-            'Run again; if it persists, install by hand: npm install ' +
-            `${RUNTIME_PACKAGE}@${wanted} --prefix <dir>, then --runtime <dir>.`,
-        },
-      )
-    }
+    const runtime = await verifyStaging(staging, wanted)
     const node = tree.children?.get(RUNTIME_PACKAGE)
     const integrity = node?.integrity ?? undefined
     report.done?.(
@@ -157,24 +106,17 @@ export async function installRuntime(options: RuntimeInstallOptions = {}): Promi
 
     report.start?.('commit')
     const dir = join(base, runtime.version)
-    let trash: string | undefined
-    if (await exists(dir)) {
-      if (!options.force) {
-        // Another install of the same version finished first: keep it, drop ours.
-        report.done?.('commit', `${dir} (already there)`)
-        return {
-          version: runtime.version,
-          dir,
-          packageDir: join(dir, 'node_modules', RUNTIME_PACKAGE),
-          alreadyInstalled: true,
-          ms: elapsed(),
-        }
+    if (!(await commit(staging, dir, base, runtime.version, options.force))) {
+      // Another install of the same version finished first: keep it, drop ours.
+      report.done?.('commit', `${dir} (already there)`)
+      return {
+        version: runtime.version,
+        dir,
+        packageDir: join(dir, 'node_modules', RUNTIME_PACKAGE),
+        alreadyInstalled: true,
+        ms: elapsed(),
       }
-      trash = join(base, `.old-${runtime.version}-${randomBytes(4).toString('hex')}`)
-      await rename(dir, trash)
     }
-    await rename(staging, dir)
-    if (trash) await rm(trash, {recursive: true, force: true})
     report.done?.('commit', dir)
     const packageJson = JSON.parse(
       await readFile(join(dir, 'node_modules', RUNTIME_PACKAGE, 'package.json'), 'utf8'),
@@ -191,6 +133,94 @@ export async function installRuntime(options: RuntimeInstallOptions = {}): Promi
   } finally {
     await rm(staging, {recursive: true, force: true})
   }
+}
+
+/** The empty npm project the runtime is installed into. */
+async function makeStaging(staging: string, base: string): Promise<void> {
+  try {
+    await mkdir(staging, {recursive: true})
+    await writeFile(join(staging, 'package.json'), '{"private": true}\n')
+  } catch (error) {
+    throw new AgentosError(
+      'ERR_AGENTOS_RUNTIME_CACHE',
+      `cannot write the runtime cache ${base}: ${(error as NodeJS.ErrnoException).code}`,
+      {
+        hint: 'Make it writable, or point AGENTOS_TOOLCHAIN_CACHE at a writable directory.',
+        path: base,
+        cause: error,
+      },
+    )
+  }
+}
+
+/** Installs the runtime into `staging` with arborist; its errors become coded ones. */
+async function reify(staging: string, wanted: string, npmConfig: Record<string, unknown>): Promise<ArbTree> {
+  const Arborist = (await import('@npmcli/arborist')).default as unknown as new (options: object) => {
+    reify(options: object): Promise<ArbTree>
+  }
+  try {
+    return await new Arborist({
+      ...npmConfig,
+      path: staging,
+      // What an app that deploys the runtime gets: production dependencies, hoisted.
+      omit: ['dev'],
+      installStrategy: 'hoisted',
+      audit: false,
+      fund: false,
+      save: true,
+    }).reify({add: [`${RUNTIME_PACKAGE}@${wanted}`]})
+  } catch (error) {
+    throw installError(
+      error as NodeJS.ErrnoException & {pkgid?: string},
+      wanted,
+      String(npmConfig.registry ?? ''),
+    )
+  }
+}
+
+/** The runtime the install left in `staging`, checked to have its entry file. */
+async function verifyStaging(staging: string, wanted: string): Promise<{version: string}> {
+  const runtime = await runtimeIn(staging)
+  if (
+    !runtime ||
+    !(await stat(runtime.entry).then(
+      (s) => s.isFile(),
+      () => false,
+    ))
+  ) {
+    throw new AgentosError(
+      'ERR_AGENTOS_RUNTIME_INSTALL_FAILED',
+      `the install of ${RUNTIME_PACKAGE}@${wanted} left no loadable package in ${staging}`,
+      {
+        hint:
+          'Run again; if it persists, install by hand: npm install ' +
+          `${RUNTIME_PACKAGE}@${wanted} --prefix <dir>, then --runtime <dir>.`,
+      },
+    )
+  }
+  return runtime
+}
+
+/**
+ * Moves `staging` to `dir`, replacing what is there with `force`. False when `dir` exists and
+ * `force` is not given: nothing is moved.
+ */
+async function commit(
+  staging: string,
+  dir: string,
+  base: string,
+  version: string,
+  force: boolean | undefined,
+): Promise<boolean> {
+  let trash: string | undefined
+  if (await exists(dir)) {
+    if (!force) return false
+    trash = join(base, `.old-${version}-${randomBytes(4).toString('hex')}`)
+    await rename(dir, trash)
+  }
+  await rename(staging, dir)
+  if (trash) await rm(trash, {recursive: true, force: true})
+  return true
 }
 
 /** The slice of arborist's tree read here. */

@@ -15,7 +15,7 @@ import {parse as parseToml} from 'smol-toml'
 import {AgentosError, EXIT_USAGE, type Problem} from '../errors.js'
 import {parseJsonDocument} from '../format/json.js'
 import {MANIFEST_FILE} from '../format/paths.js'
-import {isNpmPackageName} from '../package/rules/descriptors.js'
+import {isNpmPackageName} from '../format/npm-name.js'
 import {displayPath, isFile} from './paths.js'
 
 /** The project's directory and what its metadata says. */

@@ -114,9 +114,23 @@ export function renderAgent(report: AgentReport): string {
       '    ',
     ),
   )
-  out.push(
+  out.push(...agentTail(report))
+  return out.join('\n')
+}
+
+/**
+ * The end of an agent report, the same for both engines: the outcome with its exit code and error,
+ * the line that broke the protocol when there is one, and the agent's stderr when it failed.
+ */
+export function agentTail(report: {
+  outcome: AgentReport['outcome']
+  exitCode: number
+  error?: {message: string; line?: string}
+  stderrTail: string
+}): string[] {
+  const out = [
     `${OUTCOME_TEXT[report.outcome]} (exit ${report.exitCode})${report.error ? `: ${report.error.message}` : ''}`,
-  )
+  ]
   if (report.error?.line !== undefined) out.push(`  offending line: ${JSON.stringify(report.error.line)}`)
   if (report.outcome !== 'ok' && report.stderrTail.trim()) {
     out.push(
@@ -128,5 +142,5 @@ export function renderAgent(report: AgentReport): string {
         .map((l) => `    | ${l}`),
     )
   }
-  return out.join('\n')
+  return out
 }

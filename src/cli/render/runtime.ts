@@ -1,4 +1,5 @@
-import type {RuntimeAgentReport, RuntimeVmDescription, RuntimeWhich} from '../../run/agentos/engine.js'
+import type {RuntimeAgentReport, RuntimeVmDescription, RuntimeWhich} from '../../run/agentos/results.js'
+import {agentTail} from './run.js'
 import {table} from './text.js'
 
 export {formatUpdate} from './run.js'
@@ -41,13 +42,6 @@ export function renderVm(vm: RuntimeVmDescription): string {
   return out.join('\n')
 }
 
-const OUTCOME_TEXT: Record<RuntimeAgentReport['outcome'], string> = {
-  ok: '✔ ok',
-  'protocol-error': '✖ protocol error',
-  timeout: '✖ timeout',
-  crashed: '✖ crashed',
-}
-
 /** Human output of `run --engine agentos --agent`. */
 export function renderAgent(report: RuntimeAgentReport): string {
   const info = report.agentInfo
@@ -70,18 +64,6 @@ export function renderAgent(report: RuntimeAgentReport): string {
       '    ',
     ),
   )
-  out.push(
-    `${OUTCOME_TEXT[report.outcome]} (exit ${report.exitCode})${report.error ? `: ${report.error.message}` : ''}`,
-  )
-  if (report.outcome !== 'ok' && report.stderrTail.trim()) {
-    out.push(
-      '  agent stderr (tail):',
-      ...report.stderrTail
-        .trimEnd()
-        .split('\n')
-        .slice(-20)
-        .map((l) => `    | ${l}`),
-    )
-  }
+  out.push(...agentTail(report))
   return out.join('\n')
 }

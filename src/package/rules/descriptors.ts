@@ -9,13 +9,7 @@ import {DESCRIPTOR_TEXT_LIMIT} from '../../format/limits.js'
 import {checkManifest, type Manifest} from '../../format/manifest.js'
 import {MANIFEST_FILE} from '../../format/paths.js'
 import type {PackageSnapshot} from '../snapshot.js'
-
-const NPM_NAME = /^(@[a-z0-9][a-z0-9._~-]*\/)?[a-z0-9][a-z0-9._~-]*$/i
-
-/** Whether `name` is a valid npm package name (optionally scoped, at most 214 characters). */
-export function isNpmPackageName(name: string): boolean {
-  return NPM_NAME.test(name) && name.length <= 214
-}
+import {isNpmPackageName} from '../../format/npm-name.js'
 
 /** The root package.json as an object, with its problems; undefined when missing or unusable. */
 export function readPackageJson(

@@ -1,8 +1,9 @@
-import {spawn} from 'node:child_process'
+import {type ChildProcess, spawn} from 'node:child_process'
 import type {Socket} from 'node:net'
 import {AgentosError} from '../../errors.js'
 import {distFile} from '../../util/dist-file.js'
-import type {DriverEvent, DriverRequest} from './driver.js'
+import {onJsonLines} from './json-lines.js'
+import type {DriverEvent, DriverRequest} from './protocol.js'
 
 /** The driver's source, inlined by scripts/build-binary.mjs: a SEA has no dist/ to run it from. */
 declare const AGENTOS_RUNTIME_DRIVER_SOURCE: string | undefined
@@ -82,43 +83,13 @@ export async function runDriver(request: DriverRequest, options: DriverOptions):
   for (const signal of STOP_SIGNALS) process.on(signal, stop)
   let stdinDone = () => {}
   try {
-    const spawned = new Promise<void>((resolve, reject) => {
-      child.once('spawn', resolve)
-      child.once('error', reject)
-    })
-    try {
-      await spawned
-    } catch (error) {
-      throw new AgentosError(
-        'ERR_AGENTOS_RUNTIME_DRIVER_FAILED',
-        `cannot start ${options.node} for the agentOS runtime: ${(error as Error).message}`,
-        {hint: 'Pass --node <path> to a Node.js >= 20.', cause: error, exitCode: 125},
-      )
-    }
+    await spawned(child, options.node)
     send(request)
     if (options.stdin) stdinDone = forwardStdin(send)
     const exited = new Promise<{code: number | null; signal: NodeJS.Signals | null}>((resolve) =>
       child.once('close', (code, signal) => resolve({code, signal})),
     )
-    let buffered = ''
-    channel.setEncoding('utf8')
-    channel.on('data', (chunk: string) => {
-      buffered += chunk
-      let newline: number
-      while ((newline = buffered.indexOf('\n')) >= 0) {
-        const line = buffered.slice(0, newline)
-        buffered = buffered.slice(newline + 1)
-        if (!line.trim()) continue
-        const event = JSON.parse(line) as DriverEvent
-        if (event.type === 'phase') {
-          outcome.phases[event.phase] = event.ms
-          if (event.phase === 'import')
-            outcome.phases.start = Math.round((performance.now() - started) * 10) / 10
-        } else if (event.type === 'result') outcome.result = event.result
-        else if (event.type === 'fail') outcome.fail = event
-        options.onEvent?.(event)
-      }
-    })
+    onJsonLines(channel, (value) => collect(value as DriverEvent, outcome, started, options.onEvent))
     channel.on('error', () => {})
     const end = await exited
     if (!outcome.result && !outcome.fail) {
@@ -138,6 +109,37 @@ export async function runDriver(request: DriverRequest, options: DriverOptions):
     for (const signal of STOP_SIGNALS) process.off(signal, stop)
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
   }
+}
+
+/** Waits for the driver's process to start. */
+async function spawned(child: ChildProcess, node: string): Promise<void> {
+  try {
+    await new Promise<void>((resolve, reject) => {
+      child.once('spawn', resolve)
+      child.once('error', reject)
+    })
+  } catch (error) {
+    throw new AgentosError(
+      'ERR_AGENTOS_RUNTIME_DRIVER_FAILED',
+      `cannot start ${node} for the agentOS runtime: ${(error as Error).message}`,
+      {hint: 'Pass --node <path> to a Node.js >= 20.', cause: error, exitCode: 125},
+    )
+  }
+}
+
+/** Takes one event from the driver into the outcome, then passes it on. */
+function collect(
+  event: DriverEvent,
+  outcome: DriverOutcome,
+  started: number,
+  onEvent: DriverOptions['onEvent'],
+): void {
+  if (event.type === 'phase') {
+    outcome.phases[event.phase] = event.ms
+    if (event.phase === 'import') outcome.phases.start = Math.round((performance.now() - started) * 10) / 10
+  } else if (event.type === 'result') outcome.result = event.result
+  else if (event.type === 'fail') outcome.fail = event
+  onEvent?.(event)
 }
 
 /** Streams our stdin to the guest; returns the function that stops reading it. */

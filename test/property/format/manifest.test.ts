@@ -7,7 +7,7 @@ import type {Problem} from '../../../src/errors.js'
 import {MAX_JSON_DEPTH, parseJsonDocument} from '../../../src/format/json.js'
 import {checkManifest} from '../../../src/format/manifest.js'
 import {ManifestSchema} from '../../../src/format/manifest-schema.js'
-import {MANIFEST_SHAPE, shapeErrors} from '../../../src/format/manifest.js'
+import {MANIFEST_SHAPE, shapeErrors} from '../../../src/format/manifest-shape.js'
 import {isSafeSegment} from '../../../src/format/paths.js'
 import {configureFastCheck} from '../../helpers/seed.js'
 

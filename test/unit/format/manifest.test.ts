@@ -5,7 +5,7 @@ import {describe, expect, it} from 'vitest'
 import {checkManifest, type ManifestCheck} from '../../../src/format/manifest.js'
 import {MANIFEST_SCHEMA_ID, manifestJsonSchema} from '../../../src/format/manifest-schema.js'
 import {MANIFEST_FILE} from '../../../src/format/paths.js'
-import {MANIFEST_SHAPE} from '../../../src/format/manifest.js'
+import {MANIFEST_SHAPE} from '../../../src/format/manifest-shape.js'
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
 
