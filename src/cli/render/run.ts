@@ -1,5 +1,5 @@
-import type {AgentReport} from '../../run/emulation/agent/agent.js'
-import type {Resolution} from '../../run/emulation/resolve.js'
+import type {AgentReport} from '../../run/emulation/agent/report.js'
+import type {Resolution} from '../../run/emulation/resolution.js'
 import type {VmDescription} from '../../run/emulation/run.js'
 import {table} from './text.js'
 

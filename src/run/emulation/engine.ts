@@ -1,6 +1,6 @@
-import type {AgentReport} from './agent/agent.js'
+import type {AgentReport} from './agent/report.js'
 import type {Engine} from '../engine.js'
-import type {Resolution} from './resolve.js'
+import type {Resolution} from './resolution.js'
 import type {CommandRun, VmDescription} from './run.js'
 import type {IsolationChoice} from './process/sandbox.js'
 

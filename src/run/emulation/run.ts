@@ -2,7 +2,8 @@ import {join} from 'node:path'
 import {runError} from '../errors.js'
 import {loadInputs} from '../vm/inputs.js'
 import {commandHeader, type RunPackage} from '../vm/mount.js'
-import {resolveCommand, type Resolution} from './resolve.js'
+import type {Resolution} from './resolution.js'
+import {resolveCommand} from './resolve.js'
 import {wasiPreopens} from './root.js'
 import {selfRunnerArgv} from './wasi/runner-command.js'
 import type {Isolation, IsolationChoice} from './process/sandbox.js'
@@ -149,21 +150,25 @@ export async function whichInVm(options: RunOptions & {command: string}): Promis
   return resolveCommand(vm, options.command)
 }
 
-/**
- * Runs one command in the emulated VM and returns its exit code (and, with `capture`, its
- * output). WebAssembly runs in this process on node:wasi with the assembled root as `/`; scripts
- * run as child processes in a bubblewrap namespace, or path-mapped where none can be made.
- */
-export async function runCommandInVm(
-  options: RunOptions & {
-    command: string
-    args: string[]
-    capture?: boolean
-    timeoutMs?: number
-    killAfterMs?: number
-    keepRoot?: boolean
-  },
-): Promise<CommandRun> {
+/** Options of {@link runCommandInVm}. */
+export type CommandOptions = RunOptions & {
+  command: string
+  args: string[]
+  capture?: boolean
+  timeoutMs?: number
+  killAfterMs?: number
+  keepRoot?: boolean
+}
+
+/** Laps of the phases of a run (see {@link RunTimings}). */
+interface Stopwatch {
+  /** Milliseconds since the previous lap. */
+  lap(): number
+  /** Fills in the cleanup lap and the total. */
+  complete(result: CommandRun): CommandRun
+}
+
+function stopwatch(): Stopwatch {
   // process.hrtime, not performance.now(): the `performance` global loads perf_hooks (a dozen
   // internal modules) on first use, a noticeable part of a WASM command's run.
   const clock = () => Number(process.hrtime.bigint()) / 1e6
@@ -175,80 +180,119 @@ export async function runCommandInVm(
     mark = now
     return round(ms)
   }
-  const complete = (result: CommandRun): CommandRun => {
-    result.timings.cleanup = lap()
-    result.timings.total = round(clock() - start)
-    return result
+  return {
+    lap,
+    complete(result) {
+      result.timings.cleanup = lap()
+      result.timings.total = round(clock() - start)
+      return result
+    },
   }
+}
+
+/**
+ * Runs one command in the emulated VM and returns its exit code (and, with `capture`, its
+ * output). WebAssembly runs in this process on node:wasi with the assembled root as `/`; scripts
+ * run as child processes in a bubblewrap namespace, or path-mapped where none can be made.
+ */
+export async function runCommandInVm(options: CommandOptions): Promise<CommandRun> {
+  const watch = stopwatch()
   const {vm} = await prepareVm(options)
-  const load = lap()
+  const load = watch.lap()
   const resolution = await resolveCommand(vm, options.command)
   const ran = resolutionWarnings(resolution)
   sayWarnings(options, ran)
   const warnings = [...vm.warnings, ...ran]
   assertRunnable(resolution, warnings)
-  const resolve = lap()
+  const resolve = watch.lap()
+  const done = {resolution, warnings, load, resolve}
+  const result =
+    resolution.executor === 'wasi' && !options.timeoutMs
+      ? await runInProcess(options, vm, done, watch)
+      : await runAsChild(options, vm, done, watch)
+  return watch.complete(result)
+}
 
-  if (resolution.executor === 'wasi' && !options.timeoutMs) {
-    // Loads while the root is made.
-    const loading = import('./wasi/wasi.js')
-    loading.catch(() => {})
-    const {root, preopens} = await wasiPreopens(vm)
-    const setup = lap()
-    let stdoutFd: number | undefined
-    let stderrFd: number | undefined
-    let result: CommandRun
-    try {
-      if (options.capture) {
-        mkdirSync(root.scratch, {recursive: true})
-        stdoutFd = openSync(join(root.scratch, 'stdout'), 'w+')
-        stderrFd = openSync(join(root.scratch, 'stderr'), 'w+')
-      }
-      const chained = resolution.interpreter?.via === 'package'
-      const argv = chained
-        ? [
-            resolution.interpreter!.path,
-            ...(resolution.interpreter!.argument === undefined ? [] : [resolution.interpreter!.argument]),
-            resolution.vmPath!,
-            ...options.args,
-          ]
-        : [options.command, ...options.args]
-      const {runWasi} = await loading
-      const exitCode = await runWasi({
-        module: chained ? resolution.interpreter!.hostPath! : resolution.hostPath!,
-        args: argv,
-        env: vm.env,
-        preopens,
-        runner: selfRunnerArgv(),
-        stdout: stdoutFd,
-        stderr: stderrFd,
-      })
-      const ranMs = lap()
-      const captured = options.capture
-        ? {
-            stdout: readFileSync(join(root.scratch, 'stdout'), 'utf8'),
-            stderr: readFileSync(join(root.scratch, 'stderr'), 'utf8'),
-          }
-        : {}
-      result = {
-        exitCode,
-        ...captured,
-        timedOut: false,
-        resolution,
-        argv,
-        isolation: 'wasi',
-        timings: {load, resolve, setup, run: ranMs, cleanup: 0, total: 0},
-        root: options.keepRoot ? root.root : undefined,
-        warnings,
-      }
-    } finally {
-      if (stdoutFd !== undefined) closeSync(stdoutFd)
-      if (stderrFd !== undefined) closeSync(stderrFd)
-      if (!options.keepRoot) await root.remove()
+/** What a run knows once its command is resolved. */
+interface Resolved {
+  resolution: Resolution
+  warnings: RuntimeWarning[]
+  /** The load and resolve laps. */
+  load: number
+  resolve: number
+}
+
+/** A WASM command, run on node:wasi in this process. */
+async function runInProcess(
+  options: CommandOptions,
+  vm: Vm,
+  {resolution, warnings, load, resolve}: Resolved,
+  watch: Stopwatch,
+): Promise<CommandRun> {
+  // Loads while the root is made.
+  const loading = import('./wasi/wasi.js')
+  loading.catch(() => {})
+  const {root, preopens} = await wasiPreopens(vm)
+  const setup = watch.lap()
+  let stdoutFd: number | undefined
+  let stderrFd: number | undefined
+  try {
+    if (options.capture) {
+      mkdirSync(root.scratch, {recursive: true})
+      stdoutFd = openSync(join(root.scratch, 'stdout'), 'w+')
+      stderrFd = openSync(join(root.scratch, 'stderr'), 'w+')
     }
-    return complete(result)
+    const chained = resolution.interpreter?.via === 'package'
+    const argv = chained
+      ? [
+          resolution.interpreter!.path,
+          ...(resolution.interpreter!.argument === undefined ? [] : [resolution.interpreter!.argument]),
+          resolution.vmPath!,
+          ...options.args,
+        ]
+      : [options.command, ...options.args]
+    const {runWasi} = await loading
+    const exitCode = await runWasi({
+      module: chained ? resolution.interpreter!.hostPath! : resolution.hostPath!,
+      args: argv,
+      env: vm.env,
+      preopens,
+      runner: selfRunnerArgv(),
+      stdout: stdoutFd,
+      stderr: stderrFd,
+    })
+    const ranMs = watch.lap()
+    const captured = options.capture
+      ? {
+          stdout: readFileSync(join(root.scratch, 'stdout'), 'utf8'),
+          stderr: readFileSync(join(root.scratch, 'stderr'), 'utf8'),
+        }
+      : {}
+    return {
+      exitCode,
+      ...captured,
+      timedOut: false,
+      resolution,
+      argv,
+      isolation: 'wasi',
+      timings: {load, resolve, setup, run: ranMs, cleanup: 0, total: 0},
+      root: options.keepRoot ? root.root : undefined,
+      warnings,
+    }
+  } finally {
+    if (stdoutFd !== undefined) closeSync(stdoutFd)
+    if (stderrFd !== undefined) closeSync(stderrFd)
+    if (!options.keepRoot) await root.remove()
   }
+}
 
+/** A command run as a child process, in a bubblewrap namespace or path-mapped. */
+async function runAsChild(
+  options: CommandOptions,
+  vm: Vm,
+  {resolution, warnings, load, resolve}: Resolved,
+  watch: Stopwatch,
+): Promise<CommandRun> {
   // Loaded here, not up front: a WASM command (above) needs none of the process machinery.
   const [{detectIsolation}, {openSession, planProcess}, {runGuest}] = await Promise.all([
     import('./process/sandbox.js'),
@@ -262,8 +306,7 @@ export async function runCommandInVm(
     )
   }
   const session = await openSession(vm, probe.isolation, probe.bwrap)
-  const setup = lap()
-  let result: CommandRun
+  const setup = watch.lap()
   try {
     const plan = planProcess(session, resolution, options.args)
     const outcome = await runGuest({
@@ -278,7 +321,7 @@ export async function runCommandInVm(
     })
     if (outcome.timedOut)
       options.note?.(`run: ${options.command} ran past --timeout ${options.timeoutMs} ms and was stopped`)
-    result = {
+    return {
       exitCode: outcome.exitCode,
       stdout: outcome.stdout,
       stderr: outcome.stderr,
@@ -287,14 +330,13 @@ export async function runCommandInVm(
       argv: plan.guestArgv,
       isolation: probe.isolation,
       isolationReason: probe.reason,
-      timings: {load, resolve, setup, run: lap(), cleanup: 0, total: 0},
+      timings: {load, resolve, setup, run: watch.lap(), cleanup: 0, total: 0},
       root: options.keepRoot ? session.root.root : undefined,
       warnings,
     }
   } finally {
     if (!options.keepRoot) await session.root.remove()
   }
-  return complete(result)
 }
 
 /** A summary of the VM, for `run <packages>` without a command. */

@@ -66,6 +66,35 @@ export interface RunPackage {
  *   `ERR_AGENTOS_AGENT_…`, `ERR_AGENTOS_JSON_…`), all with `run`'s exit code 125.
  */
 export async function loadRunPackage(path: string): Promise<RunPackage> {
+  const dir = await packageDir(path)
+  const {pkg, manifest} = await readManifests(dir)
+  const binDir = isObject(pkg) && pkg.bin !== undefined ? [] : await listBinDir(dir)
+  const commands: RunCommand[] = normalizeBin(pkg ?? {}, binDir).commands.map(({name, entry}) => ({
+    name,
+    entry,
+    hostPath: join(dir, entry),
+  }))
+
+  const result: RunPackage = {
+    name: manifest.name,
+    version: manifest.version!,
+    dir,
+    commands,
+    provides: {
+      env: manifest.provides?.env ?? {},
+      files: (manifest.provides?.files ?? []).map((file) => ({
+        source: providedSourcePath(file.source),
+        target: file.target,
+      })),
+    },
+  }
+  const agent = manifest.agent
+  if (agent) result.agent = agentOf(dir, agent, commands)
+  return result
+}
+
+/** The real path of a package directory; refused when there is none or it is not a directory. */
+async function packageDir(path: string): Promise<string> {
   const info = await stat(path).catch(() => undefined)
   if (!info) {
     throw runError('ERR_AGENTOS_RUN_PACKAGE_NOT_FOUND', `package ${path} does not exist`, {
@@ -81,7 +110,14 @@ export async function loadRunPackage(path: string): Promise<RunPackage> {
       path,
     })
   }
-  const dir = await realpath(path)
+  return realpath(path)
+}
+
+/** The manifest of a package, checked as the runtime and `validate` do. */
+type CheckedManifest = NonNullable<ReturnType<typeof checkManifest>['manifest']>
+
+/** `package.json` (when there is one) and the checked manifest, which must have a version. */
+async function readManifests(dir: string): Promise<{pkg: unknown; manifest: CheckedManifest}> {
   const problems: Problem[] = []
   const pkgText = await readText(dir, 'package.json')
   const manifestText = await readText(dir, MANIFEST_FILE)
@@ -122,49 +158,33 @@ export async function loadRunPackage(path: string): Promise<RunPackage> {
       },
     ])
   }
+  return {pkg, manifest}
+}
 
-  const binDir = isObject(pkg) && pkg.bin !== undefined ? [] : await listBinDir(dir)
-  const commands: RunCommand[] = normalizeBin(pkg ?? {}, binDir).commands.map(({name, entry}) => ({
-    name,
-    entry,
-    hostPath: join(dir, entry),
-  }))
-
-  const result: RunPackage = {
-    name: manifest.name,
-    version: manifest.version,
-    dir,
-    commands,
-    provides: {
-      env: manifest.provides?.env ?? {},
-      files: (manifest.provides?.files ?? []).map((file) => ({
-        source: providedSourcePath(file.source),
-        target: file.target,
-      })),
-    },
+/** The agent block with its defaults; its `acpEntrypoint` must be one of the package's commands. */
+function agentOf(
+  dir: string,
+  agent: NonNullable<CheckedManifest['agent']>,
+  commands: RunCommand[],
+): RunAgent {
+  if (!commands.some((command) => command.name === agent.acpEntrypoint)) {
+    throw invalidPackage(dir, [
+      {
+        code: 'ERR_AGENTOS_AGENT_ENTRYPOINT_UNKNOWN',
+        severity: 'error',
+        path: `${MANIFEST_FILE}#agent.acpEntrypoint`,
+        message: `agent.acpEntrypoint "${agent.acpEntrypoint}" is not one of the package's commands (${
+          commands.map((c) => c.name).join(', ') || 'none'
+        })`,
+        hint: 'Name a key of package.json "bin", or add the ACP command to "bin".',
+      },
+    ])
   }
-  const agent = manifest.agent
-  if (agent) {
-    if (!commands.some((command) => command.name === agent.acpEntrypoint)) {
-      throw invalidPackage(dir, [
-        {
-          code: 'ERR_AGENTOS_AGENT_ENTRYPOINT_UNKNOWN',
-          severity: 'error',
-          path: `${MANIFEST_FILE}#agent.acpEntrypoint`,
-          message: `agent.acpEntrypoint "${agent.acpEntrypoint}" is not one of the package's commands (${
-            commands.map((c) => c.name).join(', ') || 'none'
-          })`,
-          hint: 'Name a key of package.json "bin", or add the ACP command to "bin".',
-        },
-      ])
-    }
-    result.agent = {
-      acpEntrypoint: agent.acpEntrypoint,
-      env: agent.env ?? {},
-      launchArgs: agent.launchArgs ?? [],
-    }
+  return {
+    acpEntrypoint: agent.acpEntrypoint,
+    env: agent.env ?? {},
+    launchArgs: agent.launchArgs ?? [],
   }
-  return result
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

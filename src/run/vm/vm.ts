@@ -130,6 +130,32 @@ export interface VmOptions {
  *   `_OVERLAY_CONFLICT`, `_CWD_INVALID`.
  */
 export function buildVm(packages: RunPackage[], options: VmOptions = {}): Vm {
+  checkUniqueNames(packages)
+  const links = linkCommands(packages)
+  const overlays = overlaysOf(packages)
+  const {env, envSources, scrubbed, warnings} = mergeEnv(packages, options)
+  warnings.push(...defaultCommandWarnings(links))
+
+  // An agent's session and process start in the home directory, a command in /workspace.
+  const cwd = options.cwd ?? (options.agent ? VM_HOME : VM_WORKSPACE)
+  if (!cwd.startsWith('/') || posix.normalize(cwd) !== cwd.replace(/(.)\/$/, '$1')) {
+    throw runError('ERR_AGENTOS_RUN_CWD_INVALID', `--cwd ${cwd} is not an absolute, normalized VM path`, {
+      hint: 'Pass an absolute path such as /workspace or /home/agentos.',
+      exitCode: 2,
+    })
+  }
+  const normalized = posix.normalize(cwd)
+  // PWD comes with the working directory, unless the user set one.
+  if (!('PWD' in env)) {
+    env.PWD = normalized
+    envSources.PWD = 'base'
+  }
+  warnings.push(...fileSourceWarnings(packages))
+  return {packages, links, overlays, env: sortedByName(env), envSources, scrubbed, cwd: normalized, warnings}
+}
+
+/** Refuses two packages of the same name: both would mount at the same path. */
+function checkUniqueNames(packages: RunPackage[]): void {
   const byName = new Map<string, RunPackage>()
   for (const pkg of packages) {
     const other = byName.get(pkg.name)
@@ -145,7 +171,10 @@ export function buildVm(packages: RunPackage[], options: VmOptions = {}): Vm {
     }
     byName.set(pkg.name, pkg)
   }
+}
 
+/** The command links by name; two packages may not link the same command. */
+function linkCommands(packages: RunPackage[]): Map<string, VmLink> {
   const links = new Map<string, VmLink>()
   for (const pkg of packages) {
     for (const command of pkg.commands) {
@@ -176,7 +205,11 @@ export function buildVm(packages: RunPackage[], options: VmOptions = {}): Vm {
       })
     }
   }
+  return links
+}
 
+/** The `provides.files` overlays, parents first. */
+function overlaysOf(packages: RunPackage[]): VmOverlay[] {
   // Each package's own targets passed the manifest rules when it was loaded (reserved paths, one
   // inside another); what is left to refuse is two packages claiming the same path.
   const overlays: VmOverlay[] = []
@@ -197,7 +230,14 @@ export function buildVm(packages: RunPackage[], options: VmOptions = {}): Vm {
   }
   // Parents first, so a nested overlay lands inside its parent's copy.
   overlays.sort((a, b) => a.target.split('/').length - b.target.split('/').length)
+  return overlays
+}
 
+/** The guest environment merged as the runtime does, then scrubbed (with a warning for each). */
+function mergeEnv(
+  packages: RunPackage[],
+  options: VmOptions,
+): Pick<Vm, 'env' | 'envSources' | 'scrubbed' | 'warnings'> {
   const env: Record<string, string> = {}
   const envSources: Record<string, EnvSource> = {}
   const put = (values: Record<string, string>, source: EnvSource, override: boolean) => {
@@ -223,24 +263,7 @@ export function buildVm(packages: RunPackage[], options: VmOptions = {}): Vm {
     delete env[name]
     delete envSources[name]
   }
-  warnings.push(...defaultCommandWarnings(links))
-
-  // An agent's session and process start in the home directory, a command in /workspace.
-  const cwd = options.cwd ?? (options.agent ? VM_HOME : VM_WORKSPACE)
-  if (!cwd.startsWith('/') || posix.normalize(cwd) !== cwd.replace(/(.)\/$/, '$1')) {
-    throw runError('ERR_AGENTOS_RUN_CWD_INVALID', `--cwd ${cwd} is not an absolute, normalized VM path`, {
-      hint: 'Pass an absolute path such as /workspace or /home/agentos.',
-      exitCode: 2,
-    })
-  }
-  const normalized = posix.normalize(cwd)
-  // PWD comes with the working directory, unless the user set one.
-  if (!('PWD' in env)) {
-    env.PWD = normalized
-    envSources.PWD = 'base'
-  }
-  warnings.push(...fileSourceWarnings(packages))
-  return {packages, links, overlays, env: sortedByName(env), envSources, scrubbed, cwd: normalized, warnings}
+  return {env, envSources, scrubbed, warnings}
 }
 
 function sortedByName(env: Record<string, string>): Record<string, string> {

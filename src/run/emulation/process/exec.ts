@@ -1,6 +1,7 @@
 import {runError} from '../../errors.js'
 import {hostNode, hostNodeIfAny} from '../../../util/host-node.js'
-import {nodeOptionsFromShebang, type Resolution} from '../resolve.js'
+import {nodeOptionsFromShebang} from '../resolve.js'
+import type {Resolution} from '../resolution.js'
 import {assembleRoot, type VmRoot, type WasmShim} from '../root.js'
 import {bwrapArgs, guestNodePath, type Isolation, mapEnv, mapVmPath, mapVmPathsInValue} from './sandbox.js'
 import {AGENTOS_ROOT, packageMount, type Vm} from '../../vm/vm.js'
@@ -104,79 +105,7 @@ export function planProcess(
 ): ProcessPlan {
   const {vm, root} = session
   const bwrap = session.isolation === 'bwrap'
-  // Each part is [as the guest sees it, as the host sees it (path-mapped mode)].
-  const vmPart = (value: string): [string, string] => [value, mapVmPathsInValue(vm, root, value)]
-  const hostPart = (guest: string, host: string): [string, string] => [guest, host]
-  const invoked = resolution.vmPath!
-  const interpreter = resolution.interpreter
-  const userArgs = args.map(vmPart)
-  let parts: Array<[string, string]>
-  switch (resolution.executor) {
-    case 'node': {
-      const node = hostPart(session.node, hostNode())
-      parts =
-        interpreter?.via === 'package'
-          ? [
-              node,
-              vmPart(interpreter.path),
-              ...opt(interpreter.argument).map(vmPart),
-              vmPart(invoked),
-              ...userArgs,
-            ]
-          : [
-              node,
-              ...nodeOptionsFromShebang(interpreter!.path, interpreter!.argument).map(vmPart),
-              // The runtime runs the entry by its resolved path (argv[1] is
-              // /opt/agentos/pkgs/<name>/<version>/<entry>), not by the command link.
-              vmPart(resolution.resolved ?? invoked),
-              ...userArgs,
-            ]
-      break
-    }
-    case 'interpreter':
-      parts = [
-        hostPart(interpreter!.path, interpreter!.hostPath!),
-        ...opt(interpreter!.argument).map(vmPart),
-        vmPart(invoked),
-        ...userArgs,
-      ]
-      break
-    case 'system':
-      parts = [
-        resolution.hostPath === hostNode()
-          ? hostPart(session.node, hostNode())
-          : hostPart(invoked, resolution.hostPath!),
-        ...userArgs,
-      ]
-      break
-    case 'wasi': {
-      const runner = session.runner
-      if (!runner) {
-        throw runError(
-          'ERR_AGENTOS_RUN_WASI_RUNNER_MISSING',
-          `${resolution.command} is WebAssembly, which this build runs only as the top-level command`,
-          {hint: 'Use the npm package (bin/run.js) to run WASM agents, terminals or nested WASM commands.'},
-        )
-      }
-      const chained = interpreter?.via === 'package'
-      const wasmArgv = chained
-        ? [vmPart(interpreter.path), ...opt(interpreter.argument).map(vmPart), vmPart(invoked), ...userArgs]
-        : [hostPart(resolution.command, resolution.command), ...userArgs]
-      const module = chained ? interpreter.path : (resolution.target ?? invoked)
-      const preopens = bwrap ? [] : pathMappedPreopens(vm, root).map((value) => hostPart(value, value))
-      parts = [
-        runner.selfContained ? hostPart(runner.program, runner.program) : hostPart(session.node, hostNode()),
-        ...runner.args.map((arg) => hostPart(arg, arg)),
-        ...preopens,
-        hostPart('--', '--'),
-        hostPart(module, hostModule(resolution)),
-        ...wasmArgv,
-      ]
-      break
-    }
-    default:
-      throw runError('ERR_AGENTOS_RUN_CANNOT_EXECUTE', `${resolution.command} cannot be executed`)
-  }
+  const parts = commandParts(session, resolution, args)
   const guestArgv = parts.map(([guest]) => guest)
   if (bwrap) {
     return {
@@ -196,6 +125,95 @@ export function planProcess(
     infoFd: false,
     guestArgv,
   }
+}
+
+/** One argument: [as the guest sees it, as the host sees it (path-mapped mode)]. */
+type Part = [string, string]
+
+/** The command line of a resolved command, part by part, by its executor. */
+function commandParts(session: VmSession, resolution: Resolution, args: string[]): Part[] {
+  const {vm, root} = session
+  const vmPart = (value: string): Part => [value, mapVmPathsInValue(vm, root, value)]
+  const hostPart = (guest: string, host: string): Part => [guest, host]
+  const invoked = resolution.vmPath!
+  const interpreter = resolution.interpreter
+  const userArgs = args.map(vmPart)
+  switch (resolution.executor) {
+    case 'node': {
+      const node = hostPart(session.node, hostNode())
+      return interpreter?.via === 'package'
+        ? [
+            node,
+            vmPart(interpreter.path),
+            ...opt(interpreter.argument).map(vmPart),
+            vmPart(invoked),
+            ...userArgs,
+          ]
+        : [
+            node,
+            ...nodeOptionsFromShebang(interpreter!.path, interpreter!.argument).map(vmPart),
+            // The runtime runs the entry by its resolved path (argv[1] is
+            // /opt/agentos/pkgs/<name>/<version>/<entry>), not by the command link.
+            vmPart(resolution.resolved ?? invoked),
+            ...userArgs,
+          ]
+    }
+    case 'interpreter':
+      return [
+        hostPart(interpreter!.path, interpreter!.hostPath!),
+        ...opt(interpreter!.argument).map(vmPart),
+        vmPart(invoked),
+        ...userArgs,
+      ]
+    case 'system':
+      return [
+        resolution.hostPath === hostNode()
+          ? hostPart(session.node, hostNode())
+          : hostPart(invoked, resolution.hostPath!),
+        ...userArgs,
+      ]
+    case 'wasi':
+      return wasiParts(session, resolution, vmPart, userArgs)
+    default:
+      throw runError('ERR_AGENTOS_RUN_CANNOT_EXECUTE', `${resolution.command} cannot be executed`)
+  }
+}
+
+/** The WASI runner's command line for a WebAssembly command (or one run through a WASM interpreter). */
+function wasiParts(
+  session: VmSession,
+  resolution: Resolution,
+  vmPart: (value: string) => Part,
+  userArgs: Part[],
+): Part[] {
+  const hostPart = (guest: string, host: string): Part => [guest, host]
+  const invoked = resolution.vmPath!
+  const interpreter = resolution.interpreter
+  const runner = session.runner
+  if (!runner) {
+    throw runError(
+      'ERR_AGENTOS_RUN_WASI_RUNNER_MISSING',
+      `${resolution.command} is WebAssembly, which this build runs only as the top-level command`,
+      {hint: 'Use the npm package (bin/run.js) to run WASM agents, terminals or nested WASM commands.'},
+    )
+  }
+  const chained = interpreter?.via === 'package'
+  const wasmArgv = chained
+    ? [vmPart(interpreter.path), ...opt(interpreter.argument).map(vmPart), vmPart(invoked), ...userArgs]
+    : [hostPart(resolution.command, resolution.command), ...userArgs]
+  const module = chained ? interpreter.path : (resolution.target ?? invoked)
+  const preopens =
+    session.isolation === 'bwrap'
+      ? []
+      : pathMappedPreopens(session.vm, session.root).map((value) => hostPart(value, value))
+  return [
+    runner.selfContained ? hostPart(runner.program, runner.program) : hostPart(session.node, hostNode()),
+    ...runner.args.map((arg) => hostPart(arg, arg)),
+    ...preopens,
+    hostPart('--', '--'),
+    hostPart(module, hostModule(resolution)),
+    ...wasmArgv,
+  ]
 }
 
 function hostModule(resolution: Resolution): string {

@@ -89,31 +89,7 @@ export function exitCodeOf(exit: GuestExit): number {
  * @throws AgentosError `ERR_AGENTOS_RUN_SPAWN_FAILED` when the program cannot be started.
  */
 export async function startGuest(options: SpawnOptions): Promise<GuestProcess> {
-  const stdio: Array<'inherit' | 'pipe'> =
-    options.stdio === 'inherit'
-      ? ['inherit', 'inherit', 'inherit']
-      : options.stdio === 'capture'
-        ? ['inherit', 'pipe', 'pipe']
-        : ['pipe', 'pipe', 'pipe']
-  if (options.infoFd) stdio.push('pipe')
-  const child = spawn(options.file, options.args, {env: options.env, cwd: options.cwd, stdio})
-  await new Promise<void>((resolve, reject) => {
-    child.once('spawn', resolve)
-    child.once('error', (error: NodeJS.ErrnoException) =>
-      reject(
-        runError(
-          'ERR_AGENTOS_RUN_SPAWN_FAILED',
-          `cannot start ${options.file}: ${error.code ?? error.message}`,
-          {
-            hint: 'Check that the program exists and is executable on this machine.',
-            exitCode: RUN_EXIT.cannotExecute,
-            cause: error,
-          },
-        ),
-      ),
-    )
-  })
-
+  const child = await spawnChild(options)
   const tailBytes = options.tailBytes ?? 8192
   let tail = ''
   const out: string[] = []
@@ -126,22 +102,7 @@ export async function startGuest(options: SpawnOptions): Promise<GuestProcess> {
   if (options.stdio === 'capture')
     child.stdout?.setEncoding('utf8').on('data', (chunk: string) => out.push(chunk))
 
-  let guestPid: Promise<number | undefined> = Promise.resolve(child.pid)
-  if (options.infoFd) {
-    const info = child.stdio[3] as Readable
-    guestPid = new Promise((resolve) => {
-      let text = ''
-      info.setEncoding('utf8').on('data', (chunk: string) => {
-        text += chunk
-        const match = /"child-pid"\s*:\s*(\d+)/.exec(text)
-        if (match) void guestOf(Number(match[1])).then(resolve)
-      })
-      // bwrap closes the fd right after writing: only a close without a pid means there is none.
-      info.on('close', () => {
-        if (!/"child-pid"/.test(text)) resolve(undefined)
-      })
-    })
-  }
+  const guestPid = options.infoFd ? pidFromInfo(child.stdio[3] as Readable) : Promise.resolve(child.pid)
 
   let done = false
   const exited = new Promise<GuestExit>((resolve) => {
@@ -173,31 +134,8 @@ export async function startGuest(options: SpawnOptions): Promise<GuestProcess> {
     stderrTail: () => tail,
     captured: () => ({stdout: out.join(''), stderr: err.join('')}),
     signal: sendSignal,
-    async terminate(graceMs) {
-      if (done) return 'exited'
-      // Path-mapped there is no pid namespace to take the guest's children along: one that ignores
-      // SIGTERM would outlive the run and, holding the guest's stdout or stderr, keep the streams
-      // (and so the run) open forever. So every descendant seen is killed with the guest, and
-      // streams still held after that (a process that escaped the tree) are closed from this side.
-      const tree = new Set(child.pid === undefined ? [] : await descendantsOf(child.pid))
-      await sendSignal('SIGTERM')
-      const timer = delay(graceMs)
-      const ended = await Promise.race([exited.then(() => true), timer.promise.then(() => false)])
-      timer.cancel()
-      if (ended) return 'SIGTERM'
-      if (child.pid !== undefined) for (const pid of await descendantsOf(child.pid)) tree.add(pid)
-      // bwrap is pid 1 of the guest's pid namespace: killing it takes every guest process along.
-      child.kill('SIGKILL')
-      await sendSignal('SIGKILL')
-      killAll(tree)
-      const reaped = delay(2000)
-      if (!(await Promise.race([exited.then(() => true), reaped.promise.then(() => false)]))) {
-        for (const stream of child.stdio) stream?.destroy()
-      }
-      reaped.cancel()
-      await exited
-      return 'SIGKILL'
-    },
+    terminate: (graceMs) =>
+      done ? Promise.resolve('exited') : terminate(child, exited, sendSignal, graceMs),
   }
   if (options.signal) {
     const abort = () => void guest.terminate(options.killAfterMs ?? 5000)
@@ -208,6 +146,82 @@ export async function startGuest(options: SpawnOptions): Promise<GuestProcess> {
     }
   }
   return guest
+}
+
+/** Spawns the child process, once it has started. */
+async function spawnChild(options: SpawnOptions): Promise<ChildProcess> {
+  const stdio: Array<'inherit' | 'pipe'> =
+    options.stdio === 'inherit'
+      ? ['inherit', 'inherit', 'inherit']
+      : options.stdio === 'capture'
+        ? ['inherit', 'pipe', 'pipe']
+        : ['pipe', 'pipe', 'pipe']
+  if (options.infoFd) stdio.push('pipe')
+  const child = spawn(options.file, options.args, {env: options.env, cwd: options.cwd, stdio})
+  await new Promise<void>((resolve, reject) => {
+    child.once('spawn', resolve)
+    child.once('error', (error: NodeJS.ErrnoException) =>
+      reject(
+        runError(
+          'ERR_AGENTOS_RUN_SPAWN_FAILED',
+          `cannot start ${options.file}: ${error.code ?? error.message}`,
+          {
+            hint: 'Check that the program exists and is executable on this machine.',
+            exitCode: RUN_EXIT.cannotExecute,
+            cause: error,
+          },
+        ),
+      ),
+    )
+  })
+  return child
+}
+
+/** The guest's host pid, from what bwrap writes to its info fd; undefined when it writes none. */
+function pidFromInfo(info: Readable): Promise<number | undefined> {
+  return new Promise((resolve) => {
+    let text = ''
+    info.setEncoding('utf8').on('data', (chunk: string) => {
+      text += chunk
+      const match = /"child-pid"\s*:\s*(\d+)/.exec(text)
+      if (match) void guestOf(Number(match[1])).then(resolve)
+    })
+    // bwrap closes the fd right after writing: only a close without a pid means there is none.
+    info.on('close', () => {
+      if (!/"child-pid"/.test(text)) resolve(undefined)
+    })
+  })
+}
+
+/** {@link GuestProcess.terminate} of a guest still running. */
+async function terminate(
+  child: ChildProcess,
+  exited: Promise<GuestExit>,
+  sendSignal: (signal: NodeJS.Signals) => Promise<void>,
+  graceMs: number,
+): Promise<'SIGTERM' | 'SIGKILL'> {
+  // Path-mapped there is no pid namespace to take the guest's children along: one that ignores
+  // SIGTERM would outlive the run and, holding the guest's stdout or stderr, keep the streams
+  // (and so the run) open forever. So every descendant seen is killed with the guest, and
+  // streams still held after that (a process that escaped the tree) are closed from this side.
+  const tree = new Set(child.pid === undefined ? [] : await descendantsOf(child.pid))
+  await sendSignal('SIGTERM')
+  const timer = delay(graceMs)
+  const ended = await Promise.race([exited.then(() => true), timer.promise.then(() => false)])
+  timer.cancel()
+  if (ended) return 'SIGTERM'
+  if (child.pid !== undefined) for (const pid of await descendantsOf(child.pid)) tree.add(pid)
+  // bwrap is pid 1 of the guest's pid namespace: killing it takes every guest process along.
+  child.kill('SIGKILL')
+  await sendSignal('SIGKILL')
+  killAll(tree)
+  const reaped = delay(2000)
+  if (!(await Promise.race([exited.then(() => true), reaped.promise.then(() => false)]))) {
+    for (const stream of child.stdio) stream?.destroy()
+  }
+  reaped.cancel()
+  await exited
+  return 'SIGKILL'
 }
 
 /** Result of {@link runGuest}. */

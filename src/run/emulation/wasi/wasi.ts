@@ -102,47 +102,8 @@ export async function runWasi(options: WasiRunOptions): Promise<number> {
   // V8 compiles a module on its background threads either way.
   const bytes = readFileSync(options.module)
   const WASI = await loadWasi()
-  let module: object
-  try {
-    module = new wasm.Module(bytes)
-  } catch (error) {
-    throw runError(
-      'ERR_AGENTOS_RUN_WASM_INVALID',
-      `${options.module} does not compile: ${(error as Error).message}`,
-      {
-        hint: 'Check it with `agentos-toolchain assemble-wasm --check`.',
-        exitCode: RUN_EXIT.cannotExecute,
-      },
-    )
-  }
-  const imports = wasm.Module.imports(module)
-  // The usual case is decided without loading wasm-module.js (and node:crypto with it).
-  const plain = imports.every((i) => i.module === 'wasi_snapshot_preview1')
-  const {AGENTOS_HOST_MODULES, WASI_MODULES} = plain
-    ? {AGENTOS_HOST_MODULES: new Set<string>(), WASI_MODULES: new Set(['wasi_snapshot_preview1'])}
-    : await import('../../../wasm/module.js')
-  const foreign = [...new Set(imports.map((i) => i.module).filter((name) => !WASI_MODULES.has(name)))]
-  const unknown = foreign.filter((name) => !AGENTOS_HOST_MODULES.has(name))
-  if (unknown.length > 0) {
-    throw runError(
-      'ERR_AGENTOS_RUN_WASM_IMPORTS',
-      `${options.module} imports ${unknown.join(', ')}, which neither WASI nor the agentOS host provides`,
-      {
-        hint: 'Only modules that import WASI preview1 and the agentOS host modules run here; link without unresolved symbols.',
-        exitCode: RUN_EXIT.cannotExecute,
-      },
-    )
-  }
-  if (!wasm.Module.exports(module).some((e) => e.name === '_start' && e.kind === 'function')) {
-    throw runError(
-      'ERR_AGENTOS_RUN_WASM_NOT_COMMAND',
-      `${options.module} exports no _start: it is not a command`,
-      {
-        hint: 'Build a command (wasm32-wasi with a main function), not a reactor or library.',
-        exitCode: RUN_EXIT.cannotExecute,
-      },
-    )
-  }
+  const module = compile(bytes, options.module)
+  const {imports, foreign} = await checkCommand(module, options.module)
   const version = imports.some((i) => i.module === 'wasi_unstable') ? 'unstable' : 'preview1'
   const wasi = new WASI({
     version,
@@ -156,21 +117,11 @@ export async function runWasi(options: WasiRunOptions): Promise<number> {
   })
   const readOnlyFds = options.preopens.flatMap((p, index) => (p.readOnly ? [index + 3] : []))
   const started: {instance?: {exports: Record<string, unknown>}} = {}
-  let restricted = readOnlyFds.length === 0
-  const raw = wasi.wasiImport as Record<string, (...args: unknown[]) => unknown>
-  // Rights can only be narrowed once start() has set the memory, i.e. on the guest's first call.
-  const imported: Record<string, (...args: unknown[]) => unknown> = {}
-  for (const [name, fn] of Object.entries(raw)) {
-    imported[name] = restricted
-      ? fn
-      : (...args: unknown[]) => {
-          if (!restricted) {
-            restricted = true
-            restrictRights(raw, started.instance!, readOnlyFds)
-          }
-          return fn(...args)
-        }
-  }
+  const imported = restrictedOnFirstCall(
+    wasi.wasiImport as Record<string, (...args: unknown[]) => unknown>,
+    started,
+    readOnlyFds,
+  )
   // Modules linked against the agentOS libc get the host layer; plain WASI modules never load it.
   const host =
     foreign.length > 0
@@ -195,6 +146,76 @@ export async function runWasi(options: WasiRunOptions): Promise<number> {
     }
     throw error
   }
+}
+
+/** The compiled module; `_WASM_INVALID` when it does not compile. */
+function compile(bytes: Uint8Array, path: string): object {
+  try {
+    return new wasm.Module(bytes)
+  } catch (error) {
+    throw runError('ERR_AGENTOS_RUN_WASM_INVALID', `${path} does not compile: ${(error as Error).message}`, {
+      hint: 'Check it with `agentos-toolchain assemble-wasm --check`.',
+      exitCode: RUN_EXIT.cannotExecute,
+    })
+  }
+}
+
+/**
+ * The module's imports and the modules among them that are not WASI, once it is known to be a
+ * command that imports only WASI and the agentOS host modules.
+ */
+async function checkCommand(
+  module: object,
+  path: string,
+): Promise<{imports: WasmModuleDescriptor[]; foreign: string[]}> {
+  const imports = wasm.Module.imports(module)
+  // The usual case is decided without loading wasm-module.js (and node:crypto with it).
+  const plain = imports.every((i) => i.module === 'wasi_snapshot_preview1')
+  const {AGENTOS_HOST_MODULES, WASI_MODULES} = plain
+    ? {AGENTOS_HOST_MODULES: new Set<string>(), WASI_MODULES: new Set(['wasi_snapshot_preview1'])}
+    : await import('../../../wasm/module.js')
+  const foreign = [...new Set(imports.map((i) => i.module).filter((name) => !WASI_MODULES.has(name)))]
+  const unknown = foreign.filter((name) => !AGENTOS_HOST_MODULES.has(name))
+  if (unknown.length > 0) {
+    throw runError(
+      'ERR_AGENTOS_RUN_WASM_IMPORTS',
+      `${path} imports ${unknown.join(', ')}, which neither WASI nor the agentOS host provides`,
+      {
+        hint: 'Only modules that import WASI preview1 and the agentOS host modules run here; link without unresolved symbols.',
+        exitCode: RUN_EXIT.cannotExecute,
+      },
+    )
+  }
+  if (!wasm.Module.exports(module).some((e) => e.name === '_start' && e.kind === 'function')) {
+    throw runError('ERR_AGENTOS_RUN_WASM_NOT_COMMAND', `${path} exports no _start: it is not a command`, {
+      hint: 'Build a command (wasm32-wasi with a main function), not a reactor or library.',
+      exitCode: RUN_EXIT.cannotExecute,
+    })
+  }
+  return {imports, foreign}
+}
+
+/** node:wasi's functions, narrowing the rights of the read-only preopens on the guest's first call. */
+function restrictedOnFirstCall(
+  raw: Record<string, (...args: unknown[]) => unknown>,
+  started: {instance?: {exports: Record<string, unknown>}},
+  readOnlyFds: number[],
+): Record<string, (...args: unknown[]) => unknown> {
+  let restricted = readOnlyFds.length === 0
+  // Rights can only be narrowed once start() has set the memory, i.e. on the guest's first call.
+  const imported: Record<string, (...args: unknown[]) => unknown> = {}
+  for (const [name, fn] of Object.entries(raw)) {
+    imported[name] = restricted
+      ? fn
+      : (...args: unknown[]) => {
+          if (!restricted) {
+            restricted = true
+            restrictRights(raw, started.instance!, readOnlyFds)
+          }
+          return fn(...args)
+        }
+  }
+  return imported
 }
 
 function restrictRights(

@@ -5,11 +5,8 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {splitRunArgv} from '../../../../src/cli/run-argv.js'
 import {loadInputs} from '../../../../src/run/vm/inputs.js'
 import {commandHeader, loadRunPackage, type RunPackage} from '../../../../src/run/vm/mount.js'
-import {
-  isNodeInterpreter,
-  nodeOptionsFromShebang,
-  resolveCommand,
-} from '../../../../src/run/emulation/resolve.js'
+import {isNodeInterpreter} from '../../../../src/run/emulation/classify.js'
+import {nodeOptionsFromShebang, resolveCommand} from '../../../../src/run/emulation/resolve.js'
 import {buildVm, isScrubbedEnvName, parseEnvPairs} from '../../../../src/run/vm/vm.js'
 import {example, runFixture} from '../../../helpers/run-fixtures.js'
 

@@ -101,15 +101,8 @@ export function untagWasi(wasiImport: Record<string, HostFunction>): ImportModul
   return wrapped
 }
 
-/**
- * Builds the import object of a module that imports agentOS host modules: every function import
- * of the module gets a host function of its declared type, WASI included (untagged).
- */
-export function createHostLayer(
-  bytes: Uint8Array,
-  wasiImport: Record<string, HostFunction>,
-  options: HostLayerOptions,
-): HostLayer {
+/** The guest memory of an instance not bound yet, and the hook that binds it. */
+function unboundMemory(): {memory: GuestMemory; bind: HostLayer['bind']} {
   let memoryObject: {buffer: ArrayBuffer} | undefined
   const buffer = () => {
     if (!memoryObject) throw new Error('host layer used before the instance was bound')
@@ -121,11 +114,28 @@ export function createHostLayer(
     text: (ptr, len) => Buffer.from(buffer(), ptr, len).toString('utf8'),
     u32: (ptr, value) => new DataView(buffer()).setUint32(ptr, value >>> 0, true),
   }
-  const stdio = options.stdio
-  const pid = options.pid ?? 1
-  const ppid = options.ppid ?? 0
-  let umask = 0o022
-  let signalMask = 0n
+  return {
+    memory,
+    bind(instance) {
+      memoryObject = instance.exports.memory as {buffer: ArrayBuffer} | undefined
+    },
+  }
+}
+
+/** The process state the guest changes through `host_process`. */
+interface ProcessState {
+  umask: number
+  signalMask: bigint
+}
+
+/** A host function that writes `value` as a u32 at its pointer argument. */
+const scalar = (memory: GuestMemory, value: number) => (ret: number) => {
+  memory.u32(ret, value)
+  return ERRNO.success
+}
+
+/** `host_user`: the VM user and its group, from {@link PASSWD} and {@link GROUPS}. */
+function userFunctions(memory: GuestMemory, terminal: (fd: number) => boolean): ImportModule {
   const writeEntry = (table: Map<number, string>, id: number, buf: number, len: number, retLen: number) => {
     const entry = table.get(id)
     if (entry === undefined) return ERRNO.noent
@@ -140,10 +150,98 @@ export function createHostLayer(
   }
   const byName = (table: Map<number, string>, name: string) =>
     [...table].find(([, entry]) => entry.slice(0, entry.indexOf(':')) === name)?.[0]
-  const scalar = (value: number) => (ret: number) => {
-    memory.u32(ret, value)
-    return ERRNO.success
+  return {
+    isatty: ((fd: number, ret: number) => {
+      memory.u32(ret, terminal(fd) ? 1 : 0)
+      return ERRNO.success
+    }) as HostFunction,
+    getuid: scalar(memory, VM_USER.uid) as HostFunction,
+    geteuid: scalar(memory, VM_USER.uid) as HostFunction,
+    getgid: scalar(memory, VM_USER.gid) as HostFunction,
+    getegid: scalar(memory, VM_USER.gid) as HostFunction,
+    getresuid: ((a: number, b: number, c: number) => {
+      for (const ptr of [a, b, c]) memory.u32(ptr, VM_USER.uid)
+      return ERRNO.success
+    }) as HostFunction,
+    getresgid: ((a: number, b: number, c: number) => {
+      for (const ptr of [a, b, c]) memory.u32(ptr, VM_USER.gid)
+      return ERRNO.success
+    }) as HostFunction,
+    getgroups: ((size: number, ptr: number, retCount: number) => {
+      if (size >= 1) memory.u32(ptr, VM_USER.gid)
+      memory.u32(retCount, 1)
+      return ERRNO.success
+    }) as HostFunction,
+    getpwuid: ((uid: number, buf: number, len: number, ret: number) =>
+      writeEntry(PASSWD, uid, buf, len, ret)) as HostFunction,
+    getgrgid: ((gid: number, buf: number, len: number, ret: number) =>
+      writeEntry(GROUPS, gid, buf, len, ret)) as HostFunction,
+    getpwnam: ((ptr: number, n: number, buf: number, len: number, ret: number) => {
+      const id = byName(PASSWD, memory.text(ptr, n))
+      return id === undefined ? ERRNO.noent : writeEntry(PASSWD, id, buf, len, ret)
+    }) as HostFunction,
+    getgrnam: ((ptr: number, n: number, buf: number, len: number, ret: number) => {
+      const id = byName(GROUPS, memory.text(ptr, n))
+      return id === undefined ? ERRNO.noent : writeEntry(GROUPS, id, buf, len, ret)
+    }) as HostFunction,
+    getpwent: ((index: number, buf: number, len: number, ret: number) => {
+      const id = [...PASSWD.keys()][index]
+      return id === undefined ? ERRNO.noent : writeEntry(PASSWD, id, buf, len, ret)
+    }) as HostFunction,
+    getgrent: ((index: number, buf: number, len: number, ret: number) => {
+      const id = [...GROUPS.keys()][index]
+      return id === undefined ? ERRNO.noent : writeEntry(GROUPS, id, buf, len, ret)
+    }) as HostFunction,
   }
+}
+
+/** `host_process` without children: ids, sleep, umask, the signal mask, descriptor flags. */
+function processFunctions(memory: GuestMemory, state: ProcessState, pid: number, ppid: number): ImportModule {
+  return {
+    proc_getpid: scalar(memory, pid) as HostFunction,
+    proc_getppid: scalar(memory, ppid) as HostFunction,
+    sleep_ms: ((ms: number) => {
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms >>> 0)
+      return ERRNO.success
+    }) as HostFunction,
+    proc_umask: ((mask: number, ret: number) => {
+      memory.u32(ret, state.umask)
+      state.umask = mask & 0o777
+      return ERRNO.success
+    }) as HostFunction,
+    proc_signal_mask_v2: ((how: number, lo: number, hi: number, retLo: number, retHi: number) => {
+      const old = state.signalMask
+      const set = (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0)
+      if (how === 0) state.signalMask |= set
+      else if (how === 1) state.signalMask &= ~set
+      else if (how === 2) state.signalMask = set
+      else if (how !== 3) return ERRNO.inval
+      if (retLo) memory.u32(retLo, Number(old & 0xffffffffn))
+      if (retHi) memory.u32(retHi, Number(old >> 32n))
+      return ERRNO.success
+    }) as HostFunction,
+    fd_setfd: (() => ERRNO.success) as HostFunction,
+    fd_getfd: ((_fd: number, ret: number) => {
+      memory.u32(ret, 0)
+      return ERRNO.success
+    }) as HostFunction,
+  }
+}
+
+/**
+ * Builds the import object of a module that imports agentOS host modules: every function import
+ * of the module gets a host function of its declared type, WASI included (untagged).
+ */
+export function createHostLayer(
+  bytes: Uint8Array,
+  wasiImport: Record<string, HostFunction>,
+  options: HostLayerOptions,
+): HostLayer {
+  const {memory, bind} = unboundMemory()
+  const stdio = options.stdio
+  const pid = options.pid ?? 1
+  const ppid = options.ppid ?? 0
+  const state: ProcessState = {umask: 0o022, signalMask: 0n}
   const processHost: ProcessHost | undefined = options.preopens
     ? createProcessHost({
         preopens: options.preopens,
@@ -168,87 +266,30 @@ export function createHostLayer(
         return truncate ? truncate(fd, size) : ERRNO.nosys
       }) as HostFunction,
     },
-    host_user: {
-      isatty: ((fd: number, ret: number) => {
-        memory.u32(ret, terminal(fd) ? 1 : 0)
-        return ERRNO.success
-      }) as HostFunction,
-      getuid: scalar(VM_USER.uid) as HostFunction,
-      geteuid: scalar(VM_USER.uid) as HostFunction,
-      getgid: scalar(VM_USER.gid) as HostFunction,
-      getegid: scalar(VM_USER.gid) as HostFunction,
-      getresuid: ((a: number, b: number, c: number) => {
-        for (const ptr of [a, b, c]) memory.u32(ptr, VM_USER.uid)
-        return ERRNO.success
-      }) as HostFunction,
-      getresgid: ((a: number, b: number, c: number) => {
-        for (const ptr of [a, b, c]) memory.u32(ptr, VM_USER.gid)
-        return ERRNO.success
-      }) as HostFunction,
-      getgroups: ((size: number, ptr: number, retCount: number) => {
-        if (size >= 1) memory.u32(ptr, VM_USER.gid)
-        memory.u32(retCount, 1)
-        return ERRNO.success
-      }) as HostFunction,
-      getpwuid: ((uid: number, buf: number, len: number, ret: number) =>
-        writeEntry(PASSWD, uid, buf, len, ret)) as HostFunction,
-      getgrgid: ((gid: number, buf: number, len: number, ret: number) =>
-        writeEntry(GROUPS, gid, buf, len, ret)) as HostFunction,
-      getpwnam: ((ptr: number, n: number, buf: number, len: number, ret: number) => {
-        const id = byName(PASSWD, memory.text(ptr, n))
-        return id === undefined ? ERRNO.noent : writeEntry(PASSWD, id, buf, len, ret)
-      }) as HostFunction,
-      getgrnam: ((ptr: number, n: number, buf: number, len: number, ret: number) => {
-        const id = byName(GROUPS, memory.text(ptr, n))
-        return id === undefined ? ERRNO.noent : writeEntry(GROUPS, id, buf, len, ret)
-      }) as HostFunction,
-      getpwent: ((index: number, buf: number, len: number, ret: number) => {
-        const id = [...PASSWD.keys()][index]
-        return id === undefined ? ERRNO.noent : writeEntry(PASSWD, id, buf, len, ret)
-      }) as HostFunction,
-      getgrent: ((index: number, buf: number, len: number, ret: number) => {
-        const id = [...GROUPS.keys()][index]
-        return id === undefined ? ERRNO.noent : writeEntry(GROUPS, id, buf, len, ret)
-      }) as HostFunction,
-    },
+    host_user: userFunctions(memory, terminal),
     host_tty: {
       isatty: ((fd: number) => (terminal(fd) ? 1 : 0)) as HostFunction,
     },
-    host_process: {
-      proc_getpid: scalar(pid) as HostFunction,
-      proc_getppid: scalar(ppid) as HostFunction,
-      sleep_ms: ((ms: number) => {
-        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms >>> 0)
-        return ERRNO.success
-      }) as HostFunction,
-      proc_umask: ((mask: number, ret: number) => {
-        memory.u32(ret, umask)
-        umask = mask & 0o777
-        return ERRNO.success
-      }) as HostFunction,
-      proc_signal_mask_v2: ((how: number, lo: number, hi: number, retLo: number, retHi: number) => {
-        const old = signalMask
-        const set = (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0)
-        if (how === 0) signalMask |= set
-        else if (how === 1) signalMask &= ~set
-        else if (how === 2) signalMask = set
-        else if (how !== 3) return ERRNO.inval
-        if (retLo) memory.u32(retLo, Number(old & 0xffffffffn))
-        if (retHi) memory.u32(retHi, Number(old >> 32n))
-        return ERRNO.success
-      }) as HostFunction,
-      fd_setfd: (() => ERRNO.success) as HostFunction,
-      fd_getfd: ((_fd: number, ret: number) => {
-        memory.u32(ret, 0)
-        return ERRNO.success
-      }) as HostFunction,
-    },
+    host_process: processFunctions(memory, state, pid, ppid),
   }
   if (processHost) {
     Object.assign(host.host_process!, processHost.process)
     Object.assign(host.host_fs!, processHost.fs)
   }
 
+  const imports = importObject(bytes, host, wasi, memory, state)
+  if (process.env.AGENTOS_WASI_TRACE) trace(imports)
+  return {imports, memory, bind}
+}
+
+/** Every function import of the module, answered by `host`, WASI, or a typed default. */
+function importObject(
+  bytes: Uint8Array,
+  host: Record<string, ImportModule>,
+  wasi: ImportModule,
+  memory: GuestMemory,
+  state: ProcessState,
+): Record<string, ImportModule> {
   const imports: Record<string, ImportModule> = {}
   for (const signature of functionImports(bytes)) {
     const {module, name} = signature
@@ -265,21 +306,14 @@ export function createHostLayer(
       group[name] = umaskCompat(
         signature,
         memory,
-        () => umask,
-        (mask) => (umask = mask),
+        () => state.umask,
+        (mask) => (state.umask = mask),
       )
     } else {
       group[name] = host[module]?.[name] ?? enosys(signature)
     }
   }
-  if (process.env.AGENTOS_WASI_TRACE) trace(imports)
-  return {
-    imports,
-    memory,
-    bind(instance) {
-      memoryObject = instance.exports.memory as {buffer: ArrayBuffer} | undefined
-    },
-  }
+  return imports
 }
 
 /**
