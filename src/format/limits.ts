@@ -3,6 +3,6 @@
 /**
  * The largest descriptor (`package.json`, `agentos-package.json`) whose text a reader keeps: 4 MiB,
  * far above any real one, so a hostile package cannot make a reader hold its files in memory. The
- * directory, tarball and `.aospkg` readers keep texts up to it; analyze.ts reports larger ones.
+ * directory, tarball and `.aospkg` readers keep texts up to it; package/rules/descriptors.ts reports larger ones.
  */
 export const DESCRIPTOR_TEXT_LIMIT = 4 * 1024 * 1024

@@ -19,7 +19,7 @@ describe('pack (in-process)', () => {
     const result = await runInProcess(['pack', project, '--out', out, '--json'])
     expect(result).toMatchObject({exitCode: 0, handled: true})
     const report = JSON.parse(result.stdout)
-    expect(report).toMatchObject({ok: true, name: 'my-tool', out})
+    expect(report).toMatchObject({name: 'my-tool', out})
     expect(report.digest).toMatch(/^sha256:[0-9a-f]{64}$/)
     const pkg = JSON.parse(await readFile(join(out, 'package.json'), 'utf8'))
     expect(pkg.bin).toEqual({'my-tool': 'node_modules/my-tool/cli.js'})
