@@ -148,3 +148,23 @@ export function nativeFileKind(path: string, head: Uint8Array): string | undefin
   const header = detectHeader(head)
   return isNativeKind(header.kind) ? describeKind(header) : undefined
 }
+
+/**
+ * The head of an open file as every header check reads it: the first {@link HEADER_BYTES}, or up
+ * to {@link PE_PROBE_BYTES} for a file that starts with `MZ` (whose PE signature lies further in).
+ * The one file-head probe of the package reader, `run`'s mount and its command resolution.
+ */
+export async function readHead(
+  handle: {
+    read(buffer: Buffer, offset: number, length: number, position: number): Promise<{bytesRead: number}>
+  },
+  size: number,
+): Promise<Buffer> {
+  const buffer = Buffer.alloc(Math.min(HEADER_BYTES, size))
+  const {bytesRead} = await handle.read(buffer, 0, buffer.length, 0)
+  const head = buffer.subarray(0, bytesRead)
+  if (!(head[0] === 0x4d && head[1] === 0x5a) || size <= HEADER_BYTES) return head
+  const more = Buffer.alloc(Math.min(PE_PROBE_BYTES, size))
+  const read = await handle.read(more, 0, more.length, 0)
+  return more.subarray(0, read.bytesRead)
+}

@@ -4,7 +4,7 @@ import {lstat, open, readdir, readFile, readlink, realpath, stat} from 'node:fs/
 import {join, resolve} from 'node:path'
 import {mapLimit} from '../util/map-limit.js'
 import {AgentosError, type Problem} from '../errors.js'
-import {copyHead, HEADER_BYTES, PE_PROBE_BYTES} from '../format/header.js'
+import {copyHead, PE_PROBE_BYTES, readHead} from '../format/header.js'
 import {isDescriptorFile, OUTPUT_MARKER} from '../format/paths.js'
 import {finishSnapshot, type PackageEntry, type PackageSnapshot, type ReadOptions} from './snapshot.js'
 import {DESCRIPTOR_TEXT_LIMIT} from '../format/limits.js'
@@ -120,15 +120,7 @@ async function readFileEntry(file: string, entry: PackageEntry, options: ReadOpt
   }
   const handle = await open(file, 'r')
   try {
-    const buffer = Buffer.alloc(Math.min(HEADER_BYTES, info.size))
-    const {bytesRead} = await handle.read(buffer, 0, buffer.length, 0)
-    let head = buffer.subarray(0, bytesRead)
-    if (head[0] === 0x4d && head[1] === 0x5a && info.size > HEADER_BYTES) {
-      const more = Buffer.alloc(Math.min(PE_PROBE_BYTES, info.size))
-      const read = await handle.read(more, 0, more.length, 0)
-      head = more.subarray(0, read.bytesRead)
-    }
-    entry.head = head
+    entry.head = await readHead(handle, info.size)
   } finally {
     await handle.close()
   }

@@ -4,7 +4,7 @@
  */
 import {open, realpath} from 'node:fs/promises'
 import {posix} from 'node:path'
-import {detectHeader, type HeaderInfo, HEADER_BYTES, PE_PROBE_BYTES} from '../../format/header.js'
+import {detectHeader, type HeaderInfo, readHead} from '../../format/header.js'
 import {hostNode} from '../../util/host-node.js'
 import {isWithin} from '../../util/paths.js'
 import type {RunPackage} from '../vm/mount.js'
@@ -131,11 +131,11 @@ export async function fileFacts(hostPath: string, insideDir?: string): Promise<F
     handle = await open(real, 'r')
     const info = await handle.stat()
     if (!info.isFile()) return none
-    const buffer = Buffer.alloc(Math.min(info.size, PE_PROBE_BYTES))
-    const {bytesRead} = await handle.read(buffer, 0, buffer.length, 0)
-    let head = buffer.subarray(0, bytesRead)
-    if (!(head[0] === 0x4d && head[1] === 0x5a)) head = head.subarray(0, HEADER_BYTES)
-    return {exists: true, executable: (info.mode & 0o111) !== 0, header: detectHeader(head)}
+    return {
+      exists: true,
+      executable: (info.mode & 0o111) !== 0,
+      header: detectHeader(await readHead(handle, info.size)),
+    }
   } catch {
     return none
   } finally {

@@ -2,7 +2,7 @@ import {open, readdir, readFile, realpath, stat} from 'node:fs/promises'
 import {join} from 'node:path'
 import type {Problem} from '../../errors.js'
 import {normalizeBin} from '../../format/bin-map.js'
-import {detectHeader, HEADER_BYTES, type HeaderInfo, PE_PROBE_BYTES} from '../../format/header.js'
+import {detectHeader, type HeaderInfo, readHead} from '../../format/header.js'
 import {jsonEnvelopeProblem} from '../../format/json-limits.js'
 import {checkManifest, providedSourcePath} from '../../format/manifest.js'
 import {MANIFEST_FILE} from '../../format/paths.js'
@@ -266,11 +266,7 @@ async function readHeader(dir: string, hostPath: string): Promise<HeaderInfo | {
     handle = await open(real, 'r')
     const info = await handle.stat()
     if (!info.isFile()) return missing
-    const buffer = Buffer.alloc(Math.min(info.size, PE_PROBE_BYTES))
-    const {bytesRead} = await handle.read(buffer, 0, buffer.length, 0)
-    let head = buffer.subarray(0, bytesRead)
-    if (!(head[0] === 0x4d && head[1] === 0x5a)) head = head.subarray(0, HEADER_BYTES)
-    return detectHeader(head)
+    return detectHeader(await readHead(handle, info.size))
   } catch {
     return missing
   } finally {
