@@ -131,15 +131,15 @@ describe('run --engine agentos (the real runtime)', {timeout: 120_000}, () => {
     })
   })
 
-  it('the SDK agent opens a session; its prompt fails on the emulation-only /opt/agentos/<name> path', async (context) => {
+  it('the SDK agent opens a session, and its prompt reads the VM through the client fs callback', async (context) => {
     requires(context, agentosRuntime)
     const sdk = await sdkAgentPackage(work)
     const result = await runProcess([...engine, sdk, '--agent', '--prompt', 'hi', '--json'])
-    const doc = JSON.parse(result.stdout) as {outcome: string; agentInfo: unknown; error?: {message: string}}
+    const doc = JSON.parse(result.stdout) as {outcome: string; agentInfo: unknown; prompt?: {reply?: string}}
     expect(doc.agentInfo).toMatchObject({name: 'sdk-agent', version: '2.0.0'})
-    // Pinned as observed in 0.2.21: the agent reads its own package.json at /opt/agentos/sdk-agent/,
-    // which the runtime does not have (packages live under /opt/agentos/pkgs/<name>/<version>).
-    expect(doc.outcome).toBe('protocol-error')
-    expect(doc.error?.message).toContain('/opt/agentos/sdk-agent/package.json')
+    // The agent reads its own package.json at /opt/agentos/pkgs/sdk-agent/current/ (where the
+    // runtime mounts packages) and names itself from it.
+    expect(doc.outcome, result.stdout).toBe('ok')
+    expect(doc.prompt?.reply).toContain('echo from sdk-agent: hi')
   })
 })

@@ -10,7 +10,7 @@ import {planProcess, type VmSession} from '../process/exec.js'
 import {type GuestProcess, startGuest} from '../process/spawn.js'
 import {resolveCommand} from '../resolve.js'
 import {assertRunnable} from '../run.js'
-import {AGENTOS_ROOT} from '../../vm/vm.js'
+import {AGENTOS_ROOT, packageMount} from '../../vm/vm.js'
 
 type Acp = typeof import('@agentclientprotocol/sdk')
 /** The SDK's client, before it connects. */
@@ -177,7 +177,7 @@ async function resolveVmPath(session: VmSession, vmPath: string): Promise<string
 function hostOf(session: VmSession, path: string): {host: string; writable: boolean} {
   const {vm, root} = session
   for (const pkg of vm.packages) {
-    const mount = `${AGENTOS_ROOT}/${pkg.name}`
+    const mount = packageMount(pkg)
     if (path === mount || path.startsWith(`${mount}/`))
       return {host: pkg.dir + path.slice(mount.length), writable: false}
   }
