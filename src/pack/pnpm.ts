@@ -199,7 +199,7 @@ function workspaceOverrides(nodes: Array<{node: ArbNode; out: string}>): Map<str
         const found = lookup(node.realpath, name)
         const version = found ? String(readPackageJson(found).version ?? '') : ''
         if (!version) continue
-        deps[name] = resolveWorkspaceRange(spec.slice('workspace:'.length), version, found!)
+        deps[name] = resolveWorkspaceRange(spec.slice('workspace:'.length), version)
         changed = true
       }
     }
@@ -209,10 +209,10 @@ function workspaceOverrides(nodes: Array<{node: ArbNode; out: string}>): Map<str
 }
 
 /** One `workspace:` range as pnpm publishes it. */
-export function resolveWorkspaceRange(range: string, version: string, dir: string): string {
+export function resolveWorkspaceRange(range: string, version: string): string {
   // An aliased `workspace:name@range` publishes as `npm:name@…`.
   const alias = /^(@?[^@]+)@(.*)$/.exec(range)
-  if (alias) return `npm:${alias[1]}@${resolveWorkspaceRange(alias[2]!, version, dir)}`
+  if (alias) return `npm:${alias[1]}@${resolveWorkspaceRange(alias[2]!, version)}`
   if (range === '*' || range === '' || range.startsWith('.') || range.startsWith('/')) return version
   if (range === '^' || range === '~') return `${range}${version}`
   return range

@@ -184,7 +184,50 @@ describe('pack of a pnpm-installed project', () => {
     const validation = await validatePackage(out)
     expect(validation.problems.filter((p) => p.severity === 'error')).toEqual([])
     expect(validation.ok).toBe(true)
+
+    // The CLI's --json says the same, and the same inputs give the same digest.
+    const cli = await runProcess([
+      'pack',
+      project,
+      '--out',
+      join(work, 'pnpm-app-cli'),
+      '--json',
+      '--registry',
+      OFFLINE,
+    ])
+    expect(cli.code).toBe(0)
+    const report = JSON.parse(cli.stdout) as {digest: string; source: Record<string, unknown>}
+    expect(report.source).toEqual(result.source)
+    expect(report.digest).toBe(result.digest)
   }, 120_000)
+
+  it('refuses a pnpm lockfile whose production dependencies are not installed, naming them', async () => {
+    const project = join(work, 'pnpm-not-installed')
+    mkdirSync(project)
+    writeFileSync(
+      join(project, 'package.json'),
+      JSON.stringify({
+        name: 'pnpm-ni',
+        version: '1.0.0',
+        bin: {ni: 'cli.js'},
+        dependencies: {'pg-a': '^1.0.0'},
+      }),
+    )
+    writeFileSync(join(project, 'cli.js'), '#!/usr/bin/env node\n')
+    writeFileSync(join(project, 'pnpm-lock.yaml'), "lockfileVersion: '9.0'\n")
+    const error = await pack({
+      source: project,
+      cwd: work,
+      out: join(work, 'ni-package'),
+      registry: OFFLINE,
+    }).then(
+      () => undefined,
+      (e: {code?: string; message: string; hint?: string}) => e,
+    )
+    expect(error?.code).toBe('ERR_AGENTOS_PACK_PNPM_NOT_INSTALLED')
+    expect(error?.message).toContain('pg-a@^1.0.0 (needed by pnpm-ni)')
+    expect(error?.hint).toContain('pnpm install')
+  })
 })
 
 describe('pack of a pnpm workspace member', () => {
