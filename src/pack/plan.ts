@@ -77,7 +77,7 @@ async function planFiles(
       : listPackage(node.realpath)
     return relativeFiles.map((file): OutputFile => ({
       path: `${out}/${file}`,
-      source: join(own.realpath, file),
+      source: resolved.overrides?.get(`${out}/${file}`) ?? join(own.realpath, file),
     }))
   })
   return {files: perPackage.flat(), trees}

@@ -11,6 +11,7 @@ import {parseJsonDocument, parseJsonLenient} from '../format/json.js'
 import {installError} from './install-errors.js'
 import {loadNpmConfig, type NpmFlatOptions} from './npm-config.js'
 import {realpathOrNull} from './plan.js'
+import {findPnpmInstall, fromPnpmTree, pnpmNotInstalled} from './pnpm.js'
 import {classifySource, type PackSource} from './source.js'
 import {type ArbNode, type Closure, productionClosure} from './tree.js'
 import type {LockfileName, PackOptions, PackReporter, Resolved} from './types.js'
@@ -28,6 +29,16 @@ export async function resolveClosure(
 ): Promise<{source: PackSource; resolved: Resolved}> {
   report.start?.('resolve')
   const source = await classifySource(options.source, cwd)
+  const pnpm = source.kind === 'directory' ? findPnpmInstall(source.path) : undefined
+  if (pnpm && source.kind === 'directory') {
+    // pnpm's tree is read as pnpm installed it; npm would re-resolve it, ignoring pnpm-lock.yaml.
+    const resolved = await fromPnpmTree(source.path, pnpm)
+    if (resolved.closure.missing.length > 0)
+      throw pnpmNotInstalled(source.path, pnpm, resolved.closure.missing)
+    report.done?.('resolve', `using the node_modules pnpm installed in ${pnpm.root}`)
+    report.skip?.('install', 'the installed tree satisfies the production dependencies')
+    return {source, resolved}
+  }
   let resolved = source.kind === 'directory' ? await fromInstalledTree(source.path) : undefined
   if (resolved && source.kind === 'directory' && resolved.closure.missing.length > 0) {
     const member = await workspaceMember(source.path)
@@ -161,7 +172,13 @@ async function workspaceMember(dir: string): Promise<Resolved | undefined> {
     }
     const node = inventory.get(location)
     if (!node || !members?.has(String(node.package.name))) return undefined
-    return {root: node, rootDir: member, project: true, closure: projectClosure(tree, node)}
+    return {
+      root: node,
+      rootDir: member,
+      project: true,
+      closure: projectClosure(tree, node),
+      workspaceRoot: parent,
+    }
   }
   return undefined
 }

@@ -60,6 +60,8 @@ export function packResult(outcome: PackOutcome): PackResult {
       spec: source.spec,
       installed,
       ...(resolved.lockfile ? {lockfile: resolved.lockfile} : {}),
+      ...(resolved.installedBy ? {installedBy: resolved.installedBy} : {}),
+      ...(resolved.workspaceRoot ? {workspaceRoot: resolved.workspaceRoot} : {}),
     },
     closure: {
       packages: closure.nodes.map((n) => ({

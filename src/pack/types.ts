@@ -102,8 +102,19 @@ export interface PackResult {
   pruned: NativeFile[]
   prunedBytes: number
   warnings: Problem[]
-  /** `lockfile`: the project's lockfile the closure was installed from (exactly, as `npm ci`). */
-  source: {kind: PackSource['kind']; spec: string; installed: boolean; lockfile?: LockfileName}
+  /**
+   * `lockfile`: the project's lockfile the closure was installed from (exactly, as `npm ci`);
+   * `installedBy: 'pnpm'`: read from pnpm's installed tree; `workspaceRoot`: the workspace whose
+   * installed tree a member's closure came from.
+   */
+  source: {
+    kind: PackSource['kind']
+    spec: string
+    installed: boolean
+    lockfile?: LockfileName
+    installedBy?: 'pnpm'
+    workspaceRoot?: string
+  }
   closure: {packages: PackedPackage[]; leftOut: LeftOut[]; leftOutFiles: LeftOutFile[]}
   tar?: {path: string; sha256: string; bytes: number}
   /**
@@ -136,6 +147,15 @@ export interface Resolved {
   rootFiles?: ArbNode
   /** The lockfile the closure was installed from. */
   lockfile?: LockfileName
+  /** `pnpm`: the closure was read from pnpm's installed (isolated, linked) tree. */
+  installedBy?: 'pnpm'
+  /** The workspace root whose installed tree the closure came from, for a workspace member. */
+  workspaceRoot?: string
+  /**
+   * Files written with other bytes than their source's, by package path: the package.json of
+   * workspace packages, their `workspace:` ranges resolved.
+   */
+  overrides?: Map<string, Uint8Array>
 }
 
 /** A project lockfile, in the order `npm ci` reads them. */

@@ -7,6 +7,7 @@ import {
   mkdtempSync,
   readFileSync,
   readlinkSync,
+  realpathSync,
   rmSync,
   writeFileSync,
 } from 'node:fs'
@@ -429,6 +430,7 @@ describe('pack of a workspace member', () => {
     // An unreachable registry: the workspace root's installed tree is all it may use.
     const result = await pack({source: member, cwd: work, out, registry: 'http://127.0.0.1:9/'})
     expect(result.source.installed).toBe(false)
+    expect(result.source.workspaceRoot).toBe(realpathSync(root))
     expect(result.closure.packages.map((p) => [p.name, p.path]).sort()).toEqual([
       ['@m/ws-cli', 'node_modules/@m/ws-cli'],
       ['tiny-dep', 'node_modules/tiny-dep'],
