@@ -7,7 +7,8 @@ import {mkdir, open, readdir, symlink, writeFile} from 'node:fs/promises'
 import {join, posix, resolve} from 'node:path'
 import {AgentosError} from '../errors.js'
 import {MANIFEST_FILE} from '../format/paths.js'
-import {symlinkStaysInside} from '../format/paths.js'
+import {symlinkResolvesInside} from '../format/paths.js'
+import {linkOnDisk} from '../util/paths.js'
 import type {AospkgManifest} from './container.js'
 import {renderManifestText} from './manifest.js'
 import {openAospkgFile} from './reader.js'
@@ -51,16 +52,10 @@ export async function extractAospkg(file: string, dir: string): Promise<Extracte
           )
         }
       }
-      if (entry.kind === 'symlink' && !symlinkStaysInside(entry.path.slice(1), entry.linkTarget ?? '')) {
-        throw new AgentosError(
-          'ERR_AGENTOS_AOSPKG_SYMLINK_OUTSIDE',
-          `symlink ${entry.path} → ${entry.linkTarget} points outside the package`,
-          {
-            hint: 'Extraction refuses links out of the package; rebuild the archive without them.',
-            path: file,
-          },
-        )
-      }
+    }
+    const links = new Map(index.flatMap((e) => (e.kind === 'symlink' ? [[e.path.slice(1), e.linkTarget ?? '']] : [])))
+    for (const [path, target] of links) {
+      if (!symlinkResolvesInside(path, (p) => links.get(p))) throw linkOutside(file, path, target)
     }
 
     await mkdir(dir, {recursive: true})
@@ -102,6 +97,10 @@ export async function extractAospkg(file: string, dir: string): Promise<Extracte
       await mkdir(posix.dirname(local(entry.path)), {recursive: true})
       await symlink(entry.linkTarget!, local(entry.path))
     }
+    // Checked again as resolved on disk, where the kernel will follow them.
+    for (const [path, target] of links) {
+      if (!symlinkResolvesInside(path, (p) => linkOnDisk(local(`/${p}`)))) throw linkOutside(file, path, target)
+    }
     await writeFile(join(dir, MANIFEST_FILE), renderManifestText(archive.manifest), {mode: 0o644, flag: 'wx'})
     return {
       dir: resolve(dir),
@@ -113,4 +112,12 @@ export async function extractAospkg(file: string, dir: string): Promise<Extracte
   } finally {
     await archive.close()
   }
+}
+
+function linkOutside(file: string, path: string, target: string): AgentosError {
+  return new AgentosError(
+    'ERR_AGENTOS_AOSPKG_SYMLINK_OUTSIDE',
+    `symlink /${path} → ${target} points outside the package (as resolved through the archive's links)`,
+    {hint: 'Extraction refuses links out of the package; rebuild the archive without them.', path: file},
+  )
 }
