@@ -53,7 +53,9 @@ export async function extractAospkg(file: string, dir: string): Promise<Extracte
         }
       }
     }
-    const links = new Map(index.flatMap((e) => (e.kind === 'symlink' ? [[e.path.slice(1), e.linkTarget ?? '']] : [])))
+    const links = new Map(
+      index.flatMap((e) => (e.kind === 'symlink' ? [[e.path.slice(1), e.linkTarget ?? '']] : [])),
+    )
     for (const [path, target] of links) {
       if (!symlinkResolvesInside(path, (p) => links.get(p))) throw linkOutside(file, path, target)
     }
@@ -99,7 +101,8 @@ export async function extractAospkg(file: string, dir: string): Promise<Extracte
     }
     // Checked again as resolved on disk, where the kernel will follow them.
     for (const [path, target] of links) {
-      if (!symlinkResolvesInside(path, (p) => linkOnDisk(local(`/${p}`)))) throw linkOutside(file, path, target)
+      if (!symlinkResolvesInside(path, (p) => linkOnDisk(local(`/${p}`))))
+        throw linkOutside(file, path, target)
     }
     await writeFile(join(dir, MANIFEST_FILE), renderManifestText(archive.manifest), {mode: 0o644, flag: 'wx'})
     return {

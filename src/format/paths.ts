@@ -79,7 +79,10 @@ const MAX_LINK_HOPS = 40
  * the package counts as leaving it. An absolute target, a `..` above the package or a loop leaves.
  * The one rule of `validate`, `run`'s mount and `.aospkg` extraction.
  */
-export function symlinkResolvesInside(linkPath: string, targetOf: (path: string) => string | undefined): boolean {
+export function symlinkResolvesInside(
+  linkPath: string,
+  targetOf: (path: string) => string | undefined,
+): boolean {
   const parts = (path: string) => path.split('/').filter((part) => part !== '' && part !== '.')
   const done = parts(linkPath)
   let pending: string[] = []

@@ -36,7 +36,9 @@ export function checkTree(
     ),
   )
   // Links are judged as resolved through the package's other links (a chain may leave it).
-  const links = new Map(snapshot.entries.flatMap((e) => (e.kind === 'symlink' ? [[e.path, e.linkTarget ?? '']] : [])))
+  const links = new Map(
+    snapshot.entries.flatMap((e) => (e.kind === 'symlink' ? [[e.path, e.linkTarget ?? '']] : [])),
+  )
   const targetOf = (path: string) => links.get(path)
   for (const entry of snapshot.entries) checkEntry(entry, snapshot, devDependencies, problems, targetOf)
 }

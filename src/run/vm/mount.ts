@@ -104,10 +104,14 @@ async function refuseLinksOut(dir: string): Promise<void> {
     if (!entry.isSymbolicLink()) continue
     const path = relative(dir, join(entry.parentPath, entry.name))
     if (symlinkResolvesInside(path, (p) => linkOnDisk(join(dir, p)))) continue
-    throw runError('ERR_AGENTOS_SYMLINK', `${path} is a symlink → ${linkOnDisk(join(dir, path))} (pointing outside the package as resolved on disk)`, {
-      hint: 'Replace the symlink with the real file (`agentos-toolchain validate` lists them): a guest must see only the VM.',
-      path: join(dir, path),
-    })
+    throw runError(
+      'ERR_AGENTOS_SYMLINK',
+      `${path} is a symlink → ${linkOnDisk(join(dir, path))} (pointing outside the package as resolved on disk)`,
+      {
+        hint: 'Replace the symlink with the real file (`agentos-toolchain validate` lists them): a guest must see only the VM.',
+        path: join(dir, path),
+      },
+    )
   }
 }
 

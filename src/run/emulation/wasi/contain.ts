@@ -114,7 +114,11 @@ export function containPaths<T extends Record<string, Fn>>(
         if (resolved.loop) return ERRNO_LOOP
         if (spec.noLastLink && !follow && isLink(map.hostOf(resolved.path))) return ERRNO_LOOP
         const preopen = map.innermost(resolved.path)!
-        rewritten.push({arg, fd: preopen.fd, text: Buffer.from(relativeTo(preopen.guest, resolved.path), 'utf8')})
+        rewritten.push({
+          arg,
+          fd: preopen.fd,
+          text: Buffer.from(relativeTo(preopen.guest, resolved.path), 'utf8'),
+        })
         vmPath = resolved.path
       }
       const size = rewritten.reduce((sum, r) => sum + r.text.length, 0)
@@ -147,7 +151,11 @@ function relativeTo(guest: string, vmPath: string): string {
 }
 
 /** fd_close and fd_renumber keep the table of directory paths current. */
-function trackDescriptors(raw: Record<string, Fn>, wrapped: Record<string, Fn>, dirs: Map<number, string>): void {
+function trackDescriptors(
+  raw: Record<string, Fn>,
+  wrapped: Record<string, Fn>,
+  dirs: Map<number, string>,
+): void {
   const close = raw.fd_close as unknown as Call | undefined
   if (close) {
     wrapped.fd_close = ((fd: number) => {

@@ -120,7 +120,11 @@ export async function runWasi(options: WasiRunOptions): Promise<number> {
   const started: {instance?: {exports: Record<string, unknown>}} = {}
   // Every module, plain or not, reaches node:wasi through the path-checking layer (contain.ts).
   const imported = containPaths(
-    restrictedOnFirstCall(wasi.wasiImport as Record<string, (...args: unknown[]) => unknown>, started, readOnlyFds),
+    restrictedOnFirstCall(
+      wasi.wasiImport as Record<string, (...args: unknown[]) => unknown>,
+      started,
+      readOnlyFds,
+    ),
     options.preopens,
     () => started.instance?.exports.memory as {buffer: ArrayBuffer} | undefined,
   )

@@ -61,7 +61,11 @@ describe('resolveInVm: guest paths resolved inside the VM root', () => {
     ['an absolute link', '/home/agentos/abs/etc', '/etc'],
     ['a link into a package', '/home/agentos/lib/file', '/opt/agentos/pkgs/p/1.0.0/lib/file'],
     ['a package link out of it', '/opt/agentos/pkgs/p/1.0.0/lib/out/x', '/opt/agentos/pkgs/x'],
-    ['`..` after a link is taken from its target', '/home/agentos/lib/../lib/file', '/opt/agentos/pkgs/p/1.0.0/lib/file'],
+    [
+      '`..` after a link is taken from its target',
+      '/home/agentos/lib/../lib/file',
+      '/opt/agentos/pkgs/p/1.0.0/lib/file',
+    ],
   ])('%s', (_name, path, expected) => {
     expect(resolveInVm(path, true, hostOf)).toEqual({path: expected})
   })
