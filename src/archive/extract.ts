@@ -56,9 +56,7 @@ export async function extractAospkg(file: string, dir: string): Promise<Extracte
     const links = new Map(
       index.flatMap((e) => (e.kind === 'symlink' ? [[e.path.slice(1), e.linkTarget ?? '']] : [])),
     )
-    for (const [path, target] of links) {
-      if (!symlinkResolvesInside(path, (p) => links.get(p))) throw linkOutside(file, path, target)
-    }
+    refuseLinksOut(file, links, (p) => links.get(p))
 
     await mkdir(dir, {recursive: true})
     if ((await readdir(dir)).length > 0) {
@@ -100,10 +98,7 @@ export async function extractAospkg(file: string, dir: string): Promise<Extracte
       await symlink(entry.linkTarget!, local(entry.path))
     }
     // Checked again as resolved on disk, where the kernel will follow them.
-    for (const [path, target] of links) {
-      if (!symlinkResolvesInside(path, (p) => linkOnDisk(local(`/${p}`))))
-        throw linkOutside(file, path, target)
-    }
+    refuseLinksOut(file, links, (p) => linkOnDisk(local(`/${p}`)))
     await writeFile(join(dir, MANIFEST_FILE), renderManifestText(archive.manifest), {mode: 0o644, flag: 'wx'})
     return {
       dir: resolve(dir),
@@ -114,6 +109,17 @@ export async function extractAospkg(file: string, dir: string): Promise<Extracte
     }
   } finally {
     await archive.close()
+  }
+}
+
+/** Refuses the first link that leaves the package as resolved through `targetOf`. */
+function refuseLinksOut(
+  file: string,
+  links: Map<string, string>,
+  targetOf: (p: string) => string | undefined,
+): void {
+  for (const [path, target] of links) {
+    if (!symlinkResolvesInside(path, targetOf)) throw linkOutside(file, path, target)
   }
 }
 
