@@ -7,7 +7,8 @@ import {mkdir, open, readdir, symlink, writeFile} from 'node:fs/promises'
 import {join, posix, resolve} from 'node:path'
 import {AgentosError} from '../errors.js'
 import {MANIFEST_FILE} from '../format/paths.js'
-import {symlinkStaysInside} from '../format/paths.js'
+import {symlinkResolvesInside} from '../format/paths.js'
+import {linkOnDisk} from '../util/paths.js'
 import type {AospkgManifest} from './container.js'
 import {renderManifestText} from './manifest.js'
 import {openAospkgFile} from './reader.js'
@@ -51,17 +52,11 @@ export async function extractAospkg(file: string, dir: string): Promise<Extracte
           )
         }
       }
-      if (entry.kind === 'symlink' && !symlinkStaysInside(entry.path.slice(1), entry.linkTarget ?? '')) {
-        throw new AgentosError(
-          'ERR_AGENTOS_AOSPKG_SYMLINK_OUTSIDE',
-          `symlink ${entry.path} → ${entry.linkTarget} points outside the package`,
-          {
-            hint: 'Extraction refuses links out of the package; rebuild the archive without them.',
-            path: file,
-          },
-        )
-      }
     }
+    const links = new Map(
+      index.flatMap((e) => (e.kind === 'symlink' ? [[e.path.slice(1), e.linkTarget ?? '']] : [])),
+    )
+    refuseLinksOut(file, links, (p) => links.get(p))
 
     await mkdir(dir, {recursive: true})
     if ((await readdir(dir)).length > 0) {
@@ -102,6 +97,8 @@ export async function extractAospkg(file: string, dir: string): Promise<Extracte
       await mkdir(posix.dirname(local(entry.path)), {recursive: true})
       await symlink(entry.linkTarget!, local(entry.path))
     }
+    // Checked again as resolved on disk, where the kernel will follow them.
+    refuseLinksOut(file, links, (p) => linkOnDisk(local(`/${p}`)))
     await writeFile(join(dir, MANIFEST_FILE), renderManifestText(archive.manifest), {mode: 0o644, flag: 'wx'})
     return {
       dir: resolve(dir),
@@ -113,4 +110,23 @@ export async function extractAospkg(file: string, dir: string): Promise<Extracte
   } finally {
     await archive.close()
   }
+}
+
+/** Refuses the first link that leaves the package as resolved through `targetOf`. */
+function refuseLinksOut(
+  file: string,
+  links: Map<string, string>,
+  targetOf: (p: string) => string | undefined,
+): void {
+  for (const [path, target] of links) {
+    if (!symlinkResolvesInside(path, targetOf)) throw linkOutside(file, path, target)
+  }
+}
+
+function linkOutside(file: string, path: string, target: string): AgentosError {
+  return new AgentosError(
+    'ERR_AGENTOS_AOSPKG_SYMLINK_OUTSIDE',
+    `symlink /${path} → ${target} points outside the package (as resolved through the archive's links)`,
+    {hint: 'Extraction refuses links out of the package; rebuild the archive without them.', path: file},
+  )
 }

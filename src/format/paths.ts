@@ -68,6 +68,42 @@ export function symlinkStaysInside(linkPath: string, target: string): boolean {
   return !(resolved === '..' || resolved.startsWith('../'))
 }
 
+/** Links followed by {@link symlinkResolvesInside} before it calls a chain a loop (Linux's 40). */
+const MAX_LINK_HOPS = 40
+
+/**
+ * Whether the link at `linkPath` (package-relative) stays inside the package *as resolved*: every
+ * link met on the way (`targetOf` answers for a package-relative path: its link target, undefined
+ * when it is not a link) is followed, component by component, as the kernel would on disk, so a
+ * chain of individually harmless links (`d/s -> ..`, `up -> d/s/d/s/../..`) that reaches above
+ * the package counts as leaving it. An absolute target, a `..` above the package or a loop leaves.
+ * The one rule of `validate`, `run`'s mount and `.aospkg` extraction.
+ */
+export function symlinkResolvesInside(
+  linkPath: string,
+  targetOf: (path: string) => string | undefined,
+): boolean {
+  const parts = (path: string) => path.split('/').filter((part) => part !== '' && part !== '.')
+  const done = parts(linkPath)
+  let pending: string[] = []
+  let hops = 0
+  // Whether the last component walked may be a link (a `..` lands on one already walked).
+  let check = true
+  for (;;) {
+    const target = check && done.length > 0 ? targetOf(done.join('/')) : undefined
+    if (target !== undefined) {
+      if (target.startsWith('/') || ++hops > MAX_LINK_HOPS) return false
+      done.pop()
+      pending = [...parts(target), ...pending]
+    }
+    const part = pending.shift()
+    if (part === undefined) return true
+    check = part !== '..'
+    if (check) done.push(part)
+    else if (done.pop() === undefined) return false
+  }
+}
+
 /** The longest file name (one path segment) Linux allows, in bytes (NAME_MAX). */
 export const NAME_MAX = 255
 

@@ -8,3 +8,13 @@ export function isWithin(parent: string, child: string): boolean {
   const rel = relative(parent, child)
   return rel === '' || (rel !== '..' && !rel.startsWith(`..${sep}`) && !rel.startsWith(sep))
 }
+
+/** A link's target on disk, or undefined when the path is not a link (or does not exist). */
+export function linkOnDisk(path: string): string | undefined {
+  const {lstatSync, readlinkSync} = process.getBuiltinModule('node:fs')
+  try {
+    return lstatSync(path).isSymbolicLink() ? readlinkSync(path) : undefined
+  } catch {
+    return undefined
+  }
+}

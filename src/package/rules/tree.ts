@@ -5,7 +5,7 @@
 import type {Problem} from '../../errors.js'
 import {describeKind, detectHeader, isNativeKind} from '../../format/header.js'
 import {parseJsonLenient} from '../../format/json.js'
-import {MANIFEST_FILE, normalizePackagePath, symlinkStaysInside} from '../../format/paths.js'
+import {MANIFEST_FILE, normalizePackagePath, symlinkResolvesInside} from '../../format/paths.js'
 import type {PackageEntry, PackageSnapshot} from '../snapshot.js'
 
 const SOURCE_SMELLS: Array<[RegExp, string]> = [
@@ -35,7 +35,12 @@ export function checkTree(
       (name) => !neededAtRuntime.has(name),
     ),
   )
-  for (const entry of snapshot.entries) checkEntry(entry, snapshot, devDependencies, problems)
+  // Links are judged as resolved through the package's other links (a chain may leave it).
+  const links = new Map(
+    snapshot.entries.flatMap((e) => (e.kind === 'symlink' ? [[e.path, e.linkTarget ?? '']] : [])),
+  )
+  const targetOf = (path: string) => links.get(path)
+  for (const entry of snapshot.entries) checkEntry(entry, snapshot, devDependencies, problems, targetOf)
 }
 
 function checkEntry(
@@ -43,6 +48,7 @@ function checkEntry(
   snapshot: PackageSnapshot,
   devDependencies: ReadonlySet<string>,
   problems: Problem[],
+  targetOf: (path: string) => string | undefined,
 ): void {
   const {path} = entry
   for (const [pattern, what] of SOURCE_SMELLS) {
@@ -57,7 +63,7 @@ function checkEntry(
     }
   }
   if (entry.kind === 'symlink') {
-    const inside = symlinkStaysInside(path, entry.linkTarget ?? '')
+    const inside = symlinkResolvesInside(path, targetOf)
     if (inside && snapshot.origin.type === 'aospkg') {
       // The container keeps links and the runtime resolves them inside the archive (the
       // reference toolchain's bin/<cmd> links, for one); only a package shipped as files through

@@ -1,12 +1,12 @@
 import {open, readdir, readFile, realpath, stat} from 'node:fs/promises'
-import {join} from 'node:path'
+import {join, relative} from 'node:path'
 import type {Problem} from '../../errors.js'
 import {normalizeBin} from '../../format/bin-map.js'
 import {detectHeader, type HeaderInfo, readHead} from '../../format/header.js'
 import {jsonEnvelopeProblem} from '../../format/json-limits.js'
 import {checkManifest, providedSourcePath} from '../../format/manifest.js'
-import {MANIFEST_FILE} from '../../format/paths.js'
-import {isWithin} from '../../util/paths.js'
+import {MANIFEST_FILE, symlinkResolvesInside} from '../../format/paths.js'
+import {isWithin, linkOnDisk} from '../../util/paths.js'
 import {runError} from '../errors.js'
 
 /** A command of a package as the VM projects it. */
@@ -68,6 +68,7 @@ export interface RunPackage {
 export async function loadRunPackage(path: string): Promise<RunPackage> {
   const dir = await packageDir(path)
   const {pkg, manifest} = await readManifests(dir)
+  await refuseLinksOut(dir)
   const binDir = isObject(pkg) && pkg.bin !== undefined ? [] : await listBinDir(dir)
   const commands: RunCommand[] = normalizeBin(pkg ?? {}, binDir).commands.map(({name, entry}) => ({
     name,
@@ -91,6 +92,27 @@ export async function loadRunPackage(path: string): Promise<RunPackage> {
   const agent = manifest.agent
   if (agent) result.agent = agentOf(dir, agent, commands)
   return result
+}
+
+/**
+ * Refuses a package holding a link that leaves it as resolved on disk (`hostroot -> /`, a chain
+ * of `..` links): path-mapped guests would follow it on the host. `validate`'s rule and code.
+ */
+async function refuseLinksOut(dir: string): Promise<void> {
+  const entries = await readdir(dir, {recursive: true, withFileTypes: true})
+  for (const entry of entries) {
+    if (!entry.isSymbolicLink()) continue
+    const path = relative(dir, join(entry.parentPath, entry.name))
+    if (symlinkResolvesInside(path, (p) => linkOnDisk(join(dir, p)))) continue
+    throw runError(
+      'ERR_AGENTOS_SYMLINK',
+      `${path} is a symlink → ${linkOnDisk(join(dir, path))} (pointing outside the package as resolved on disk)`,
+      {
+        hint: 'Replace the symlink with the real file (`agentos-toolchain validate` lists them): a guest must see only the VM.',
+        path: join(dir, path),
+      },
+    )
+  }
 }
 
 /** The real path of a package directory; refused when there is none or it is not a directory. */

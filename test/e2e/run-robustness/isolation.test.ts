@@ -41,8 +41,7 @@ beforeAll(async () => {
   await rm(join(pkg, 'probe.wat'))
   await writeFile(join(pkg, 'bin/wasi-probe'), await watFileToWasm(runFixture('isolation/probe.wat')))
   await chmod(join(pkg, 'bin/wasi-probe'), 0o755)
-  // A link in the package itself that points out of it, at the sentinel next to the package.
-  await symlink('../sentinel', join(pkg, 'escape'))
+  // A package link out of it is refused at mount since issue 18 (containment.test.ts).
   await mkdir(tmp, {mode: 0o777})
   await chmod(tmp, 0o777)
   sentinels = [join(work, 'sentinel'), join(tmp, 'sentinel')]
@@ -290,7 +289,6 @@ describe('run isolation: WASI guests reach nothing outside the root', () => {
         `r=/opt/agentos/pkgs/${PKG}/1.0.0/../../../../sentinel`,
         `r=${work}/sentinel`,
         `r=${tmp}/sentinel`,
-        `r=/opt/agentos/pkgs/${PKG}/1.0.0/escape`,
       ]
       // Writes: `..` stops at the VM's / as on any system, so these may land in the guest's own
       // root (read back from /sentinel), never above it.

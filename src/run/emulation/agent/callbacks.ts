@@ -143,6 +143,11 @@ function answerTerminals(
  */
 async function vmFile(session: VmSession, vmPath: string): Promise<{host: string; writable: boolean}> {
   if (!vmPath.startsWith('/')) throw new Error(`${vmPath} is not an absolute path`)
+  // Path-mapped, the agent names files by their place in the per-run root (its cwd is mapped).
+  const mapped = session.root.root
+  if (session.isolation !== 'bwrap' && (vmPath === mapped || vmPath.startsWith(`${mapped}/`))) {
+    vmPath = vmPath.slice(mapped.length) || '/'
+  }
   return hostOf(session, await resolveVmPath(session, vmPath))
 }
 

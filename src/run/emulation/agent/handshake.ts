@@ -4,6 +4,7 @@
  * the agent's exit.
  */
 import type {VmSession} from '../process/exec.js'
+import {mapVmPath} from '../process/sandbox.js'
 import {delay, exitCodeOf, type GuestExit, type GuestProcess} from '../process/spawn.js'
 import {answerAgent, type CallbackContext, type Terminal} from './callbacks.js'
 import {readMessages, writeMessages} from './framing.js'
@@ -107,7 +108,7 @@ async function clientSide(
   const created = await step('session/new', timeouts.session, (signal) =>
     connection.agent.request(
       methods.agent.session.new,
-      {cwd: session.vm.cwd, mcpServers: []},
+      {cwd: guestCwd(session), mcpServers: []},
       {...options_, cancellationSignal: signal},
     ),
   )
@@ -195,4 +196,13 @@ function classify(error: unknown, step: string): Failure {
 /** How the agent ended, in words. */
 function describeExit(exit: GuestExit): string {
   return exit.signal ? `killed by ${exit.signal}` : `exit code ${exitCodeOf(exit)}`
+}
+
+/**
+ * The session's cwd as the agent sees it: a VM path in bubblewrap; path-mapped, the agent is a
+ * host process, so the VM path's place in the per-run root (`chdir` to `/home/agentos` would fail).
+ */
+function guestCwd(session: VmSession): string {
+  const {vm, root} = session
+  return session.isolation === 'bwrap' ? vm.cwd : mapVmPath(vm, root, vm.cwd)
 }

@@ -4,7 +4,7 @@ import {nodeOptionsFromShebang} from '../resolve.js'
 import type {Resolution} from '../resolution.js'
 import {assembleRoot, type VmRoot, type WasmShim} from '../root.js'
 import {bwrapArgs, guestNodePath, type Isolation, mapEnv, mapVmPath, mapVmPathsInValue} from './sandbox.js'
-import {AGENTOS_ROOT, packageMount, type Vm} from '../../vm/vm.js'
+import {AGENTOS_ROOT, packageMount, VM_HOME, VM_WORKSPACE, type Vm} from '../../vm/vm.js'
 import {type WasiRunnerCommand, wasiRunner} from '../wasi/runner-command.js'
 
 /** A VM with its root assembled and its isolation decided: what guest processes run in. */
@@ -26,6 +26,7 @@ export interface VmSession {
  * guest can spawn them.
  */
 export async function openSession(vm: Vm, isolation: Isolation, bwrap?: string): Promise<VmSession> {
+  if (isolation === 'path-mapped') refuseUncontainedOverlays(vm)
   // Path-mapped guests run the host's Node.js. Inside the single binary with no Node.js around,
   // only Node.js guests need one: they fail when planned, not every session.
   const node = isolation === 'bwrap' ? await guestNodePath(vm) : (hostNodeIfAny() ?? '')
@@ -59,6 +60,30 @@ export async function openSession(vm: Vm, isolation: Isolation, bwrap?: string):
     }
   }
   return session
+}
+
+/** VM directories whose literal paths a path-mapped guest may name: only they are a VM's own. */
+const VM_OWN = [AGENTOS_ROOT, VM_HOME, VM_WORKSPACE]
+
+/**
+ * Path-mapped guests are host processes: a `provides.files` target outside the VM's own
+ * directories (`/etc/app.conf`) is the host's file to a script that writes it by its literal path,
+ * so such a VM is refused rather than run.
+ *
+ * @throws AgentosError `ERR_AGENTOS_RUN_PATH_MAPPED_UNCONTAINED`.
+ */
+function refuseUncontainedOverlays(vm: Vm): void {
+  const outside = vm.overlays.find(
+    (o) => !VM_OWN.some((dir) => o.target === dir || o.target.startsWith(`${dir}/`)),
+  )
+  if (!outside) return
+  throw runError(
+    'ERR_AGENTOS_RUN_PATH_MAPPED_UNCONTAINED',
+    `provides.files target ${outside.target} is outside ${VM_OWN.join(', ')}: path-mapped guests are host processes and would write the host's ${outside.target}`,
+    {
+      hint: 'Run with bubblewrap (apt-get install bubblewrap; --isolation bwrap), or target a path under /opt/agentos, /home/agentos or /workspace.',
+    },
+  )
 }
 
 /**

@@ -26,8 +26,15 @@ export interface IsolationProbe {
   reason?: string
 }
 
-/** Namespaces every guest gets: its own pid space (so no process outlives the run), ipc and uts. */
+/**
+ * Namespaces every guest gets: its own pid space (so no process outlives the run), ipc and uts,
+ * a user namespace where one can be made, and no capabilities: as root bubblewrap would otherwise
+ * leave the guest every one, and CAP_SYS_ADMIN remounts a read-only package writable.
+ */
 const NAMESPACE_FLAGS = [
+  '--unshare-user-try',
+  '--cap-drop',
+  'ALL',
   '--unshare-pid',
   '--unshare-ipc',
   '--unshare-uts',

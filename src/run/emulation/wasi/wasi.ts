@@ -1,4 +1,5 @@
 import {RUN_EXIT, runError} from '../../errors.js'
+import {containPaths} from './contain.js'
 import type {Preopen} from './host/abi.js'
 
 // Not `import … from 'node:fs'`: see the note in run.ts.
@@ -117,10 +118,15 @@ export async function runWasi(options: WasiRunOptions): Promise<number> {
   })
   const readOnlyFds = options.preopens.flatMap((p, index) => (p.readOnly ? [index + 3] : []))
   const started: {instance?: {exports: Record<string, unknown>}} = {}
-  const imported = restrictedOnFirstCall(
-    wasi.wasiImport as Record<string, (...args: unknown[]) => unknown>,
-    started,
-    readOnlyFds,
+  // Every module, plain or not, reaches node:wasi through the path-checking layer (contain.ts).
+  const imported = containPaths(
+    restrictedOnFirstCall(
+      wasi.wasiImport as Record<string, (...args: unknown[]) => unknown>,
+      started,
+      readOnlyFds,
+    ),
+    options.preopens,
+    () => started.instance?.exports.memory as {buffer: ArrayBuffer} | undefined,
   )
   // Modules linked against the agentOS libc get the host layer; plain WASI modules never load it.
   const host =

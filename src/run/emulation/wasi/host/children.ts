@@ -11,6 +11,7 @@ import type {GuestIo} from './guest-io.js'
 import {DEVICES, type VmPaths} from './vm-paths.js'
 
 const ERRNO_MORE = {acces: 2, noexec: 45} as const
+const ERRNO_ROFS = 69
 const SPAWN_ACTION = {close: 1, dup2: 2, open: 3} as const
 const WASM_MAGIC = Buffer.from([0x00, 0x61, 0x73, 0x6d])
 
@@ -95,13 +96,18 @@ export class Children {
   private openHost(vmPath: string, oflag: number, mode: number): Description | number {
     // The VM has no /dev of its own; the two harmless devices are the host's.
     const {paths} = this.ctx
-    const host = DEVICES.has(vmPath) ? vmPath : paths.hostOf(paths.resolveVm(vmPath))
-    if (!host) return ERRNO.noent
+    const resolved = DEVICES.has(vmPath) ? vmPath : paths.resolveVm(vmPath)
+    const host = DEVICES.has(vmPath) ? vmPath : paths.hostOf(resolved)
+    if (!host || resolved === undefined) return ERRNO.noent
+    // A redirection into a read-only mount (a package) is refused, as node:wasi's rights would.
+    if (oflag & 3 && paths.preopenOf(resolved)?.readOnly) return ERRNO_ROFS
     // posix_spawn's open flags (musl/wasi-libc values): O_WRONLY 1, O_RDWR 2, O_CREAT 0o100, O_TRUNC 0o1000, O_APPEND 0o2000.
     let flags = oflag & 2 ? fsc.O_RDWR : oflag & 1 ? fsc.O_WRONLY : fsc.O_RDONLY
     if (oflag & 0o100) flags |= fsc.O_CREAT
     if (oflag & 0o1000) flags |= fsc.O_TRUNC
     if (oflag & 0o2000) flags |= fsc.O_APPEND
+    // The path is resolved (no link left in it): a link swapped in since is not followed.
+    if (!DEVICES.has(vmPath)) flags |= fsc.O_NOFOLLOW
     try {
       return {kind: 'host', fd: openSync(host, flags, mode || 0o644), refs: 1}
     } catch {

@@ -2,8 +2,8 @@
  * The VM's paths over the guest's preopens: which preopen a VM path lands in, its host path, and
  * symlinks followed inside the VM.
  */
-import {lstatSync, readlinkSync} from 'node:fs'
-import {join, posix} from 'node:path'
+import {join} from 'node:path'
+import {resolveInVm} from '../vm-resolve.js'
 import type {Preopen} from './abi.js'
 
 /** The harmless host devices the VM shows at their own paths: it has no /dev of its own. */
@@ -33,38 +33,19 @@ export class VmPaths {
   }
 
   /** The host path of a VM path (links not followed). */
-  hostOf(vmPath: string): string | undefined {
+  hostOf(vmPath: string | undefined): string | undefined {
+    if (vmPath === undefined) return undefined
     const p = this.preopenOf(vmPath)
     if (!p) return undefined
     return join(p.host, p.guest === '/' ? vmPath : vmPath.slice(p.guest.length))
   }
 
-  /** Resolves symlinks inside the VM: a link's target is a VM path, whatever preopen it lands in. */
-  resolveVm(vmPath: string, followLast = true): string {
-    let path = posix.normalize(vmPath)
-    for (let hops = 0; hops < 40; hops++) {
-      const parts = path.split('/').filter(Boolean)
-      let changed = false
-      for (let i = 0; i < parts.length; i++) {
-        if (i === parts.length - 1 && !followLast) break
-        const prefix = `/${parts.slice(0, i + 1).join('/')}`
-        const host = this.hostOf(prefix)
-        if (!host) return path
-        let target: string
-        try {
-          if (!lstatSync(host).isSymbolicLink()) continue
-          target = readlinkSync(host)
-        } catch {
-          return path
-        }
-        const base = posix.dirname(prefix)
-        path = posix.normalize(posix.join(target.startsWith('/') ? '/' : base, target, ...parts.slice(i + 1)))
-        changed = true
-        break
-      }
-      if (!changed) return path
-    }
-    return path
+  /**
+   * Resolves symlinks inside the VM, component by component (vm-resolve.ts): a link's target is a
+   * VM path, whatever preopen it lands in. Undefined when the links loop.
+   */
+  resolveVm(vmPath: string, followLast = true): string | undefined {
+    return resolveInVm(vmPath, followLast, (path) => this.hostOf(path)).path
   }
 
   /** The guest path of the preopen behind node:wasi descriptor `fd`. */

@@ -50,6 +50,7 @@ function crossPreopen(ctx: WrapContext, name: string, pathIndex: number, lenInde
     if (base === undefined) return result
     const vmPath = posix.join(base, memory.text(args[pathIndex]!, args[lenIndex]!))
     const resolved = paths.resolveVm(vmPath)
+    if (resolved === undefined) return result
     const target = paths.preopenOf(resolved)
     if (!target || (target.fd === args[0] && resolved === vmPath)) return result
     const rest =

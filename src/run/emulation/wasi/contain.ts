@@ -1,0 +1,214 @@
+/**
+ * The path-checking layer every WASI module runs behind: node:wasi checks only the last component
+ * of a path for links, so a guest link in a directory component (`up -> ../../..`, then
+ * `up/etc/passwd`) would reach the host. Each `path_*` call has its paths resolved inside the VM
+ * here (vm-resolve.ts) and reaches node:wasi as a link-free path relative to the preopen it lands
+ * in; directory descriptors remember their VM path for the calls relative to them.
+ *
+ * Loaded for every WASM command: no `import … from 'node:fs'` (see the note in run.ts).
+ */
+import type {Preopen} from './host/abi.js'
+import {joinVm, resolveInVm} from './vm-resolve.js'
+
+type Fn = (...args: never[]) => unknown
+type Call = (...args: unknown[]) => number
+
+const ERRNO_BADF = 8
+const ERRNO_LOOP = 32
+const ERRNO_NAMETOOLONG = 37
+
+/** Where a call takes a path: its directory descriptor, pointer and length, and whether its last link is followed. */
+interface PathArg {
+  fd: number
+  ptr: number
+  len: number
+  /** Index of the lookupflags argument (bit 0: follow the last link); none: never followed. */
+  flags?: number
+}
+
+/** A call's outputs in guest memory: `[pointer index, size, or index of the size argument]`. */
+type Output = [number, number, 'size-at'?]
+
+const SPECS: Record<string, {paths: PathArg[]; outputs?: Output[]; noLastLink?: boolean}> = {
+  path_create_directory: {paths: [{fd: 0, ptr: 1, len: 2}]},
+  path_filestat_get: {paths: [{fd: 0, ptr: 2, len: 3, flags: 1}], outputs: [[4, 64]]},
+  path_filestat_set_times: {paths: [{fd: 0, ptr: 2, len: 3, flags: 1}], noLastLink: true},
+  path_link: {
+    paths: [
+      {fd: 0, ptr: 2, len: 3, flags: 1},
+      {fd: 4, ptr: 5, len: 6},
+    ],
+  },
+  path_open: {paths: [{fd: 0, ptr: 2, len: 3, flags: 1}], outputs: [[8, 4]], noLastLink: true},
+  path_readlink: {
+    paths: [{fd: 0, ptr: 1, len: 2}],
+    outputs: [
+      [3, 4, 'size-at'],
+      [5, 4],
+    ],
+  },
+  path_remove_directory: {paths: [{fd: 0, ptr: 1, len: 2}]},
+  path_rename: {
+    paths: [
+      {fd: 0, ptr: 1, len: 2},
+      {fd: 3, ptr: 4, len: 5},
+    ],
+  },
+  path_symlink: {paths: [{fd: 2, ptr: 3, len: 4}]},
+  path_unlink_file: {paths: [{fd: 0, ptr: 1, len: 2}]},
+}
+
+/** A preopen with node:wasi's descriptor for it (3, 4, … in order). */
+interface Numbered extends Preopen {
+  fd: number
+}
+
+/** The preopens, innermost first, and the host file of a VM path through them. */
+export function preopenMap(preopens: readonly Preopen[]): {
+  innermost(vmPath: string): Numbered | undefined
+  hostOf(vmPath: string): string | undefined
+} {
+  const byLength = preopens
+    .map((p, index) => ({...p, fd: index + 3}))
+    .sort((a, b) => b.guest.length - a.guest.length)
+  const innermost = (vmPath: string) =>
+    byLength.find((p) => p.guest === '/' || vmPath === p.guest || vmPath.startsWith(`${p.guest}/`))
+  return {
+    innermost,
+    hostOf(vmPath) {
+      const p = innermost(vmPath)
+      if (!p) return undefined
+      const rest = p.guest === '/' ? vmPath : vmPath.slice(p.guest.length)
+      return rest === '' || rest === '/' ? p.host : `${p.host}${rest}`
+    },
+  }
+}
+
+/**
+ * node:wasi's functions with every path resolved inside the VM first. `memory` is the instance's
+ * memory once it runs.
+ */
+export function containPaths<T extends Record<string, Fn>>(
+  raw: T,
+  preopens: readonly Preopen[],
+  memory: () => {buffer: ArrayBuffer} | undefined,
+): T {
+  const map = preopenMap(preopens)
+  const dirs = new Map<number, string>(preopens.map((p, index) => [index + 3, p.guest]))
+  const wrapped: Record<string, Fn> = {...raw}
+  for (const [name, spec] of Object.entries(SPECS)) {
+    const fn = raw[name] as unknown as Call | undefined
+    if (!fn) continue
+    wrapped[name] = ((...args: unknown[]) => {
+      const buffer = memory()?.buffer
+      if (!buffer) return fn(...args)
+      const bytes = new Uint8Array(buffer)
+      const rewritten: Array<{arg: PathArg; fd: number; text: Buffer}> = []
+      let vmPath = ''
+      for (const arg of spec.paths) {
+        const base = dirs.get(args[arg.fd] as number)
+        if (base === undefined) return ERRNO_BADF
+        const text = Buffer.from(buffer, args[arg.ptr] as number, args[arg.len] as number).toString('utf8')
+        const follow = arg.flags !== undefined && ((args[arg.flags] as number) & 1) === 1
+        const resolved = resolveInVm(joinVm(base, text), follow, map.hostOf)
+        if (resolved.loop) return ERRNO_LOOP
+        if (spec.noLastLink && !follow && isLink(map.hostOf(resolved.path))) return ERRNO_LOOP
+        const preopen = map.innermost(resolved.path)!
+        rewritten.push({
+          arg,
+          fd: preopen.fd,
+          text: Buffer.from(relativeTo(preopen.guest, resolved.path), 'utf8'),
+        })
+        vmPath = resolved.path
+      }
+      const size = rewritten.reduce((sum, r) => sum + r.text.length, 0)
+      if (size > bytes.length) return ERRNO_NAMETOOLONG
+      const result = withScratch(bytes, size, spec.outputs ?? [], args, () => {
+        let offset = 0
+        for (const {arg, fd, text} of rewritten) {
+          bytes.set(text, offset)
+          args[arg.fd] = fd
+          args[arg.ptr] = offset
+          args[arg.len] = text.length
+          offset += text.length
+        }
+        return fn(...args)
+      })
+      if (name === 'path_open' && result === 0) {
+        dirs.set(new DataView(buffer).getUint32(args[8] as number, true), vmPath)
+      }
+      return result
+    }) as Fn
+  }
+  trackDescriptors(raw, wrapped, dirs)
+  return wrapped as T
+}
+
+/** A VM path relative to the preopen it lands in (`.` for the preopen itself). */
+function relativeTo(guest: string, vmPath: string): string {
+  if (vmPath === guest) return '.'
+  return vmPath.slice(guest === '/' ? 1 : guest.length + 1) || '.'
+}
+
+/** fd_close and fd_renumber keep the table of directory paths current. */
+function trackDescriptors(
+  raw: Record<string, Fn>,
+  wrapped: Record<string, Fn>,
+  dirs: Map<number, string>,
+): void {
+  const close = raw.fd_close as unknown as Call | undefined
+  if (close) {
+    wrapped.fd_close = ((fd: number) => {
+      const result = close(fd)
+      if (result === 0) dirs.delete(fd)
+      return result
+    }) as Fn
+  }
+  const renumber = raw.fd_renumber as unknown as Call | undefined
+  if (renumber) {
+    wrapped.fd_renumber = ((from: number, to: number) => {
+      const result = renumber(from, to)
+      if (result !== 0) return result
+      const path = dirs.get(from)
+      dirs.delete(from)
+      if (path === undefined) dirs.delete(to)
+      else dirs.set(to, path)
+      return result
+    }) as Fn
+  }
+}
+
+/**
+ * Runs `call` with the first `size` bytes of guest memory borrowed for the rewritten paths and
+ * given back afterwards, except the call's outputs, which may lie in that area.
+ */
+function withScratch(
+  bytes: Uint8Array,
+  size: number,
+  outputs: Output[],
+  args: unknown[],
+  call: () => number,
+): number {
+  const saved = bytes.slice(0, size)
+  const result = call()
+  const ranges = outputs.map(([ptr, length, sizeAt]) => {
+    const start = args[ptr] as number
+    const end = start + (sizeAt ? (args[length] as number) : length)
+    return {start, data: bytes.slice(start, end)}
+  })
+  bytes.set(saved, 0)
+  for (const {start, data} of ranges) bytes.set(data, start)
+  return result
+}
+
+const {lstatSync} = process.getBuiltinModule('node:fs')
+
+/** Whether a host path is a symlink. */
+function isLink(host: string | undefined): boolean {
+  if (host === undefined) return false
+  try {
+    return lstatSync(host).isSymbolicLink()
+  } catch {
+    return false
+  }
+}

@@ -1,0 +1,180 @@
+/**
+ * Issue 18, "a guest sees only the VM": a WASM probe (fixtures/wat/containment-probe.wat) tries
+ * links out of the VM root in directory components, `..`, absolute host paths and package links,
+ * in every isolation mode, as root and as an unprivileged user; a host canary directory must come
+ * out byte for byte as it went in, and nothing of it may be printed. Packages holding links out
+ * of them are refused; bubblewrap as root leaves no capability to remount a package writable;
+ * path-mapped mode refuses a `provides.files` target it would write on the host.
+ * Real processes of the built CLI (`npm run build` first).
+ */
+import {existsSync} from 'node:fs'
+import {chmod, mkdir, readFile, rm, symlink, writeFile} from 'node:fs/promises'
+import {join} from 'node:path'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {runProcess} from '../../helpers/cli.js'
+import {IS_ROOT, NOBODY, sharedTempDir, unprivilegedSkipReason} from '../../helpers/privileges.js'
+import {bwrap, requires} from '../../helpers/requirements.js'
+import {digestOf} from '../../helpers/run-fixtures.js'
+import {snapshotTree, treeDigest} from '../../helpers/tree.js'
+import {watFileToWasm} from '../../helpers/wasm.js'
+import {ROOT} from '../../helpers/cli.js'
+
+const CANARY = 'CANARY-host-bytes\n'
+let work: string
+let canary: string
+let pkg: string
+let canaryDigest: string
+
+async function makePackage(dir: string, name: string, bin: Record<string, string>, extra: object = {}) {
+  await mkdir(join(dir, 'bin'), {recursive: true})
+  await writeFile(join(dir, 'package.json'), JSON.stringify({name, version: '1.0.0', bin}))
+  await writeFile(join(dir, 'agentos-package.json'), JSON.stringify({name, version: '1.0.0', ...extra}))
+}
+
+beforeAll(async () => {
+  work = sharedTempDir('agentos-containment-')
+  canary = join(work, 'canary')
+  await mkdir(join(canary, 'sub'), {recursive: true, mode: 0o777})
+  await writeFile(join(canary, 'secret'), CANARY, {mode: 0o666})
+  await writeFile(join(canary, 'sub/secret'), CANARY, {mode: 0o666})
+  for (const dir of [canary, join(canary, 'sub')]) await chmod(dir, 0o777)
+  await chmod(join(canary, 'secret'), 0o666)
+  pkg = join(work, 'probe-pkg')
+  await makePackage(pkg, 'containment-probe', {probe: 'bin/probe'})
+  await writeFile(
+    join(pkg, 'bin/probe'),
+    await watFileToWasm(join(ROOT, 'fixtures/wat/containment-probe.wat')),
+  )
+  await chmod(join(pkg, 'bin/probe'), 0o755)
+  canaryDigest = treeDigest(await snapshotTree(canary))
+})
+afterAll(async () => {
+  if (work) await rm(work, {recursive: true, force: true})
+})
+
+async function run(inputs: string[], args: string[], uid?: number) {
+  const result = await runProcess(['run', ...inputs, ...args], {
+    env: {...process.env, HOME: work},
+    uid,
+    gid: uid,
+  })
+  return {...result, output: result.stdout + result.stderr}
+}
+
+async function expectCanaryUntouched(output: string): Promise<void> {
+  expect(treeDigest(await snapshotTree(canary))).toBe(canaryDigest)
+  expect(output).not.toContain('CANARY')
+}
+
+const deep = '../'.repeat(24)
+/** Link tricks, `..` and absolute paths aimed at the canary. */
+const probeArgs = () => [
+  `l=${deep.slice(0, -1)}=/home/agentos/up`,
+  `r=/home/agentos/up${canary}/secret`,
+  `w=/home/agentos/up${canary}/secret`,
+  `w=/home/agentos/up${canary}/sub/secret`,
+  `m=/home/agentos/up${canary}/made`,
+  `u=/home/agentos/up${canary}/sub/secret`,
+  `l=${canary}=/home/agentos/abs`,
+  `r=/home/agentos/abs/secret`,
+  `w=/home/agentos/abs/new-file`,
+  `l=/=/workspace/root`,
+  `r=/workspace/root${canary}/secret`,
+  `l=../home/agentos/up=/tmp/chain`,
+  `r=/tmp/chain${canary}/sub/secret`,
+  `r=${deep}${canary.slice(1)}/secret`,
+  `r=${canary}/secret`,
+  `w=${canary}/secret`,
+  `r=/opt/agentos/pkgs/containment-probe/1.0.0/${deep}${canary.slice(1)}/secret`,
+]
+
+const MODES: Array<[string, string[]]> = [
+  ['in-process WASI', []],
+  ['WASI runner in bubblewrap', ['--isolation', 'bwrap', '--timeout', '60000']],
+  ['WASI runner path-mapped', ['--isolation', 'path-mapped', '--timeout', '60000']],
+]
+const unprivileged = IS_ROOT ? unprivilegedSkipReason() : null
+const USERS: Array<[string, number | undefined]> = [
+  [IS_ROOT ? 'root' : 'this user', undefined],
+  ['unprivileged', IS_ROOT ? NOBODY : undefined],
+]
+
+describe('a WASM guest reads and changes no host byte', () => {
+  for (const [user, uid] of USERS) {
+    it.for(MODES)(`%s, as ${user}`, async ([, flags], context) => {
+      if (flags.includes('bwrap')) requires(context, bwrap)
+      if (user === 'unprivileged' && unprivileged) context.skip(unprivileged)
+      const result = await run([pkg], [...flags, '--', 'probe', ...probeArgs()], uid)
+      expect(result.exitCode, result.output).toBe(0)
+      expect(result.stdout.trim().split('\n')).toHaveLength(probeArgs().length)
+      await expectCanaryUntouched(result.output)
+    })
+  }
+})
+
+describe('packages and archives whose links leave them are refused', () => {
+  it.for(MODES)('a package holding hostroot -> / (%s)', async ([, flags], context) => {
+    if (flags.includes('bwrap')) requires(context, bwrap)
+    const bad = join(work, 'hostroot-pkg')
+    await rm(bad, {recursive: true, force: true})
+    await makePackage(bad, 'hostroot-pkg', {probe2: 'bin/probe2'})
+    await writeFile(join(bad, 'bin/probe2'), await readFile(join(pkg, 'bin/probe')))
+    await chmod(join(bad, 'bin/probe2'), 0o755)
+    await mkdir(join(bad, 'd'))
+    await symlink('..', join(bad, 'd/s'))
+    await symlink('d/s/d/s/../..', join(bad, 'hostroot'))
+    const result = await run(
+      [bad],
+      [...flags, '--', 'probe2', `r=/opt/agentos/pkgs/hostroot-pkg/1.0.0/hostroot${canary}/secret`],
+    )
+    expect(result.exitCode, result.output).toBe(125)
+    expect(result.stderr).toContain('ERR_AGENTOS_SYMLINK')
+    await expectCanaryUntouched(result.output)
+  })
+})
+
+describe('bubblewrap as root keeps no capability', () => {
+  it('a guest cannot remount its package writable', async (context) => {
+    requires(context, bwrap)
+    if (!IS_ROOT) context.skip('a root-only case (an unprivileged bwrap has no capabilities anyway)')
+    const sh = join(work, 'remount-pkg')
+    await makePackage(sh, 'remount-pkg', {remount: 'bin/remount'})
+    const mount = '/opt/agentos/pkgs/remount-pkg/1.0.0'
+    await writeFile(
+      join(sh, 'bin/remount'),
+      `#!/bin/sh\nmount -o remount,rw,bind ${mount} 2>/dev/null; mount -o remount,rw ${mount} 2>/dev/null\necho pwned >> ${mount}/package.json 2>/dev/null && echo WROTE\necho done\n`,
+      {mode: 0o755},
+    )
+    const before = await digestOf(sh)
+    const result = await run([sh], ['--isolation', 'bwrap', '--', 'remount'])
+    expect(result.stdout, result.output).toContain('done')
+    expect(result.stdout).not.toContain('WROTE')
+    expect(await digestOf(sh)).toBe(before)
+  })
+})
+
+describe('path-mapped mode refuses what it cannot contain', () => {
+  it('a provides.files target outside the VM directories, written by a literal path', async () => {
+    const name = `agentos-containment-${process.pid}.conf`
+    const hostFile = join('/etc', name)
+    const dir = join(work, 'etc-pkg')
+    await makePackage(
+      dir,
+      'etc-pkg',
+      {writer: 'bin/writer'},
+      {provides: {files: [{source: 'conf', target: hostFile}]}},
+    )
+    await writeFile(join(dir, 'conf'), 'conf\n')
+    await writeFile(join(dir, 'bin/writer'), `#!/bin/sh\necho written > ${hostFile} && echo WROTE\n`, {
+      mode: 0o755,
+    })
+    try {
+      const result = await run([dir], ['--isolation', 'path-mapped', '--', 'writer'])
+      expect(existsSync(hostFile), result.output).toBe(false)
+      expect(result.exitCode, result.output).toBe(125)
+      expect(result.stderr).toContain('ERR_AGENTOS_RUN_PATH_MAPPED_UNCONTAINED')
+    } finally {
+      await rm(hostFile, {force: true})
+    }
+  })
+})
