@@ -27,8 +27,11 @@ const WASI = {ENOENT: 44, EPERM: 63, EROFS: 69, ENOTCAPABLE: 76}
 
 let work: string
 let pkg: string
+/** The same package without its /etc provides target, which path-mapped mode refuses (issue 18). */
+let pkgMapped: string
 let tmp: string
 let pkgDigest: string
+let pkgMappedDigest: string
 /** Sentinels two and three levels above every VM root, and their state before any run. */
 let sentinels: string[]
 let sentinelState: string[]
@@ -47,7 +50,11 @@ beforeAll(async () => {
   sentinels = [join(work, 'sentinel'), join(tmp, 'sentinel')]
   for (const file of sentinels) await writeFile(file, SENTINEL, {mode: 0o666})
   sentinelState = await Promise.all(sentinels.map(stateOf))
+  pkgMapped = join(work, 'pkg-mapped')
+  await cp(pkg, pkgMapped, {recursive: true})
+  await writeFile(join(pkgMapped, 'agentos-package.json'), JSON.stringify({name: PKG, version: '1.0.0'}))
   pkgDigest = await digestOf(pkg)
+  pkgMappedDigest = await digestOf(pkgMapped)
 })
 afterAll(async () => {
   if (work) await rm(work, {recursive: true, force: true})
@@ -61,13 +68,15 @@ async function stateOf(file: string): Promise<string> {
 /** The package, the sentinels and the temp dir are as before, and no VM root is left behind. */
 async function expectHostUntouched(output: string): Promise<void> {
   expect(await digestOf(pkg)).toBe(pkgDigest)
+  expect(await digestOf(pkgMapped)).toBe(pkgMappedDigest)
   expect(await Promise.all(sentinels.map(stateOf))).toEqual(sentinelState)
   expect(output).not.toContain('host sentinel')
   expect((await readdir(tmp)).filter((name) => name.startsWith('agentos-run-'))).toEqual([])
 }
 
-async function run(args: string[], options: {uid?: number} = {}) {
-  const result = await runProcess(['run', pkg, ...args], {
+async function run(args: string[], options: {uid?: number; pkg?: string} = {}) {
+  const dir = options.pkg ?? (args.includes('path-mapped') ? pkgMapped : pkg)
+  const result = await runProcess(['run', dir, ...args], {
     env: {TMPDIR: tmp, HOME: work},
     uid: options.uid,
   })
@@ -218,6 +227,19 @@ describe('run isolation: provides.files targets copy up', () => {
     async (isolation, context) => {
       requiresIsolation(context, isolation)
       const source = await readFile(join(pkg, 'etc/isolation-probe.conf'), 'utf8')
+      if (isolation === 'path-mapped') {
+        // A guest could write the target by a literal path, which path mapping cannot rewrite: the
+        // host's /etc would change. Refused before anything runs.
+        const refused = await run(['--isolation', isolation, '--json', '--', 'node-writer', `w=${target}`], {
+          pkg,
+        })
+        expect(refused.exitCode, refused.output).toBe(125)
+        expect(JSON.parse(refused.stdout)).toMatchObject({
+          error: {code: 'ERR_AGENTOS_RUN_PATH_MAPPED_UNCONTAINED'},
+        })
+        await expectHostUntouched(refused.output)
+        return
+      }
       const node = await run([
         '--isolation',
         isolation,
