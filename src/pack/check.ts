@@ -1,22 +1,23 @@
 /** The check step of `pack`: native code in the written closure, and the package's validation. */
 import {AgentosError} from '../errors.js'
-import {analyzePackage} from '../package/analyze.js'
+import {packageVerdict, summarize} from '../package/validate.js'
 import type {WrittenPackage} from '../output/files.js'
 import {findNatives, platformPruneWarnings} from './natives.js'
 import type {Closure} from './tree.js'
-import type {NativeFile, PackReporter, Plan} from './types.js'
+import type {NativeFile, PackReporter, PackResult, Plan} from './types.js'
 
 /**
  * Refuses native files left in the package and a package that fails validation, reporting the
- * check step; adds the warnings to the plan's and returns the native files pruned.
+ * check step; adds the warnings to the plan's and returns the native files pruned and the
+ * package's verdict (the one `validate` gives the output: {@link packageVerdict}).
  */
-export function checkPacked(
+export async function checkPacked(
   written: WrittenPackage,
   plan: Plan,
   closure: Closure,
   commandPaths: ReadonlySet<string>,
   report: PackReporter,
-): NativeFile[] {
+): Promise<{pruned: NativeFile[]; validation: PackResult['validation']}> {
   const {snapshot, skipped} = written
   const {commands, warnings} = plan
   report.start?.('check')
@@ -37,7 +38,7 @@ export function checkPacked(
   }
   const pruned = findNatives(skipped, closure)
   warnings.push(...platformPruneWarnings(pruned, closure, commands))
-  const {problems} = analyzePackage(snapshot)
+  const {model, problems} = await packageVerdict(snapshot)
   const errors = problems.filter((p) => p.severity === 'error')
   if (errors.length > 0) {
     throw new AgentosError(
@@ -48,5 +49,5 @@ export function checkPacked(
   }
   warnings.push(...problems.filter((p) => p.severity === 'warning'))
   report.done?.('check', pruned.length > 0 ? `pruned ${pruned.length} native files` : 'valid')
-  return pruned
+  return {pruned, validation: {...summarize(problems, model), problems}}
 }

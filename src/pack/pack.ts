@@ -71,7 +71,7 @@ export async function pack(options: PackOptions): Promise<PackResult> {
     leaveOutOwnOutputs(plan.files, ownOutputs(destination, options, cwd))
     const commandPaths = new Set(plan.commands.map((c) => c.entry))
     const copied = await copyPackage(plan, destination.target, names, commandPaths, options, report, held)
-    const pruned = checkPacked(copied, plan, closure, commandPaths, report)
+    const {pruned, validation} = await checkPacked(copied, plan, closure, commandPaths, report)
     const placed = await writeInPlace(copied, plan, destination, version, options, cwd, report, held)
     return packResult({
       source,
@@ -83,6 +83,7 @@ export async function pack(options: PackOptions): Promise<PackResult> {
       snapshot: copied.snapshot,
       fileEntries: copied.fileEntries,
       pruned,
+      validation,
       placed,
     })
   } catch (error) {

@@ -26,6 +26,7 @@ export interface PackOutcome {
   snapshot: PackageSnapshot
   fileEntries: PackageEntry[]
   pruned: NativeFile[]
+  validation: PackResult['validation']
   placed: Placed
 }
 
@@ -55,6 +56,7 @@ export function packResult(outcome: PackOutcome): PackResult {
     pruned,
     prunedBytes: pruned.reduce((sum, n) => sum + n.bytes, 0),
     warnings,
+    validation: outcome.validation,
     source: {
       kind: source.kind,
       spec: source.spec,

@@ -3,6 +3,7 @@ import type {Problem} from '../errors.js'
 import type {OutputFile} from '../output/files.js'
 import type {CopyTree} from '../output/copy-protocol.js'
 import type {OutputFormat, WrittenAospkg} from '../output/write-aospkg.js'
+import type {ValidationSummary} from '../package/validate.js'
 import type {PackSource} from './source.js'
 import type {ArbNode, Closure, LeftOut} from './tree.js'
 
@@ -102,6 +103,11 @@ export interface PackResult {
   pruned: NativeFile[]
   prunedBytes: number
   warnings: Problem[]
+  /**
+   * The package's verdict, as `validate --json` reports it for the output (same problems, same
+   * counts): `ok` is always true here, since pack refuses a package with errors.
+   */
+  validation: {ok: boolean; problems: Problem[]; summary: ValidationSummary}
   /**
    * `lockfile`: the project's lockfile the closure was installed from (exactly, as `npm ci`);
    * `installedBy: 'pnpm'`: read from pnpm's installed tree; `workspaceRoot`: the workspace whose

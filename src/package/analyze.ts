@@ -14,6 +14,7 @@ import {
   readManifest,
   readPackageJson,
 } from './rules/descriptors.js'
+import {checkRuntimeCommands, checkRuntimeManifest} from './rules/runtime.js'
 import {checkProvidedSources, checkTree} from './rules/tree.js'
 import type {PackageSnapshot} from './snapshot.js'
 
@@ -31,6 +32,8 @@ export function analyzePackage(snapshot: PackageSnapshot): Analysis {
   checkAgent(snapshot, manifestRaw, found.commands, found.hasBinMap, problems)
   checkHasCommands(found, problems)
   checkProvidedSources(snapshot, manifestRaw, problems)
+  checkRuntimeCommands(found.commands, problems)
+  checkRuntimeManifest(snapshot, manifestRaw, found.commands, problems)
   const pkgVersion = typeof packageJson?.version === 'string' ? packageJson.version : undefined
   checkVersionsAgree(manifest, pkgVersion, problems)
   checkTree(snapshot, packageJson, problems)

@@ -1,10 +1,9 @@
-import {analyzePackage} from './analyze.js'
 import type {ClosurePackage, CommandInfo} from './model.js'
 import type {AgentBlock, ProvidesBlock} from '../format/manifest.js'
 import {SNAPSHOT_BUNDLE_FILE} from '../format/paths.js'
 import {type PackageSnapshot, type SnapshotOrigin} from './snapshot.js'
 import {readPackage} from './read.js'
-import {summarize, type ValidationReport} from './validate.js'
+import {packageVerdict, summarize, type ValidationReport} from './validate.js'
 
 /** A command as `inspect` lists it. */
 export interface InspectCommand {
@@ -49,7 +48,7 @@ export interface InspectReport {
  */
 export async function inspectPackage(target: string): Promise<InspectReport> {
   const snapshot = await readPackage(target, {digest: true})
-  const {model, problems} = analyzePackage(snapshot)
+  const {model, problems} = await packageVerdict(snapshot)
   const {ok, summary} = summarize(problems, model)
   const closureFiles = model.closure.reduce((sum, p) => sum + p.files, 0)
   const closureBytes = model.closure.reduce((sum, p) => sum + p.bytes, 0)

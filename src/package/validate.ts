@@ -1,7 +1,8 @@
 import {analyzePackage, sortProblems} from './analyze.js'
-import type {PackageModel} from './model.js'
+import type {Analysis, PackageModel} from './model.js'
 import type {Problem} from '../errors.js'
 import {readPackage} from './read.js'
+import type {PackageSnapshot} from './snapshot.js'
 
 /** Options of {@link validatePackage}. */
 export interface ValidateOptions {
@@ -55,12 +56,26 @@ export async function validatePackage(
   options: ValidateOptions = {},
 ): Promise<ValidationReport> {
   const snapshot = await readPackage(target)
-  const {model, problems} = analyzePackage(snapshot)
+  const {model, problems} = await packageVerdict(snapshot, options)
+  const {ok, summary} = summarize(problems, model, options.strict)
+  return {ok, target: snapshot.origin.path, problems, summary}
+}
+
+/**
+ * The one verdict on a package that `validate`, `inspect`, `pack` and `assemble-wasm` all report:
+ * every rule of the analyzer, plus the snapshot-safety check when `agent.snapshot` is true (or
+ * `options.snapshot` asks for it on any agent package).
+ */
+export async function packageVerdict(
+  snapshot: PackageSnapshot,
+  options: Pick<ValidateOptions, 'snapshot'> = {},
+): Promise<Analysis> {
+  const analysis = analyzePackage(snapshot)
+  const {model, problems} = analysis
   if (model.manifest?.agent?.snapshot === true || options.snapshot) {
     const {checkPackageSnapshot} = await import('./snapshot-safety/check.js')
     problems.push(...(await checkPackageSnapshot(snapshot, model)).problems)
     sortProblems(problems)
   }
-  const {ok, summary} = summarize(problems, model, options.strict)
-  return {ok, target: snapshot.origin.path, problems, summary}
+  return analysis
 }

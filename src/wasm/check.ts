@@ -21,8 +21,10 @@ import {isFile, statOrUndefined} from './paths.js'
 import {finishResult} from './result.js'
 import type {AssembledCommand, CheckOptions, CheckResult} from './types.js'
 
-// The module check reports these with its own codes; the validator's copies would repeat them.
-const COVERED_BY_MODULE_CHECK = new Set(['ERR_AGENTOS_BIN_WASM_COMPONENT', 'ERR_AGENTOS_BIN_WASM_VERSION'])
+// The validator reports these defects of a command's module itself (ERR_AGENTOS_BIN_WASM_COMPONENT,
+// …_VERSION); the module check's copies would repeat them under other codes, and a package has
+// one verdict whichever command judges it (test/commands/one-verdict.test.ts).
+const COVERED_BY_VALIDATOR = new Set(['ERR_AGENTOS_WASM_COMPONENT', 'ERR_AGENTOS_WASM_VERSION'])
 
 /**
  * Checks a directory that already is a WASM package (`package.json` + `bin/`): every WebAssembly
@@ -40,7 +42,6 @@ export async function checkWasmPackage(dir: string, options: CheckOptions = {}):
   const snapshot = await readPackage(absolute, {digest: true})
   const first = analyzePackage(snapshot)
   const {commands, moduleProblems} = await checkModules(absolute, first.model)
-  const keep = (problems: readonly Problem[]) => problems.filter((p) => !COVERED_BY_MODULE_CHECK.has(p.code))
 
   const result: CheckResult = {
     ok: false,
@@ -53,18 +54,18 @@ export async function checkWasmPackage(dir: string, options: CheckOptions = {}):
   }
   if (snapshot.texts.has(MANIFEST_FILE)) {
     result.digest = snapshot.digest
-    return finishResult(result, [...moduleProblems, ...keep(first.problems)])
+    return finishResult(result, [...moduleProblems, ...first.problems])
   }
 
   // Judge the package as it will be with the manifest, before writing it.
   const text = generatedManifest(snapshot)
   result.manifest = 'not-written'
-  if (text === undefined) return finishResult(result, [...moduleProblems, ...keep(first.problems)])
+  if (text === undefined) return finishResult(result, [...moduleProblems, ...first.problems])
   const planned = withFile(snapshot, MANIFEST_FILE, text)
   const second = analyzePackage(planned)
-  const problems = [...moduleProblems, ...keep(second.problems)]
+  const problems = [...moduleProblems, ...second.problems]
   if (problems.some((p) => p.severity === 'error')) {
-    return finishResult(result, [...moduleProblems, ...keep(first.problems)])
+    return finishResult(result, [...moduleProblems, ...first.problems])
   }
   await writeAtomically(join(absolute, MANIFEST_FILE), text)
   result.manifest = 'created'
@@ -105,7 +106,8 @@ async function checkModules(
     if (command.kind !== 'wasm') continue
     const bytes = await readFile(join(absolute, command.entry))
     const inspection = inspectWasmModule(bytes, command.entry)
-    if (!checked.has(command.entry)) moduleProblems.push(...inspection.problems)
+    if (!checked.has(command.entry))
+      moduleProblems.push(...inspection.problems.filter((p) => !COVERED_BY_VALIDATOR.has(p.code)))
     checked.add(command.entry)
     const {facts} = inspection
     commands.push({

@@ -8,6 +8,7 @@ import {wasiPreopens} from './root.js'
 import {selfRunnerArgv} from './wasi/runner-command.js'
 import type {Isolation, IsolationChoice} from './process/sandbox.js'
 import {buildVm, packageMount, parseEnvPairs, type RuntimeWarning, type Vm} from '../vm/vm.js'
+import {isShellInterpreter, scriptCommandMessage} from '../../package/rules/runtime.js'
 
 // node:fs without `import … from 'node:fs'`, here and in the other modules a WASM command loads:
 // importing it builds the module's ESM facade, which reads every export, and the lazy
@@ -84,7 +85,12 @@ export function resolutionWarnings(resolution: Resolution): RuntimeWarning[] {
   if (resolution.package && interpreter && isShellInterpreter(interpreter.path, interpreter.argument)) {
     warnings.push({
       code: 'WARN_AGENTOS_RUNTIME_SHELL_SCRIPT',
-      message: `${resolution.command} is a "#!${interpreter.path}${interpreter.argument ? ` ${interpreter.argument}` : ''}" script: the runtime runs package commands named by a shell "#!" as JavaScript (SyntaxError, exit 1); run it as "sh ${resolution.vmPath}" there`,
+      message: scriptCommandMessage(
+        resolution.command,
+        interpreter.path,
+        interpreter.argument,
+        resolution.vmPath ?? '',
+      ),
     })
   }
   if (
@@ -104,16 +110,6 @@ export function resolutionWarnings(resolution: Resolution): RuntimeWarning[] {
     })
   }
   return warnings
-}
-
-/** `#!/bin/sh`, `#!/bin/bash`, `#!/usr/bin/env sh`, …: a shell. */
-function isShellInterpreter(path: string, argument?: string): boolean {
-  const shells = /^(sh|bash|dash|ash|zsh|ksh)$/
-  const base = path.slice(path.lastIndexOf('/') + 1)
-  if (shells.test(base)) return true
-  return (
-    base === 'env' && argument !== undefined && shells.test(argument.replace(/^-S\s+/, '').split(/\s+/)[0]!)
-  )
 }
 
 /** Loads the inputs and builds the VM, saying where it differs from the runtime's. */

@@ -1,5 +1,6 @@
 import {posix} from 'node:path'
-import {DEFAULT_SOFTWARE_COMMANDS} from './default-software.js'
+import {DEFAULT_SOFTWARE_COMMANDS} from '../../format/default-software.js'
+import {providesFileSourceMessage} from '../../package/rules/runtime.js'
 import {runError} from '../errors.js'
 import type {RunCommand, RunPackage} from './mount.js'
 
@@ -288,7 +289,7 @@ function fileSourceWarnings(packages: RunPackage[]): RuntimeWarning[] {
       if (isFile) {
         warnings.push({
           code: 'WARN_AGENTOS_RUNTIME_PROVIDES_FILE_SOURCE',
-          message: `${pkg.name} provides ${file.target} from the file ${file.source}: the runtime mounts only directory sources and skips it (the target is absent there)`,
+          message: providesFileSourceMessage(pkg.name, file.target, file.source),
         })
       }
     }

@@ -386,9 +386,9 @@ describe('assembleWasm: name, version and manifest', () => {
       name: 'tool-with-files',
       version: '0.0.1',
       provides: {
-        env: {TOOL_HOME: '/opt/agentos/tool-with-files'},
+        env: {TOOL_HOME: '/opt/agentos/pkgs/tool-with-files/current'},
         files: [
-          {source: 'etc/tool.conf', target: '/etc/tool.conf'},
+          {source: 'etc', target: '/etc/tool'},
           {source: 'share/man', target: '/usr/share/man/tool'},
         ],
       },
@@ -511,7 +511,8 @@ describe('checkWasmPackage (--check)', () => {
   }
 
   it('writes only the missing agentos-package.json and changes nothing else', async () => {
-    const dir = await handBuilt({echo: ECHO, cat: CAT})
+    // Not cat/echo: the runtime's default software has those (WARN_AGENTOS_RUNTIME_DEFAULT_COMMAND).
+    const dir = await handBuilt({myecho: ECHO, mycat: CAT})
     const before = await treeState(dir)
     const result = await checkWasmPackage(dir)
     expect(result).toMatchObject({
@@ -520,7 +521,7 @@ describe('checkWasmPackage (--check)', () => {
       wrote: ['agentos-package.json'],
       problems: [],
     })
-    expect(result.commands.map((c) => c.name)).toEqual(['cat', 'echo'])
+    expect(result.commands.map((c) => c.name)).toEqual(['mycat', 'myecho'])
     expect(await readFile(join(dir, 'agentos-package.json'), 'utf8')).toBe(
       '{\n  "name": "hand-cmds",\n  "version": "3.0.0"\n}\n',
     )
@@ -538,7 +539,7 @@ describe('checkWasmPackage (--check)', () => {
   })
 
   it('writes nothing when a command module fails its checks', async () => {
-    const dir = await handBuilt({lib: REACTOR, cat: CAT})
+    const dir = await handBuilt({lib: REACTOR, mycat: CAT})
     const before = await treeState(dir)
     const result = await checkWasmPackage(dir)
     expect(result).toMatchObject({ok: false, manifest: 'not-written', wrote: []})
