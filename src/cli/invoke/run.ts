@@ -70,6 +70,10 @@ export async function dispatchRun(input: RunInput, io: RunIo): Promise<RunOutcom
   running?.catch(() => {})
   const {useNode} = await import('../../util/host-node.js')
   useNode(input.node)
+  // A pack or assemble-wasm killed mid-commit may have left a package set aside: put it back.
+  const {restoreInterruptedCommit} = await import('../../output/staging.js')
+  const {resolve} = await import('node:path')
+  for (const path of input.packages) await restoreInterruptedCommit(resolve(path)).catch(() => undefined)
   const base = {
     inputs: input.packages,
     env: input.env,
