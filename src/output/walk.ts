@@ -14,7 +14,6 @@ const NOT_PACKAGE_FILES = new Set(['node_modules', '.bin'])
  * the bytes, so the file could not even be opened again) or holds a control character such as a
  * newline (npm, tar listings and our own one-line messages would all split it).
  */
-// eslint-disable-next-line no-control-regex
 const UNSUPPORTED_NAME = /[\u0000-\u001f\u007f\ufffd]/
 
 /**
