@@ -5,14 +5,17 @@
  */
 import {createHash, randomBytes} from 'node:crypto'
 import {existsSync, renameSync, rmSync} from 'node:fs'
-import {lstat, mkdir, readdir, rename, rm} from 'node:fs/promises'
+import {lstat, mkdir, readdir, readFile, rename, rm, writeFile} from 'node:fs/promises'
 import {basename, dirname, join, resolve} from 'node:path'
+import {ownerAlive, ownRecord} from '../util/owner.js'
 import {stopCopiesSync} from './copy-pool.js'
 import {outputError} from './errors.js'
 
 /** Temp siblings are named `.<target>.agentos-tmp-<pid>-<random>`: recognisably ours. */
 const TEMP_MARK = '.agentos-tmp-'
 const OLD_MARK = '.agentos-old-'
+/** The journal of a commit in progress: names the aside and the staging dir, and its owner. */
+const JOURNAL_MARK = '.agentos-commit-'
 
 /**
  * The target's name as its siblings carry it. A name near NAME_MAX (255 bytes) would make
@@ -166,6 +169,7 @@ async function removeStaleSiblings(parent: string, base: string): Promise<void> 
  * is put back, so the target is again exactly as it was before that run.
  */
 export async function restoreInterruptedCommit(target: string): Promise<void> {
+  await replayJournals(target)
   if (await lstat(target).catch(() => undefined)) return
   const parent = dirname(target)
   const pattern = siblingPattern(basename(target), [OLD_MARK])
@@ -223,13 +227,17 @@ export async function commitStaging(staging: Staging): Promise<void> {
       }
     }
     const aside = siblingPath(target, OLD_MARK)
+    const journal = await writeJournal(target, aside, dir)
+    await pauseForTest('journal')
     try {
       await rename(target, aside)
     } catch (error) {
+      await rm(journal, {force: true})
       if (retry(error)) continue
       throw error
     }
     state.aside = aside
+    await pauseForTest('aside')
     try {
       await rename(dir, target)
     } catch (error) {
@@ -237,14 +245,82 @@ export async function commitStaging(staging: Staging): Promise<void> {
       // the aside stays for the next run to clear: the target then holds that run's package.
       await rename(aside, target).catch(() => undefined)
       state.aside = undefined
+      await rm(journal, {force: true})
       if (retry(error)) continue
       throw error
     }
+    await pauseForTest('swapped')
     await rm(aside, {recursive: true, force: true})
     state.aside = undefined
+    await pauseForTest('removed')
+    await rm(journal, {force: true})
     break
   }
   untrack(dir)
+}
+
+/**
+ * Linux offers an atomic exchange (renameat2 RENAME_EXCHANGE) but Node.js does not expose it, so a
+ * commit is two renames with a journal: written before the first, removed after the aside is
+ * gone. A SIGKILL between them leaves the journal, and the next `pack`, `assemble-wasm` or `run`
+ * naming the target replays it: the aside put back when the target is missing, removed otherwise.
+ */
+async function writeJournal(target: string, aside: string, staging: string): Promise<string> {
+  const journal = siblingPath(target, JOURNAL_MARK)
+  const text = JSON.stringify({aside: basename(aside), staging: basename(staging), ...ownRecord()})
+  // A kill while it is written leaves half a journal: nothing was renamed yet, so the next run
+  // just removes it.
+  await writeFile(journal, text, {mode: 0o600})
+  return journal
+}
+
+interface Journal {
+  aside: string
+  staging: string
+  pid: number
+  started?: string
+}
+
+function parseJournal(text: string): Journal | undefined {
+  try {
+    const value = JSON.parse(text) as Partial<Journal>
+    const plain = (name: unknown) => typeof name === 'string' && name.startsWith('.') && !name.includes('/')
+    if (!plain(value.aside) || !plain(value.staging) || typeof value.pid !== 'number') return undefined
+    return value as Journal
+  } catch {
+    return undefined
+  }
+}
+
+/** Replays the journals of commits to `target` whose run died (see {@link writeJournal}). */
+async function replayJournals(target: string): Promise<void> {
+  const parent = dirname(target)
+  const pattern = siblingPattern(basename(target), [JOURNAL_MARK])
+  for (const name of (await readdir(parent).catch(() => [] as string[])).sort()) {
+    const match = pattern.exec(name)
+    if (!match) continue
+    const path = join(parent, name)
+    const journal = parseJournal(await readFile(path, 'utf8').catch(() => ''))
+    const pid = journal?.pid ?? Number(match[2])
+    const ours = pid === process.pid && (!journal || isOurs(join(parent, journal.staging)))
+    if (ours || (pid !== process.pid && ownerAlive(pid, journal?.started))) continue
+    if (journal) {
+      const aside = join(parent, journal.aside)
+      if (await lstat(aside).catch(() => undefined)) {
+        if (await lstat(target).catch(() => undefined)) await rm(aside, {recursive: true, force: true})
+        else await rename(aside, target)
+      }
+      await rm(join(parent, journal.staging), {recursive: true, force: true})
+    }
+    await rm(path, {force: true})
+  }
+}
+
+/** Tests only: stops a commit at `step` (told on stderr) so that a test can kill it there. */
+async function pauseForTest(step: string): Promise<void> {
+  if (process.env.AGENTOS_TOOLCHAIN_TEST_PAUSE_COMMIT !== step) return
+  process.stderr.write(`agentos-test: commit paused at ${step}\n`)
+  await new Promise(() => setInterval(() => undefined, 60_000))
 }
 
 /** Removes a staging directory after a failure (the target was never touched). */

@@ -10,6 +10,54 @@ import {AgentosError} from '../errors.js'
 const NOT_PACKAGE_FILES = new Set(['node_modules', '.bin'])
 
 /**
+ * A name no package can carry: one that is not UTF-8 (Node.js reads it with U+FFFD in place of
+ * the bytes, so the file could not even be opened again) or holds a control character such as a
+ * newline (npm, tar listings and our own one-line messages would all split it).
+ */
+const UNSUPPORTED_NAME = /[\u0000-\u001f\u007f\ufffd]/
+
+/**
+ * Refuses a package file whose path `rel` (inside `dir`) is not UTF-8 or holds a control character.
+ *
+ * @throws AgentosError `ERR_AGENTOS_PACK_NAME_UNSUPPORTED` naming the file (JSON-escaped).
+ */
+export function checkFileName(dir: string, rel: string): void {
+  if (!UNSUPPORTED_NAME.test(rel)) return
+  const shown = JSON.stringify(join(dir, rel))
+  throw new AgentosError(
+    'ERR_AGENTOS_PACK_NAME_UNSUPPORTED',
+    `${shown} has a name that is not UTF-8 or holds a control character (a newline, a tab)`,
+    {
+      hint: 'Rename or remove the file (UTF-8 names without control characters only); nothing was written.',
+      path: join(dir, rel),
+    },
+  )
+}
+
+/**
+ * Refuses a project folder holding a file {@link checkFileName} refuses, before npm-packlist lists
+ * it (which fails on such a name outside any promise: an uncaught crash). Skips node_modules and
+ * .git, which packlist never ships.
+ */
+export function checkProjectNames(dir: string): void {
+  const visit = (rel: string): void => {
+    let entries: Dirent[]
+    try {
+      entries = readdirSync(rel ? join(dir, rel) : dir, {withFileTypes: true})
+    } catch {
+      return
+    }
+    for (const entry of entries) {
+      if (entry.name === 'node_modules' || entry.name === '.git') continue
+      const childRel = rel ? `${rel}/${entry.name}` : entry.name
+      checkFileName(dir, childRel)
+      if (entry.isDirectory()) visit(childRel)
+    }
+  }
+  visit('')
+}
+
+/**
  * Walks a package directory, calling `onFile` with each file's package-relative path, minus its
  * nested node_modules (those are packages of their own) and root `.bin`. Symlinks are followed to
  * real files as long as they stay inside the package; a link out of it or a link cycle is an
@@ -44,6 +92,7 @@ export function walkPackage(dir: string, onFile: (path: string) => void): void {
     for (const entry of entries) {
       if (!rel && NOT_PACKAGE_FILES.has(entry.name)) continue
       const childRel = rel ? `${rel}/${entry.name}` : entry.name
+      checkFileName(dir, childRel)
       if (entry.isDirectory()) {
         visit(childRel, join(real, entry.name))
       } else if (entry.isFile()) {

@@ -8,7 +8,7 @@ import {mapLimit} from '../util/map-limit.js'
 import {OUTPUT_MARKER} from '../format/paths.js'
 import type {CopyTree} from '../output/copy-protocol.js'
 import type {OutputFile} from '../output/files.js'
-import {listPackage, packageHasFile} from '../output/walk.js'
+import {checkFileName, checkProjectNames, listPackage, packageHasFile} from '../output/walk.js'
 import {planCommands} from './bins.js'
 import {buildManifest, readSourceManifest} from './manifest.js'
 import {findSnapshotBundle} from './snapshot-bundle.js'
@@ -68,6 +68,7 @@ async function planFiles(
     }
     // A staging copy of the project lists the project's own folder.
     const own = node === resolved.root && resolved.rootFiles ? resolved.rootFiles : node
+    if (local) checkProjectNames(own.realpath)
     const relativeFiles = local
       ? (await packlist(own as never)).filter(
           // A workspace's list also names its hoisted dependencies (../../node_modules/…): those
@@ -75,6 +76,7 @@ async function planFiles(
           (f) => !f.startsWith('node_modules/') && !f.startsWith('../'),
         )
       : listPackage(node.realpath)
+    for (const file of relativeFiles) checkFileName(own.realpath, file)
     return relativeFiles.map((file): OutputFile => ({
       path: `${out}/${file}`,
       source: resolved.overrides?.get(`${out}/${file}`) ?? join(own.realpath, file),

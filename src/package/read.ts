@@ -1,6 +1,6 @@
 import {createHash} from 'node:crypto'
 import {createReadStream} from 'node:fs'
-import {lstat, open, readdir, readFile, readlink, realpath, stat} from 'node:fs/promises'
+import {constants, lstat, open, readdir, readFile, readlink, realpath, stat} from 'node:fs/promises'
 import {join, resolve} from 'node:path'
 import {mapLimit} from '../util/map-limit.js'
 import {AgentosError, type Problem} from '../errors.js'
@@ -106,7 +106,9 @@ async function readFileEntry(file: string, entry: PackageEntry, options: ReadOpt
     const hash = createHash('sha256')
     const chunks: Buffer[] = []
     let kept = 0
-    for await (const chunk of createReadStream(file)) {
+    for await (const chunk of createReadStream(file, {
+      flags: constants.O_RDONLY | constants.O_NONBLOCK,
+    } as never)) {
       const buffer = chunk as Buffer
       hash.update(buffer)
       if (kept < PE_PROBE_BYTES) {
@@ -118,7 +120,8 @@ async function readFileEntry(file: string, entry: PackageEntry, options: ReadOpt
     entry.head = copyHead(Buffer.concat(chunks))
     return
   }
-  const handle = await open(file, 'r')
+  // O_NONBLOCK: a FIFO put in place of the file since it was listed must not block in open().
+  const handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK)
   try {
     entry.head = await readHead(handle, info.size)
   } finally {

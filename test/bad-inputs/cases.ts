@@ -26,6 +26,7 @@ import {
   wasmFile,
   wasmProject,
 } from './build.js'
+import {BOUNDED_CASES} from './cases-bounded.js'
 
 /** What a case's builder returns: the CLI arguments, or why the case cannot run here. */
 export type Built = string[] | {skip: string}
@@ -1296,4 +1297,5 @@ export const CASES: BadInputCase[] = [
     exit: 1,
     code: 'ERR_AGENTOS_JSON_TOO_DEEP',
   },
+  ...BOUNDED_CASES,
 ]

@@ -1,6 +1,5 @@
 import {createHash} from 'node:crypto'
 import {lstat, readdir, readFile, readlink} from 'node:fs/promises'
-import {join} from 'node:path'
 
 /** One entry of a {@link snapshotTree}: type, permission bits and content (hash or link target). */
 export interface TreeEntry {
@@ -21,19 +20,21 @@ export async function snapshotTree(
   options: {ignore?: (name: string) => boolean} = {},
 ): Promise<Record<string, TreeEntry>> {
   const out: Record<string, TreeEntry> = {}
-  const visit = async (rel: string): Promise<void> => {
-    const names = (await readdir(join(root, rel))).sort()
-    for (const name of names) {
+  // Names are read as bytes: a name that is not UTF-8 must be found again (and told apart).
+  const visit = async (rel: string, dir: Buffer): Promise<void> => {
+    const names = (await readdir(dir, {encoding: 'buffer'})).sort(Buffer.compare)
+    for (const raw of names) {
+      const name = keyOf(raw)
       if (options.ignore?.(name)) continue
       const path = rel ? `${rel}/${name}` : name
-      const full = join(root, path)
+      const full = Buffer.concat([dir, Buffer.from('/'), raw])
       const info = await lstat(full)
       const mode = info.mode & 0o7777
       if (info.isDirectory()) {
         out[path] = {type: 'dir', mode, size: 0}
-        await visit(path)
+        await visit(path, full)
       } else if (info.isSymbolicLink()) {
-        out[path] = {type: 'symlink', mode: 0, size: 0, content: await readlink(full)}
+        out[path] = {type: 'symlink', mode: 0, size: 0, content: await readlink(full, 'utf8')}
       } else if (info.isFile()) {
         const sha = createHash('sha256')
           .update(await readFile(full))
@@ -44,8 +45,17 @@ export async function snapshotTree(
       }
     }
   }
-  await visit('')
+  await visit('', Buffer.from(root))
   return out
+}
+
+/** A name as a key: itself when UTF-8, else its bytes escaped (`\\xff`). */
+function keyOf(raw: Buffer): string {
+  const text = raw.toString('utf8')
+  if (Buffer.from(text).equals(raw)) return text
+  return [...raw]
+    .map((b) => (b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`))
+    .join('')
 }
 
 /** One sha256 over a {@link snapshotTree}, for messages and quick comparisons. */

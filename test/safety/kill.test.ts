@@ -38,7 +38,7 @@ beforeAll(async () => {
 afterAll(() => rm(work, {recursive: true, force: true}))
 
 // `.out.agentos-tmp-<pid>-<hex>` (staging) and `.out.agentos-old-<pid>-<hex>` (a replaced output).
-const OURS = /^\.out\.agentos-(tmp|old)-\d+-[0-9a-f]+$/
+const OURS = /^\.out\.agentos-(tmp|old|commit)-\d+-[0-9a-f]+$/
 const isOurs = (name: string) => OURS.test(name)
 const ours = async (lane: string) => (await readdir(lane)).filter(isOurs)
 

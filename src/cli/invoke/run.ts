@@ -54,6 +54,13 @@ export interface RunIo {
   write(text: string): void
 }
 
+/** A pack or assemble-wasm killed mid-commit may have left a package set aside: put it back. */
+async function restoreCommits(packages: readonly string[]): Promise<void> {
+  const {restoreInterruptedCommit} = await import('../../output/staging.js')
+  const {resolve} = await import('node:path')
+  for (const path of packages) await restoreInterruptedCommit(resolve(path)).catch(() => undefined)
+}
+
 /**
  * Runs what the flags ask for — `--which`, `--agent`, a command, or a description of the VM —
  * and says what to print. Shared by the oclif command and the fast path, so both behave alike.
@@ -70,6 +77,7 @@ export async function dispatchRun(input: RunInput, io: RunIo): Promise<RunOutcom
   running?.catch(() => {})
   const {useNode} = await import('../../util/host-node.js')
   useNode(input.node)
+  await restoreCommits(input.packages)
   const base = {
     inputs: input.packages,
     env: input.env,

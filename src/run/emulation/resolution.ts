@@ -2,7 +2,7 @@
  * What a command name resolves to in the VM (the answer of `--which`), and the facts about VM paths
  * it is made of: which mount a VM path lands in, and what the file there is.
  */
-import {open, realpath} from 'node:fs/promises'
+import {constants, open, realpath} from 'node:fs/promises'
 import {posix} from 'node:path'
 import {detectHeader, type HeaderInfo, readHead} from '../../format/header.js'
 import {hostNode} from '../../util/host-node.js'
@@ -128,7 +128,8 @@ export async function fileFacts(hostPath: string, insideDir?: string): Promise<F
   if (!real || (insideDir && !isWithin(insideDir, real))) return none
   let handle: import('node:fs/promises').FileHandle | undefined
   try {
-    handle = await open(real, 'r')
+    // O_NONBLOCK: a FIFO as a command entry must not block the run in open(); not a file anyway.
+    handle = await open(real, constants.O_RDONLY | constants.O_NONBLOCK)
     const info = await handle.stat()
     if (!info.isFile()) return none
     return {

@@ -1,4 +1,4 @@
-import {open, readdir, readFile, realpath, stat} from 'node:fs/promises'
+import {constants, open, readdir, readFile, realpath, stat} from 'node:fs/promises'
 import {join, relative} from 'node:path'
 import type {Problem} from '../../errors.js'
 import {normalizeBin} from '../../format/bin-map.js'
@@ -285,7 +285,8 @@ async function readHeader(dir: string, hostPath: string): Promise<HeaderInfo | {
   if (!real || !isWithin(dir, real)) return missing
   let handle: import('node:fs/promises').FileHandle | undefined
   try {
-    handle = await open(real, 'r')
+    // O_NONBLOCK: a FIFO as a command entry must not block the run in open(); not a file anyway.
+    handle = await open(real, constants.O_RDONLY | constants.O_NONBLOCK)
     const info = await handle.stat()
     if (!info.isFile()) return missing
     return detectHeader(await readHead(handle, info.size))

@@ -11,7 +11,7 @@
  * bubblewrap) or a path of the per-run root (path-mapped, where they are plain host processes).
  */
 import {existsSync} from 'node:fs'
-import {chmod, cp, mkdir, readdir, readFile, rm, stat, symlink, writeFile} from 'node:fs/promises'
+import {chmod, cp, mkdir, readdir, readFile, rm, stat, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {runProcess} from '../../helpers/cli.js'

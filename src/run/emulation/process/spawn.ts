@@ -75,6 +75,35 @@ async function guestOf(init: number): Promise<number> {
   return init
 }
 
+/** What `--json` keeps of each captured stream; the rest is dropped and counted. */
+export const CAPTURE_LIMIT = 16 << 20
+
+/**
+ * A captured stream, kept up to {@link CAPTURE_LIMIT} bytes: a guest flooding its stdout would
+ * otherwise grow the capture until the string cannot be built (`Invalid string length`). What is
+ * dropped is said at the end of the text, with its size.
+ */
+function cappedCapture(name: string): {push(chunk: string): void; text(): string} {
+  const kept: string[] = []
+  let size = 0
+  let dropped = 0
+  return {
+    push(chunk) {
+      const bytes = Buffer.byteLength(chunk)
+      if (size + bytes <= CAPTURE_LIMIT) {
+        kept.push(chunk)
+        size += bytes
+      } else dropped += bytes
+    },
+    text() {
+      const note = dropped
+        ? `\n[agentos: ${dropped} bytes of ${name} dropped: the capture keeps the first ${CAPTURE_LIMIT} bytes]\n`
+        : ''
+      return kept.join('') + note
+    },
+  }
+}
+
 /** Shell convention for a process killed by a signal: 128 + its number. */
 export function exitCodeOf(exit: GuestExit): number {
   if (exit.code !== null) return exit.code
@@ -92,8 +121,8 @@ export async function startGuest(options: SpawnOptions): Promise<GuestProcess> {
   const child = await spawnChild(options)
   const tailBytes = options.tailBytes ?? 8192
   let tail = ''
-  const out: string[] = []
-  const err: string[] = []
+  const out = cappedCapture('stdout')
+  const err = cappedCapture('stderr')
   child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
     if (options.stdio === 'capture') err.push(chunk)
     options.stderrMirror?.write(chunk)
@@ -132,7 +161,7 @@ export async function startGuest(options: SpawnOptions): Promise<GuestProcess> {
       return done
     },
     stderrTail: () => tail,
-    captured: () => ({stdout: out.join(''), stderr: err.join('')}),
+    captured: () => ({stdout: out.text(), stderr: err.text()}),
     signal: sendSignal,
     terminate: (graceMs) =>
       done ? Promise.resolve('exited') : terminate(child, exited, sendSignal, graceMs),

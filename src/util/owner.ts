@@ -1,0 +1,37 @@
+/**
+ * Who owns a leftover (a temp dir, a commit journal): a pid plus that process's start time, so a
+ * pid reused by an unrelated process after a SIGKILL does not keep a dead run's leftovers alive.
+ */
+import {readFileSync} from 'node:fs'
+
+/** The kernel's start time of `pid` (clock ticks since boot, /proc/<pid>/stat field 22), if known. */
+export function processStart(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    // The command name (field 2) is in parentheses and may hold spaces: count after its last ')'.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]
+  } catch {
+    return undefined
+  }
+}
+
+/** This process's owner record. */
+export function ownRecord(): {pid: number; started?: string} {
+  return {pid: process.pid, started: processStart(process.pid)}
+}
+
+/**
+ * True while the process that wrote an owner record may still be running: `pid` exists (or
+ * cannot be signalled: EPERM) and, when a start time was recorded and /proc tells it, started then.
+ */
+export function ownerAlive(pid: number, started?: string): boolean {
+  if (!Number.isSafeInteger(pid) || pid <= 0) return false
+  try {
+    process.kill(pid, 0)
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false
+  }
+  if (started === undefined) return true
+  const now = processStart(pid)
+  return now === undefined || now === started
+}
