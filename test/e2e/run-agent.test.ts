@@ -73,7 +73,11 @@ describe('run --agent: the ACP handshake', () => {
       agentInfo: {name: 'sdk-agent', version: '2.0.0', title: 'SDK test agent'},
       agentCapabilities: {loadSession: false, promptCapabilities: {embeddedContext: true}},
       authMethods: [{id: 'token'}],
-      sessionId: 'sdk-/home/agentos',
+      // The agent is a host process: path-mapped mode hands it its cwd as the per-run root's path.
+      sessionId:
+        isolation === 'bwrap'
+          ? 'sdk-/home/agentos'
+          : expect.stringMatching(/^sdk-\/.*\/root\/home\/agentos$/),
       close: {how: 'exited'},
     })
     expect(report.steps.map((s) => [s.step, s.ok])).toEqual([

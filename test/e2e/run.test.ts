@@ -300,9 +300,16 @@ describe('run: provides', () => {
         '/usr/share/provides-demo',
         '/home/agentos',
       ])
-      expect(result.exitCode, result.stderr).toBe(0)
-      // The guest did change things: its copies in the per-run upper layer.
-      expect(result.stdout).toMatch(/provides-demo\.conf: [1-9]\d* changes/)
+      if (isolation === 'path-mapped') {
+        // /etc and /usr/share targets: a guest could write them by literal paths, which path
+        // mapping cannot rewrite, so path-mapped mode refuses the run (issue 18).
+        expect(result.exitCode, result.stderr).toBe(125)
+        expect(result.stderr).toContain('ERR_AGENTOS_RUN_PATH_MAPPED_UNCONTAINED')
+      } else {
+        expect(result.exitCode, result.stderr).toBe(0)
+        // The guest did change things: its copies in the per-run upper layer.
+        expect(result.stdout).toMatch(/provides-demo\.conf: [1-9]\d* changes/)
+      }
       expect([await digestOf(provides), await digestOf(runFixture('scribbler'))]).toEqual(before)
     },
   )
