@@ -9,6 +9,7 @@ const LAYERS = [
   ['wasm', 'snapshot-safety'],
   ['pack', 'runtime'],
   ['run'],
+  ['check'],
   ['index.ts'],
   ['cli'],
   ['commands'],

@@ -46,6 +46,9 @@ export function renderValidation(report: ValidationReport, verbose = false): str
   const {errors, warnings, infos, commands, files} = report.summary
   const verdict = report.ok ? '✔ valid' : '✖ invalid'
   const lines = shown.map(renderProblem)
+  // validate --engine agentos: which real runtime was asked.
+  const runtime = (report as {runtime?: {version: string; reason: string}}).runtime
+  if (runtime) lines.push(`checked in the agentOS runtime ${runtime.version} (${runtime.reason})`)
   lines.push(
     `${verdict}: ${report.target} — ${plural(errors, 'error')}, ${plural(warnings, 'warning')}, ${plural(infos, 'note')}; ${plural(commands, 'command')}, ${plural(files, 'file')}`,
   )

@@ -6,7 +6,7 @@ import type {DriverRequest} from './protocol.js'
 // if asked, every step timed.
 
 /** One step of the session, as reported. */
-interface Step {
+export interface Step {
   step: string
   ms: number
   ok: boolean
@@ -14,7 +14,7 @@ interface Step {
 }
 
 /** Runs `work` as the step `name`, recorded in `steps`; past `timeoutMs` it fails with `timeout`. */
-async function timedStep<T>(
+export async function timedStep<T>(
   steps: Step[],
   name: string,
   timeoutMs: number | undefined,

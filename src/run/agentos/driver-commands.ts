@@ -103,8 +103,8 @@ function forwardMessages(
   if (!req.stdin) stdinChain = vm.process.closeStdin(pid).catch(() => {})
 }
 
-/** Runs a shell line in the VM and returns its output (for `--which` and the description). */
-async function shell(vm: Vm, script: string, args: string[], req: DriverRequest) {
+/** Runs a shell line in the VM and returns its output (for `--which`, the description and `check`). */
+export async function shell(vm: Vm, script: string, args: string[], req: DriverRequest) {
   let out = ''
   let err = ''
   const proc = await vm.process.spawn('sh', ['-c', script, 'sh', ...args], {

@@ -17,6 +17,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {pathToFileURL} from 'node:url'
 import {agent} from './driver-agent.js'
+import {check} from './driver-check.js'
 import {describe, exec, which} from './driver-commands.js'
 import {clock, round, type DriverContext, type Vm} from './driver-context.js'
 import {onJsonLines} from './json-lines.js'
@@ -96,6 +97,7 @@ async function main(): Promise<void> {
     if (req.op === 'exec') await exec(context, vm, req)
     else if (req.op === 'which') await which(context, vm, req)
     else if (req.op === 'describe') await describe(context, vm, req)
+    else if (req.op === 'check') await check(context, vm, req, agentStderr)
     else await agent(context, vm, req, agentStderr, agentExits)
   } finally {
     t = clock()

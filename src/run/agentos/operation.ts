@@ -114,7 +114,7 @@ async function checkMountable(packages: string[]): Promise<void> {
 }
 
 /** The coded error for a driver that reported a failure, by the stage it failed in. */
-function failure(outcome: DriverOutcome, runtime: ResolvedRuntime): AgentosError {
+export function failure(outcome: DriverOutcome, runtime: ResolvedRuntime): AgentosError {
   const fail = outcome.fail!
   const details = {stage: fail.stage, name: fail.name, code: fail.code, logTail: outcome.logTail}
   if (fail.stage === 'load') {

@@ -3,7 +3,7 @@
 
 /** What the parent asks for. */
 export interface DriverRequest {
-  op: 'exec' | 'which' | 'describe' | 'agent'
+  op: 'exec' | 'which' | 'describe' | 'agent' | 'check'
   /** The runtime's ES module entry (a file path). */
   entry: string
   /** Package directories and `.aospkg` files, as `software` entries. */
@@ -18,6 +18,10 @@ export interface DriverRequest {
   agent?: string
   prompt?: string
   timeouts?: {session?: number; prompt?: number}
+  /** `check`: the commands to look up on `$PATH` (one `command -v` each). */
+  commands?: string[]
+  /** `check`: open a session with the agent too. */
+  session?: boolean
 }
 
 /** What the driver reports. */
