@@ -58,7 +58,8 @@ export async function extractAospkg(file: string, dir: string): Promise<Extracte
     )
     refuseLinksOut(file, links, (p) => links.get(p))
 
-    await mkdir(dir, {recursive: true})
+    // Directories 0755 whatever the umask (mkdir's mode is masked, never widened by it).
+    await mkdir(dir, {recursive: true, mode: 0o755})
     if ((await readdir(dir)).length > 0) {
       throw new AgentosError('ERR_AGENTOS_AOSPKG_EXTRACT_TARGET', `${dir} is not empty`, {
         hint: 'Extract into a new or empty directory.',
@@ -68,14 +69,15 @@ export async function extractAospkg(file: string, dir: string): Promise<Extracte
     const local = (path: string) => join(dir, ...path.slice(1).split('/'))
     // Byte-wise order puts every directory before what it holds.
     for (const entry of index) {
-      if (entry.kind === 'dir' && entry.path !== '/') await mkdir(local(entry.path), {recursive: true})
+      if (entry.kind === 'dir' && entry.path !== '/')
+        await mkdir(local(entry.path), {recursive: true, mode: 0o755})
     }
     const buffer = Buffer.allocUnsafe(COPY_BUFFER)
     let files = 0
     let bytes = 0
     for (const entry of index) {
       if (entry.kind !== 'file') continue
-      await mkdir(posix.dirname(local(entry.path)), {recursive: true})
+      await mkdir(posix.dirname(local(entry.path)), {recursive: true, mode: 0o755})
       // The package format's two modes: an archive's group/other write bits (0666, 0777) would
       // let any local user change what a later run mounts.
       const mode = entry.mode & 0o111 ? 0o755 : 0o644
@@ -94,7 +96,7 @@ export async function extractAospkg(file: string, dir: string): Promise<Extracte
     }
     for (const entry of index) {
       if (entry.kind !== 'symlink') continue
-      await mkdir(posix.dirname(local(entry.path)), {recursive: true})
+      await mkdir(posix.dirname(local(entry.path)), {recursive: true, mode: 0o755})
       await symlink(entry.linkTarget!, local(entry.path))
     }
     // Checked again as resolved on disk, where the kernel will follow them.

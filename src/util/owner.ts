@@ -2,7 +2,8 @@
  * Who owns a leftover (a temp dir, a commit journal): a pid plus that process's start time, so a
  * pid reused by an unrelated process after a SIGKILL does not keep a dead run's leftovers alive.
  */
-import {readFileSync} from 'node:fs'
+// Not `import … from 'node:fs'`: `run`'s WASM fast path records owners (see src/run/emulation/run.ts).
+const {readFileSync} = process.getBuiltinModule('node:fs')
 
 /** The kernel's start time of `pid` (clock ticks since boot, /proc/<pid>/stat field 22), if known. */
 export function processStart(pid: number): string | undefined {

@@ -4,6 +4,7 @@ import {dirname, join, posix} from 'node:path'
 import {runError} from '../errors.js'
 import {commandHeader} from '../vm/mount.js'
 import {isWithin} from '../../util/paths.js'
+import {recordOwner, releaseOwner, ROOT_PREFIX, sweepStaleRoots} from './stale-roots.js'
 import {
   AGENTOS_BIN,
   AGENTOS_ROOT,
@@ -64,6 +65,8 @@ export interface VmRoot {
   /** Host path under `root` of a VM path. */
   hostPath(vmPath: string): string
   remove(): Promise<void>
+  /** Keeps the root past this run (`--keep-root`): drops its owner record, so no sweep takes it. */
+  keep(): void
 }
 
 /**
@@ -77,7 +80,8 @@ export interface VmRoot {
  * @throws AgentosError `ERR_AGENTOS_RUN_PROVIDES_SOURCE_MISSING`, `_OVERLAY_FAILED`, `_ROOT_FAILED`.
  */
 export async function assembleRoot(vm: Vm, options: AssembleOptions): Promise<VmRoot> {
-  const dir = await mkdtemp(join(tmpdir(), 'agentos-run-')).catch((error: unknown) => {
+  sweepStaleRoots(tmpdir())
+  const dir = await mkdtemp(join(tmpdir(), ROOT_PREFIX)).catch((error: unknown) => {
     throw rootFailed(error)
   })
   const vmRoot = vmRootIn(dir, async () => {
@@ -89,6 +93,7 @@ export async function assembleRoot(vm: Vm, options: AssembleOptions): Promise<Vm
   })
   const {root} = vmRoot
   try {
+    recordOwner(dir)
     await mkdir(join(root, VM_HOME), {recursive: true})
     await mkdir(join(root, VM_WORKSPACE))
     await mkdir(join(root, AGENTOS_BIN), {recursive: true})
@@ -237,14 +242,16 @@ export async function wasiPreopens(
  */
 function plainRootSync(vm: Vm): VmRoot {
   let dir: string
+  sweepStaleRoots(tmpdir())
   try {
-    dir = mkdtempSync(join(tmpdir(), 'agentos-run-'))
+    dir = mkdtempSync(join(tmpdir(), ROOT_PREFIX))
   } catch (error) {
     throw rootFailed(error)
   }
   const vmRoot = vmRootIn(dir, async () => rmSync(dir, {recursive: true, force: true, maxRetries: 2}))
   const {root} = vmRoot
   try {
+    recordOwner(dir)
     mkdirSync(join(root, VM_HOME), {recursive: true})
     mkdirSync(join(root, VM_WORKSPACE))
     mkdirSync(join(root, AGENTOS_BIN), {recursive: true})
@@ -280,7 +287,14 @@ export function directoryOverlays(vm: Vm): VmOverlay[] {
 /** The {@link VmRoot} of a fresh temp directory: the guest's `/` is its `root/`. */
 function vmRootIn(dir: string, remove: () => Promise<void>): VmRoot {
   const root = join(dir, 'root')
-  return {dir, root, scratch: join(dir, 'scratch'), hostPath: (vmPath) => join(root, vmPath), remove}
+  return {
+    dir,
+    root,
+    scratch: join(dir, 'scratch'),
+    hostPath: (vmPath) => join(root, vmPath),
+    remove,
+    keep: () => releaseOwner(dir),
+  }
 }
 
 /**

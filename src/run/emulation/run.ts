@@ -278,7 +278,8 @@ async function runInProcess(
   } finally {
     if (stdoutFd !== undefined) closeSync(stdoutFd)
     if (stderrFd !== undefined) closeSync(stderrFd)
-    if (!options.keepRoot) await root.remove()
+    if (options.keepRoot) root.keep()
+    else await root.remove()
   }
 }
 
@@ -331,7 +332,8 @@ async function runAsChild(
       warnings,
     }
   } finally {
-    if (!options.keepRoot) await session.root.remove()
+    if (options.keepRoot) session.root.keep()
+    else await session.root.remove()
   }
 }
 

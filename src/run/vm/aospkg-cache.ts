@@ -1,10 +1,11 @@
 import {createHash, randomBytes} from 'node:crypto'
 import {createReadStream} from 'node:fs'
-import {mkdir, readdir, readFile, rename, rm, stat, writeFile} from 'node:fs/promises'
+import {chmod, mkdir, readdir, readFile, rename, rm, stat, writeFile} from 'node:fs/promises'
 import {homedir} from 'node:os'
 import {dirname, join, resolve} from 'node:path'
 import {isAgentosError} from '../../errors.js'
 import {runError} from '../errors.js'
+import {ownerAlive, ownRecord} from '../../util/owner.js'
 
 /**
  * Where `run` keeps extracted `.aospkg` archives: `$AGENTOS_TOOLCHAIN_CACHE`, else
@@ -29,6 +30,7 @@ export function runCacheDir(env: NodeJS.ProcessEnv = process.env): string {
  */
 export async function extractedAospkg(file: string, env: NodeJS.ProcessEnv = process.env): Promise<string> {
   const base = join(runCacheDir(env), 'aospkg')
+  await sweepDeadStaging(base)
   const stamp = await stampOf(file, join(runCacheDir(env), 'aospkg-stamps'))
   const known = stamp && (await readFile(stamp, 'utf8').catch(() => undefined))
   if (known && /^[0-9a-f]{64}$/.test(known) && (await isExtracted(join(base, known))))
@@ -63,8 +65,8 @@ async function stampOf(file: string, stamps: string): Promise<string | undefined
 async function writeStamp(stamp: string, sha256: string): Promise<void> {
   const temp = `${stamp}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
   try {
-    await mkdir(dirname(stamp), {recursive: true})
-    await writeFile(temp, sha256)
+    await privateDir(dirname(stamp))
+    await writeFile(temp, sha256, {mode: 0o644})
     await rename(temp, stamp)
   } catch {
     await rm(temp, {force: true}).catch(() => {})
@@ -73,10 +75,12 @@ async function writeStamp(stamp: string, sha256: string): Promise<void> {
 
 async function extract(file: string, base: string, sha256: string): Promise<void> {
   const dir = join(base, sha256)
-  const staging = join(base, `.${sha256.slice(0, 16)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`)
+  // The name is the owner record (pid and start time): made in the same call as the directory.
+  const {pid, started} = ownRecord()
+  const rand = randomBytes(4).toString('hex')
+  const staging = join(base, `.${sha256.slice(0, 16)}.${pid}.${started ?? 0}.${rand}.tmp`)
   try {
-    await mkdir(base, {recursive: true})
-    await sweepDeadStaging(base)
+    await privateDir(base)
     const {extractAospkg} = await import('../../archive/extract.js')
     await extractAospkg(file, staging)
     await rename(staging, dir).catch(async (error: NodeJS.ErrnoException) => {
@@ -97,25 +101,31 @@ async function extract(file: string, base: string, sha256: string): Promise<void
 }
 
 /**
- * Removes the staging directories of extractions whose process is gone (a SIGKILLed run leaves
- * its `.<sha>.<pid>.<rand>.tmp` behind, up to an archive's size each). Best effort.
+ * Makes a cache directory (and its parents) not writable by others, whatever the umask: the cache
+ * holds what later runs mount, so another local user must not be able to swap an entry. The
+ * directory itself (`aospkg`, `aospkg-stamps`: ours by name) loses group and other write bits
+ * an older version left under umask 000; directories above it are the user's and left as they are.
+ */
+async function privateDir(dir: string): Promise<void> {
+  await mkdir(dir, {recursive: true, mode: 0o755})
+  const info = await stat(dir)
+  if (info.uid === process.getuid?.() && info.mode & 0o022) await chmod(dir, info.mode & 0o7755)
+}
+
+/**
+ * Removes the staging directories of extractions whose owner is gone (a SIGKILLed run leaves
+ * its `.<sha>.<pid>.<start>.<rand>.tmp` behind, up to an archive's size each): the name is the
+ * owner record, so a pid reused since by a live process does not keep it. Names of older versions
+ * (`.<sha>.<pid>.<rand>.tmp`) are judged by the pid alone. Best effort.
  */
 async function sweepDeadStaging(base: string): Promise<void> {
   const names = await readdir(base).catch(() => [] as string[])
   for (const name of names) {
-    const match = /^\.[0-9a-f]{16}\.(\d+)\.[0-9a-f]{8}\.tmp$/.exec(name)
-    if (!match || processAlive(Number(match[1]))) continue
+    const match = /^\.[0-9a-f]{16}\.(\d+)\.(?:(\d+)\.)?[0-9a-f]{8}\.tmp$/.exec(name)
+    if (!match) continue
+    const started = match[2] === undefined || match[2] === '0' ? undefined : match[2]
+    if (ownerAlive(Number(match[1]), started)) continue
     await rm(join(base, name), {recursive: true, force: true}).catch(() => {})
-  }
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    // EPERM: alive, another user's.
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
   }
 }
 

@@ -2,7 +2,9 @@ import {type ChildProcess, spawn} from 'node:child_process'
 import {readdir, readFile} from 'node:fs/promises'
 import {constants} from 'node:os'
 import type {Readable, Writable} from 'node:stream'
+import {isatty} from 'node:tty'
 import {RUN_EXIT, runError} from '../../errors.js'
+import {watchGuest} from './watchdog.js'
 
 /** How the guest's standard streams are wired. */
 export type GuestStdio =
@@ -186,7 +188,18 @@ async function spawnChild(options: SpawnOptions): Promise<ChildProcess> {
         ? ['inherit', 'pipe', 'pipe']
         : ['pipe', 'pipe', 'pipe']
   if (options.infoFd) stdio.push('pipe')
-  const child = spawn(options.file, options.args, {env: options.env, cwd: options.cwd, stdio})
+  // Path-mapped (no bwrap info fd): nothing kills the guest if the CLI is SIGKILLed, so it runs in
+  // its own process group under the watchdog. Not when it shares the CLI's terminal: a new session
+  // has no controlling terminal (/dev/tty, job control), so there only the guest itself is watched.
+  const watched = !options.infoFd
+  const group = watched && !(options.stdio === 'inherit' && isatty(0))
+  const child = spawn(options.file, options.args, {
+    env: options.env,
+    cwd: options.cwd,
+    stdio,
+    detached: group,
+  })
+  if (watched && child.pid !== undefined) child.once('close', watchGuest(child.pid, group))
   await new Promise<void>((resolve, reject) => {
     child.once('spawn', resolve)
     child.once('error', (error: NodeJS.ErrnoException) =>

@@ -1,0 +1,158 @@
+/**
+ * Clean up after every exit: a SIGKILLed CLI leaves no running guest (path-mapped, where no pid
+ * namespace takes the guest along; a WASM command the guest runs through the WASI runner
+ * included), the next run sweeps per-run roots whose owner is dead (and keeps live ones and
+ * those it did not make), and the aospkg cache is not writable by others whatever the umask.
+ * Real processes against dist/ (`npm run build` first).
+ */
+import {randomInt} from 'node:crypto'
+import {chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {writeAospkg} from '../../src/output/write-aospkg.js'
+import {processStart} from '../../src/util/owner.js'
+import {cliCommand, runProcess, startCli, startProcess} from '../helpers/cli.js'
+import {deadPid} from '../helpers/processes.js'
+import {processesMatching, wasmCmdsPackage} from '../helpers/run-fixtures.js'
+
+let work: string
+let tmp: string
+let sleeper: string
+let wasm: string
+/** A sleep length no other process uses: the marker to find the guest by. */
+const marker = `4${randomInt(10_000, 99_999)}.75`
+
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'agentos-cleanup-'))
+  // The CLI's own temp dir, so its sweep sees only this test's roots.
+  tmp = join(work, 'tmp')
+  await mkdir(tmp)
+  wasm = await wasmCmdsPackage(work)
+  sleeper = join(work, 'sleeper')
+  await mkdir(join(sleeper, 'bin'), {recursive: true})
+  await writeFile(
+    join(sleeper, 'package.json'),
+    JSON.stringify({name: 'sleeper', version: '1.0.0', bin: {sleeper: 'bin/sleeper'}}),
+  )
+  await writeFile(join(sleeper, 'agentos-package.json'), JSON.stringify({name: 'sleeper', version: '1.0.0'}))
+  // `cat` is wasm-cmds' WASM command: a runner process reading the pipe from sleep.
+  await writeFile(join(sleeper, 'bin/sleeper'), `#!/bin/sh\necho started\nsleep ${marker} | cat\n`)
+  await chmod(join(sleeper, 'bin/sleeper'), 0o755)
+})
+afterAll(async () => {
+  for (const pid of await processesMatching(marker)) process.kill(pid, 'SIGKILL')
+  await rm(work, {recursive: true, force: true})
+})
+
+/** Every process below `pid`, with its start time (so a reused pid is not mistaken for it). */
+async function tree(pid: number): Promise<Map<number, string | undefined>> {
+  const found = new Map<number, string | undefined>()
+  const visit = async (parent: number) => {
+    for (const task of await readdir(`/proc/${parent}/task`).catch(() => [] as string[])) {
+      const text = await readFile(`/proc/${parent}/task/${task}/children`, 'utf8').catch(() => '')
+      for (const child of text.split(/\s+/).filter(Boolean).map(Number)) {
+        if (found.has(child)) continue
+        found.set(child, processStart(child))
+        await visit(child)
+      }
+    }
+  }
+  await visit(pid)
+  return found
+}
+
+const cmdline = (pid: number) => readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+describe('a SIGKILLed CLI', () => {
+  it('leaves no path-mapped guest running, nor the WASM command it runs; the next run sweeps its root', async () => {
+    const env = {TMPDIR: tmp}
+    const cli = startCli(['run', sleeper, wasm, '--isolation', 'path-mapped', '--', 'sleeper'], {env})
+    const pid = cli.child.pid!
+    // Until the guest's sleep and the WASM runner's cat are both up.
+    let procs = new Map<number, string | undefined>()
+    for (let waited = 0; waited < 30_000; waited += 100) {
+      procs = await tree(pid)
+      const lines = await Promise.all([...procs.keys()].map(cmdline))
+      if (lines.some((l) => l.includes(marker)) && lines.some((l) => l.includes('/bin/cat'))) break
+      await sleep(100)
+    }
+    const lines = await Promise.all([...procs.keys()].map(cmdline))
+    expect(
+      lines.some((l) => l.includes(marker)),
+      lines.join('\n'),
+    ).toBe(true)
+    expect(
+      lines.some((l) => l.includes('/bin/cat')),
+      lines.join('\n'),
+    ).toBe(true)
+    const [root] = await readdir(tmp)
+    // The exit, not the end of its output: a surviving guest would hold the CLI's stdout open.
+    const exited = new Promise((resolve) => cli.child.once('exit', (_code, signal) => resolve(signal)))
+    cli.child.kill('SIGKILL')
+    expect(await exited).toBe('SIGKILL')
+    const alive = async () =>
+      [...procs].filter(([p, started]) => started !== undefined && processStart(p) === started)
+    for (let waited = 0; waited < 5000 && (await alive()).length > 0; waited += 100) await sleep(100)
+    const survivors = await alive()
+    for (const [p] of survivors) process.kill(p, 'SIGKILL')
+    expect(survivors).toEqual([])
+    // Its root is left behind, with the dead CLI as owner: the next run removes it.
+    expect(root).toMatch(/^agentos-run-/)
+    await runProcess(['run', wasm, '--', 'echo', 'hi'], {env})
+    expect(await readdir(tmp)).not.toContain(root)
+  }, 60_000)
+})
+
+describe('stale VM roots', () => {
+  it('are swept when their owner is dead; live ones and ones without a record are kept', async () => {
+    const dir = join(work, 'sweep')
+    await mkdir(dir)
+    const make = async (name: string, owner?: object) => {
+      await mkdir(join(dir, name, 'root/opt/agentos/pkgs'), {recursive: true})
+      // A copies root's /opt/agentos has no write bits.
+      await chmod(join(dir, name, 'root/opt/agentos'), 0o555)
+      if (owner) await writeFile(join(dir, name, 'agentos-owner.json'), JSON.stringify(owner))
+    }
+    await make('agentos-run-dead01', {pid: await deadPid(), started: '1'})
+    await make('agentos-run-reuse1', {pid: process.pid, started: '1'})
+    await make('agentos-run-live01', {pid: process.pid, started: processStart(process.pid)})
+    await make('agentos-run-norec1')
+    await make('agentos-run-other-dead', {pid: await deadPid()})
+    const result = await runProcess(['run', wasm, '--', 'echo', 'hi'], {env: {TMPDIR: dir}})
+    expect(result).toMatchObject({exitCode: 0, stdout: 'hi\n'})
+    expect((await readdir(dir)).sort()).toEqual([
+      'agentos-run-live01',
+      'agentos-run-norec1',
+      'agentos-run-other-dead',
+    ])
+  })
+})
+
+describe('the aospkg cache', () => {
+  it('is not writable by others under umask 000', async () => {
+    const archive = join(work, 'wasm-cmds.aospkg')
+    await writeAospkg(wasm, archive)
+    const cache = join(work, 'cache')
+    const {file, prefix} = cliCommand()
+    const result = await startProcess(
+      '/bin/sh',
+      ['-c', 'umask 000; exec "$@"', 'sh', file, ...prefix, 'run', archive, '--', 'echo', 'hi'],
+      {env: {...process.env, AGENTOS_TOOLCHAIN_CACHE: cache}},
+    ).ended
+    expect(result).toMatchObject({exitCode: 0, stdout: 'hi\n'})
+    const wrong: string[] = []
+    const walk = async (path: string): Promise<void> => {
+      const info = await stat(path)
+      const mode = info.mode & 0o7777
+      if (info.isDirectory()) {
+        if (mode !== 0o755 && mode !== 0o700) wrong.push(`${path} ${mode.toString(8)}`)
+        for (const name of await readdir(path)) await walk(join(path, name))
+      } else if (mode !== 0o644 && mode !== 0o755) wrong.push(`${path} ${mode.toString(8)}`)
+    }
+    await walk(join(cache, 'aospkg'))
+    await walk(join(cache, 'aospkg-stamps'))
+    expect(wrong).toEqual([])
+  })
+})
