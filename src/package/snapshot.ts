@@ -114,7 +114,7 @@ export function finishSnapshot(
  *
  * `agentos-package.json` counts by its canonical form when `manifestText` (its text) converts to a
  * container manifest: an `.aospkg` keeps the manifest as BARE, not as bytes, so this is what makes
- * an archive and the directory it was written from hash alike (see aospkg/manifest.ts).
+ * an archive and the directory it was written from hash alike (see archive/manifest.ts).
  */
 export function treeDigest(entries: readonly PackageEntry[], manifestText?: string): string {
   const hash = createHash('sha256')

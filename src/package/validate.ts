@@ -9,7 +9,7 @@ export interface ValidateOptions {
   /** Treat warnings as errors. */
   strict?: boolean
   /**
-   * Run the snapshot-safety check (src/core/snapshot/check.ts) on any agent package; it always runs
+   * Run the snapshot-safety check (src/package/snapshot-safety/check.ts) on any agent package; it always runs
    * when `agent.snapshot` is true. Its findings are warnings, so they fail only under `strict`.
    */
   snapshot?: boolean

@@ -1,7 +1,7 @@
 /**
  * The seam between `run` and what runs the packages. Two engines implement it: the emulation
- * (src/core/run/emulation-engine.ts, this project's own model of the VM: fast, nothing to install,
- * known divergences) and the real agentOS runtime (src/core/runtime/engine.ts, driven in a child
+ * (src/run/emulation/engine.ts, this project's own model of the VM: fast, nothing to install,
+ * known divergences) and the real agentOS runtime (src/run/agentos/engine.ts, driven in a child
  * Node.js process). `run`'s flags map onto these four operations; what an engine cannot do it
  * refuses with a coded error before anything starts.
  */

@@ -39,7 +39,7 @@ export interface CachedRuntime {
 /**
  * The tool's cache: `$AGENTOS_TOOLCHAIN_CACHE`, else `$XDG_CACHE_HOME/agentos-toolchain`, else
  * `~/.cache/agentos-toolchain` — the same root as the `.aospkg` cache of the emulation
- * (src/core/run/aospkg-cache.ts), repeated here so `run --engine agentos` loads none of the
+ * (src/run/vm/aospkg-cache.ts), repeated here so `run --engine agentos` loads none of the
  * emulation's modules.
  */
 export function toolCacheDir(env: NodeJS.ProcessEnv = process.env): string {

@@ -1,6 +1,6 @@
 import {delimiter, isAbsolute, resolve} from 'node:path'
 
-// Not `import … from 'node:fs'`: `run` loads this module, see the note in core/run/run.ts.
+// Not `import … from 'node:fs'`: `run` loads this module, see the note in run/emulation/run.ts.
 const {accessSync, constants, realpathSync, statSync} = process.getBuiltinModule('node:fs')
 
 /**

@@ -276,7 +276,7 @@ describe.skipIf(!ENABLED)('real @agentos-software commands through run', () => {
     expect(performance.now() - start).toBeLessThan(4500)
   })
 
-  // --timeout runs the command in a child process (wasi-runner.ts) instead of in-process.
+  // --timeout runs the command in a child process (wasi/runner.ts) instead of in-process.
   it.each(['path-mapped', 'auto'])(
     'spawning works from the child-process runner too (--isolation %s)',
     (isolation) => {

@@ -11,7 +11,7 @@ import {validatePackage} from '../../../../src/package/validate.js'
 import {prepareFixture, REPO_ROOT} from '../../../helpers/fixtures.js'
 import {runFixture} from '../../../helpers/run-fixtures.js'
 
-// `run` and `validate` read agentos-package.json with the same rules (format/manifest-check.ts):
+// `run` and `validate` read agentos-package.json with the same rules (format/manifest.ts):
 // what validate refuses in a manifest, run refuses before setting anything up, with validate's code
 // and run's exit code for a VM that could not be set up.
 

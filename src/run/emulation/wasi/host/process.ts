@@ -5,7 +5,7 @@
  * WASM calls are synchronous, and node:wasi's own descriptor table is out of reach, so:
  * - Pipes live in this process as byte buffers. A descriptor the guest dups or pipes gets an entry
  *   in a table that sits in front of node:wasi; everything else passes through untouched.
- * - A spawned command is a child Node.js process running wasi-main.js, started with `spawnSync`
+ * - A spawned command is a child Node.js process running wasi/main.js, started with `spawnSync`
  *   when its result is needed: when the guest waits for it, reads a pipe it writes, or starts a
  *   child that reads such a pipe. A pipeline `a | b | c` therefore runs a, b, c in turn, each
  *   reading the whole output of the previous one. Commands that never end (`yes | head`) are
