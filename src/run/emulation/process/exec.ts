@@ -4,6 +4,7 @@ import {nodeOptionsFromShebang} from '../resolve.js'
 import type {Resolution} from '../resolution.js'
 import {assembleRoot, type VmRoot, type WasmShim} from '../root.js'
 import {bwrapArgs, guestNodePath, type Isolation, mapEnv, mapVmPath, mapVmPathsInValue} from './sandbox.js'
+import {commandHeader} from '../../vm/mount.js'
 import {AGENTOS_ROOT, packageMount, VM_HOME, VM_WORKSPACE, type Vm} from '../../vm/vm.js'
 import {type WasiRunnerCommand, wasiRunner} from '../wasi/runner-command.js'
 
@@ -26,7 +27,7 @@ export interface VmSession {
  * guest can spawn them.
  */
 export async function openSession(vm: Vm, isolation: Isolation, bwrap?: string): Promise<VmSession> {
-  if (isolation === 'path-mapped') refuseUncontainedOverlays(vm)
+  if (isolation === 'path-mapped') await refuseUncontainedOverlays(vm)
   // Path-mapped guests run the host's Node.js. Inside the single binary with no Node.js around,
   // only Node.js guests need one: they fail when planned, not every session.
   const node = isolation === 'bwrap' ? await guestNodePath(vm) : (hostNodeIfAny() ?? '')
@@ -66,17 +67,23 @@ export async function openSession(vm: Vm, isolation: Isolation, bwrap?: string):
 const VM_OWN = [AGENTOS_ROOT, VM_HOME, VM_WORKSPACE]
 
 /**
- * Path-mapped guests are host processes: a `provides.files` target outside the VM's own
- * directories (`/etc/app.conf`) is the host's file to a script that writes it by its literal path,
- * so such a VM is refused rather than run.
+ * Path-mapped Node.js and script guests are host processes: a `provides.files` target outside the
+ * VM's own directories (`/etc/app.conf`) is the host's file to a script that writes it by its
+ * literal path, so a VM that has such a target and any command that is not WebAssembly is refused
+ * rather than run. WebAssembly guests are not host processes to their paths (every path goes
+ * through the VM's path layer, wasi/contain.ts), so a VM of WASM commands only runs.
  *
  * @throws AgentosError `ERR_AGENTOS_RUN_PATH_MAPPED_UNCONTAINED`.
  */
-function refuseUncontainedOverlays(vm: Vm): void {
+async function refuseUncontainedOverlays(vm: Vm): Promise<void> {
   const outside = vm.overlays.find(
     (o) => !VM_OWN.some((dir) => o.target === dir || o.target.startsWith(`${dir}/`)),
   )
   if (!outside) return
+  const headers = await Promise.all(
+    vm.packages.flatMap((pkg) => pkg.commands.map((command) => commandHeader(pkg, command))),
+  )
+  if (headers.every((header) => header.kind === 'wasm')) return
   throw runError(
     'ERR_AGENTOS_RUN_PATH_MAPPED_UNCONTAINED',
     `provides.files target ${outside.target} is outside ${VM_OWN.join(', ')}: path-mapped guests are host processes and would write the host's ${outside.target}`,
