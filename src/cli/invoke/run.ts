@@ -56,9 +56,25 @@ export interface RunIo {
 
 /** A pack or assemble-wasm killed mid-commit may have left a package set aside: put it back. */
 async function restoreCommits(packages: readonly string[]): Promise<void> {
+  // Loading the output modules costs a WASM run about a tenth of its time: they are loaded only
+  // when a package's directory holds a commit journal or a package set aside (names with these
+  // marks, see output/staging.ts).
+  const {readdirSync} = process.getBuiltinModule('node:fs')
+  const {dirname, resolve} = process.getBuiltinModule('node:path')
+  const pending = packages
+    .map((path) => resolve(path))
+    .filter((path) => {
+      try {
+        return readdirSync(dirname(path)).some(
+          (name) => name.includes('.agentos-commit-') || name.includes('.agentos-old-'),
+        )
+      } catch {
+        return false
+      }
+    })
+  if (pending.length === 0) return
   const {restoreInterruptedCommit} = await import('../../output/staging.js')
-  const {resolve} = await import('node:path')
-  for (const path of packages) await restoreInterruptedCommit(resolve(path)).catch(() => undefined)
+  for (const path of pending) await restoreInterruptedCommit(path).catch(() => undefined)
 }
 
 /**
