@@ -1,5 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {validateTarget} from '../check/validate.js'
+import {RUN_FLAGS} from '../cli/flags/run.js'
+import {ENGINE_NAMES} from '../run/engine.js'
 import {EXIT_FAILED} from '../errors.js'
 import {BaseCommand} from '../cli/base-command.js'
 import {renderValidation} from '../cli/render/text.js'
@@ -35,15 +37,12 @@ Exit codes: 0 valid (warnings allowed), 1 errors found (or warnings with --stric
         "also list informational notes (with --engine agentos: and the runtime's log lines on stderr)",
     }),
     engine: Flags.string({
-      options: ['emulation', 'agentos'],
+      options: [...ENGINE_NAMES],
       default: 'emulation',
       description:
         'emulation: the static checks only; agentos: also ask the real agentOS runtime (VM creation, commands on $PATH, agent session)',
     }),
-    runtime: Flags.string({
-      description:
-        "with --engine agentos: the runtime to use (an npm prefix holding @rivet-dev/agentos-core, or the package); default: $AGENTOS_TOOLCHAIN_RUNTIME, the project's, then the cache",
-    }),
+    runtime: Flags.string({description: RUN_FLAGS.runtime.description}),
   }
 
   async run(): Promise<void> {
