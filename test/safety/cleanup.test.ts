@@ -13,7 +13,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {writeAospkg} from '../../src/output/write-aospkg.js'
 import {processStart} from '../../src/util/owner.js'
 import {cliCommand, runProcess, startCli, startProcess} from '../helpers/cli.js'
-import {deadPid} from '../helpers/processes.js'
+import {deadPid, processTree} from '../helpers/processes.js'
 import {processesMatching, wasmCmdsPackage} from '../helpers/run-fixtures.js'
 
 let work: string
@@ -45,23 +45,6 @@ afterAll(async () => {
   await rm(work, {recursive: true, force: true})
 })
 
-/** Every process below `pid`, with its start time (so a reused pid is not mistaken for it). */
-async function tree(pid: number): Promise<Map<number, string | undefined>> {
-  const found = new Map<number, string | undefined>()
-  const visit = async (parent: number) => {
-    for (const task of await readdir(`/proc/${parent}/task`).catch(() => [] as string[])) {
-      const text = await readFile(`/proc/${parent}/task/${task}/children`, 'utf8').catch(() => '')
-      for (const child of text.split(/\s+/).filter(Boolean).map(Number)) {
-        if (found.has(child)) continue
-        found.set(child, processStart(child))
-        await visit(child)
-      }
-    }
-  }
-  await visit(pid)
-  return found
-}
-
 const cmdline = (pid: number) => readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -73,7 +56,7 @@ describe('a SIGKILLed CLI', () => {
     // Until the guest's sleep and the WASM runner's cat are both up.
     let procs = new Map<number, string | undefined>()
     for (let waited = 0; waited < 30_000; waited += 100) {
-      procs = await tree(pid)
+      procs = await processTree(pid)
       const lines = await Promise.all([...procs.keys()].map(cmdline))
       if (lines.some((l) => l.includes(marker)) && lines.some((l) => l.includes('/bin/cat'))) break
       await sleep(100)
@@ -133,7 +116,7 @@ describe('a SIGKILLed CLI sharing its terminal with the guest', () => {
     try {
       let cliPid: number | undefined
       for (let waited = 0; waited < 30_000; waited += 100) {
-        const procs = await tree(terminal.child.pid!)
+        const procs = await processTree(terminal.child.pid!)
         const lines = new Map(
           await Promise.all([...procs.keys()].map(async (p) => [p, await cmdline(p)] as const)),
         )
