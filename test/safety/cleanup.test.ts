@@ -1,12 +1,14 @@
 /**
  * Clean up after every exit: a SIGKILLed CLI leaves no running guest (path-mapped, where no pid
  * namespace takes the guest along; a WASM command the guest runs through the WASI runner
- * included), the next run sweeps per-run roots whose owner is dead (and keeps live ones and
- * those it did not make), and the aospkg cache is not writable by others whatever the umask.
- * Real processes against dist/ (`npm run build` first).
+ * included), the next run sweeps per-run roots and software modules' temp dirs whose owner is
+ * dead (and keeps live ones and those it did not make), the temp files of cache writes (aospkg
+ * stamps, pack's V8 code cache) are swept when their owner is dead, and the aospkg cache is not
+ * writable by others whatever the umask. Real processes against dist/ (`npm run build` first).
  */
 import {randomInt} from 'node:crypto'
 import {chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile} from 'node:fs/promises'
+import module from 'node:module'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
@@ -148,6 +150,62 @@ describe('a SIGKILLed CLI sharing its terminal with the guest', () => {
   }, 60_000)
 })
 
+describe('a CLI SIGKILLed while it loads a software module', () => {
+  it('leaves a temp dir that the next run sweeps', async () => {
+    const dir = join(work, 'software-kill')
+    await mkdir(dir)
+    const env = {TMPDIR: dir}
+    // Unresolvable from here, so run writes its stand-in defineSoftware to a temp dir; the module
+    // then blocks, holding the CLI there until it is killed.
+    const software = join(work, 'blocking-software.mjs')
+    await writeFile(
+      software,
+      [
+        "import {defineSoftware} from '@rivet-dev/agentos'",
+        'Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 60_000)',
+        `export default defineSoftware({packagePath: ${JSON.stringify(wasm)}})`,
+        '',
+      ].join('\n'),
+    )
+    const cli = startCli(['run', software, '--', 'echo', 'hi'], {env})
+    let left: string[] = []
+    for (let waited = 0; waited < 30_000 && left.length === 0; waited += 100) {
+      await sleep(100)
+      left = (await readdir(dir)).filter((name) => name.startsWith('agentos-software-'))
+    }
+    cli.child.kill('SIGKILL')
+    expect((await cli.ended).signal).toBe('SIGKILL')
+    expect(left).toHaveLength(1)
+    expect(await readdir(dir)).toContain(left[0])
+    const result = await runProcess(['run', wasm, '--', 'echo', 'hi'], {env})
+    expect(result).toMatchObject({exitCode: 0, stdout: 'hi\n'})
+    // jiti keeps its own transform cache there too: only ours is looked at.
+    expect((await readdir(dir)).filter((name) => name.startsWith('agentos-'))).toEqual([])
+  }, 60_000)
+})
+
+describe("software modules' temp dirs", () => {
+  it('are swept when the owner in their name is dead; live ones and untagged ones are kept', async () => {
+    const dir = join(work, 'software-sweep')
+    await mkdir(dir)
+    const make = async (name: string) => {
+      await mkdir(join(dir, name))
+      await writeFile(join(dir, name, 'define-software.mjs'), 'export const defineSoftware = (e) => e\n')
+    }
+    await make(`agentos-software-${await deadPid()}.0-dead01`)
+    await make(`agentos-software-${process.pid}.1-reuse1`)
+    await make(`agentos-software-${process.pid}.${processStart(process.pid)}-live01`)
+    // An older version's name carries no owner: not provably dead.
+    await make('agentos-software-untag1')
+    const result = await runProcess(['run', wasm, '--', 'echo', 'hi'], {env: {TMPDIR: dir}})
+    expect(result).toMatchObject({exitCode: 0, stdout: 'hi\n'})
+    expect((await readdir(dir)).sort()).toEqual([
+      `agentos-software-${process.pid}.${processStart(process.pid)}-live01`,
+      'agentos-software-untag1',
+    ])
+  })
+})
+
 describe('stale VM roots', () => {
   it('are swept when their owner is dead; live ones and ones without a record are kept', async () => {
     const dir = join(work, 'sweep')
@@ -198,4 +256,54 @@ describe('the aospkg cache', () => {
     await walk(join(cache, 'aospkg-stamps'))
     expect(wrong).toEqual([])
   })
+})
+
+describe('temp files of cache writes', () => {
+  it('are swept from the aospkg stamps when their owner is dead', async () => {
+    const archive = join(work, 'stamped.aospkg')
+    await writeAospkg(wasm, archive)
+    const cache = join(work, 'stamp-cache')
+    const stamps = join(cache, 'aospkg-stamps')
+    await mkdir(stamps, {recursive: true})
+    const sha = 'ab'.repeat(32)
+    const dead = await deadPid()
+    const live = `${sha}.${process.pid}.${processStart(process.pid)}.0000beef.tmp`
+    const names = [`${sha}.${dead}.0000dead.tmp`, `${sha}.${dead}.12345.0000dead.tmp`, live]
+    for (const name of names) await writeFile(join(stamps, name), sha)
+    const result = await runProcess(['run', archive, '--', 'echo', 'hi'], {
+      env: {AGENTOS_TOOLCHAIN_CACHE: cache},
+    })
+    expect(result).toMatchObject({exitCode: 0, stdout: 'hi\n'})
+    const left = await readdir(stamps)
+    expect(left.filter((name) => name.endsWith('.tmp'))).toEqual([live])
+    // The run's own stamp was written (and its temp file renamed).
+    expect(left.filter((name) => /^[0-9a-f]{64}$/.test(name))).toHaveLength(1)
+  })
+
+  it.skipIf('enableCompileCache' in module)(
+    "are swept from pack's code cache (Node.js 20) when their owner is dead",
+    async () => {
+      const dir = join(work, 'code-cache')
+      const cacheDir = join(dir, `agentos-toolchain-compile-cache-${process.getuid!()}`)
+      await mkdir(cacheDir, {recursive: true, mode: 0o700})
+      const dead = await deadPid()
+      const live = `1234abcd-99.v8.${process.pid}.${processStart(process.pid)}.tmp`
+      for (const name of [`1234abcd-99.v8.${dead}.tmp`, `1234abcd-99.v8.${dead}.777.tmp`, live])
+        await writeFile(join(cacheDir, name), 'partial')
+      const project = join(work, 'code-cache-project')
+      await mkdir(join(project, 'bin'), {recursive: true})
+      await writeFile(
+        join(project, 'package.json'),
+        JSON.stringify({name: 'code-cache-project', version: '1.0.0', bin: {hello: 'bin/hello.js'}}),
+      )
+      await writeFile(join(project, 'bin/hello.js'), '#!/usr/bin/env node\nconsole.log("hello")\n')
+      const result = await runProcess(['pack', project, '--out', join(work, 'code-cache-out'), '--json'], {
+        env: {TMPDIR: dir},
+      })
+      expect(result.exitCode, result.stderr).toBe(0)
+      const left = await readdir(cacheDir)
+      expect(left.filter((name) => name.endsWith('.tmp'))).toEqual([live])
+      expect(left.filter((name) => name.endsWith('.v8'))).toHaveLength(1)
+    },
+  )
 })

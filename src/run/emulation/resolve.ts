@@ -59,6 +59,15 @@ export async function resolveCommand(vm: Vm, command: string): Promise<Resolutio
     resolution.executor = 'system'
     return resolution
   }
+  if (facts.special) {
+    // validate's code for the same file; the exit code of a package that cannot be used.
+    return fail(
+      'ERR_AGENTOS_SPECIAL_FILE',
+      `${found.vmPath} (${file.hostPath}) is a ${facts.special} (a special file), not a command`,
+      'Make the command entry a regular file (`agentos-toolchain validate` lists the special files).',
+      RUN_EXIT.failed,
+    )
+  }
   if (!facts.executable) {
     return fail(
       'ERR_AGENTOS_RUN_NOT_EXECUTABLE',
@@ -93,6 +102,12 @@ async function search(
       file.type === 'none'
         ? undefined
         : await fileFacts(file.hostPath, file.type === 'package' ? file.pkg.dir : undefined)
+    // A FIFO, socket or device is there, just not runnable: "not found" would send the user
+    // looking for a file that exists.
+    if (facts?.special) {
+      resolution.search.push({vmPath, result: 'found'})
+      return {found: {vmPath, file: file as Exclude<VmFile, {type: 'none'}>, facts}, skipped}
+    }
     if (!facts?.exists) {
       resolution.search.push({vmPath, result: 'absent'})
       continue

@@ -234,6 +234,32 @@ describe('command resolution', () => {
     expect((await resolveCommand(noPath, 'greet')).error?.exitCode).toBe(127)
   })
 
+  it('reports a command entry that became a FIFO or socket after the mount as a special file', async () => {
+    // The mount refuses special files (loadRunPackage); the lookup holds even when one appears later.
+    const {spawnSync} = await import('node:child_process')
+    for (const kind of ['FIFO', 'socket']) {
+      const dir = join(work, `special-${kind}`)
+      await cp(runFixture('sh-tool'), dir, {recursive: true})
+      const vm = buildVm(await loadInputs([dir]))
+      const entry = join(dir, 'bin/greet')
+      await rm(entry)
+      const make =
+        kind === 'FIFO'
+          ? spawnSync('mkfifo', [entry])
+          : spawnSync(process.execPath, [
+              '-e',
+              "require('net').createServer().listen(process.argv[1], () => process.kill(process.pid, 'SIGKILL'))",
+              entry,
+            ])
+      expect(make.error).toBeUndefined()
+      const result = await resolveCommand(vm, 'greet')
+      expect(result.search[0]).toEqual({vmPath: '/opt/agentos/bin/greet', result: 'found'})
+      expect(result.error).toMatchObject({code: 'ERR_AGENTOS_SPECIAL_FILE', exitCode: 125})
+      expect(result.error?.message).toContain(`is a ${kind} (a special file)`)
+      expect(result.error?.message).toContain(entry)
+    }
+  })
+
   it('recognises Node.js interpreters on #! lines as the runtime does', () => {
     expect(isNodeInterpreter('/usr/bin/env', 'node')).toBe(true)
     expect(isNodeInterpreter('/usr/bin/env', '-S node --no-warnings')).toBe(true)
