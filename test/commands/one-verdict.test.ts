@@ -160,6 +160,9 @@ describe('one verdict: validate and run agree on special files', () => {
       expect(validate.exitCode).toBe(1)
       expect(run.exitCode, run.stdout).toBe(125)
       expect(errors).toContain(refused.error?.code)
+      // No mode or header is judged on a FIFO, socket or device: the special file is the problem.
+      expect(errors).not.toContain('ERR_AGENTOS_BIN_NOT_EXECUTABLE')
+      expect(errors).not.toContain('ERR_AGENTOS_BIN_UNKNOWN_HEADER')
     })
   }
 })
