@@ -1,12 +1,13 @@
 import {createHash} from 'node:crypto'
 import {lstat, open, readFile, rename, rm} from 'node:fs/promises'
-import {dirname, join, relative, sep} from 'node:path'
+import {relative, sep} from 'node:path'
 import {constants, gunzipSync} from 'node:zlib'
 import {AgentosError} from '../errors.js'
 import {create} from 'tar'
 import {compareBytes} from '../format/byte-order.js'
 import {FIXED_MTIME} from './files.js'
 import {readPackage} from '../package/read.js'
+import {tempFileSibling} from './siblings.js'
 
 /**
  * Writes a deterministic gzipped tarball of a package directory: members under `package/` (as npm
@@ -22,7 +23,7 @@ export async function writePackageTarball(
     .filter((e) => e.kind === 'file' || e.kind === 'dir')
     .map((e) => e.path)
     .sort(compareBytes)
-  const temp = join(dirname(file), `.${process.pid}.agentos-tmp.tgz`)
+  const temp = await tempFileSibling(file)
   try {
     await create(
       {
