@@ -133,6 +133,44 @@ describe('packages and archives whose links leave them are refused', () => {
   })
 })
 
+describe('links to absolute paths, which the VM allows, mean VM paths', () => {
+  // node:wasi alone refuses them ("ln -s /x y" failed); the runtime makes them.
+  it.for(MODES)(
+    '%s: made, followed inside the VM, refused where the VM is read-only',
+    async ([, flags], context) => {
+      if (flags.includes('bwrap')) requires(context, bwrap)
+      const manifest = '/opt/agentos/pkgs/containment-probe/1.0.0/agentos-package.json'
+      const result = await run(
+        [pkg],
+        [
+          ...flags,
+          '--',
+          'probe',
+          `l=${manifest}=/home/agentos/abs-link`,
+          'r=/home/agentos/abs-link',
+          `l=/=/home/agentos/root-link`,
+          `r=/home/agentos/root-link${manifest}`,
+          `l=${canary}/secret=/home/agentos/canary-link`,
+          'r=/home/agentos/canary-link',
+          'l=/etc=/opt/agentos/pkgs/containment-probe/1.0.0/etc-link',
+        ],
+      )
+      expect(result.exitCode, result.output).toBe(0)
+      const lines = result.stdout.trim().split('\n')
+      expect(lines[0]).toMatch(/ => 0$/)
+      expect(lines[1]).toMatch(/ => 0 \{"name":"containment-probe"/)
+      expect(lines[2]).toMatch(/ => 0$/)
+      expect(lines[3]).toMatch(/ => 0 \{"name":"containment-probe"/)
+      // Made, but it names a VM path, where there is no canary: ENOENT (44).
+      expect(lines[4]).toMatch(/ => 0$/)
+      expect(lines[5]).toMatch(/ => 44$/)
+      // A package is read-only: ENOTCAPABLE (76) or EROFS (69), as for any link there.
+      expect(lines[6]).toMatch(/ => (76|69)$/)
+      await expectCanaryUntouched(result.output)
+    },
+  )
+})
+
 describe('a WASM command that starts commands runs inside the namespace, with its children', () => {
   // Its children run while it does: a child swapping a directory for a link between the parent's
   // resolution and open would send the open to the host. Inside bubblewrap `/` is the VM's.
