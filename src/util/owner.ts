@@ -54,3 +54,14 @@ export function ownerTag(): string {
 export function tagOwnerAlive(pid: string | undefined, started: string | undefined): boolean {
   return ownerAlive(Number(pid), started === undefined || started === '0' ? undefined : started)
 }
+
+/**
+ * True for a name `<prefix><pid>.<start>-XXXXXX` (a temp dir named with {@link ownerTag} by
+ * mkdtemp) whose owner is gone; false for any other name and for a live owner. A start of `0`
+ * (unknown when it was made) is not checked.
+ */
+export function deadOwnerTagged(name: string, prefix: string): boolean {
+  if (!name.startsWith(prefix)) return false
+  const match = /^(\d+)\.(\d+)-[A-Za-z0-9]{6}$/.exec(name.slice(prefix.length))
+  return match !== null && !tagOwnerAlive(match[1], match[2])
+}

@@ -73,7 +73,11 @@ describe('run --engine agentos (the real runtime)', {timeout: 120_000}, () => {
       '#!/usr/bin/env node\nconsole.log("up")\nsetTimeout(() => {}, 600_000)\n',
     )
     await chmod(join(pkg, 'bin/waiter.js'), 0o755)
-    const cli = startCli([...engine, pkg, '--', 'waiter'])
+    // A temp dir of its own: the runtime's leftovers (an import cache, sockets) must not stay.
+    const tmp = join(work, 'waiter-tmp')
+    await mkdir(tmp)
+    const env = {TMPDIR: tmp}
+    const cli = startCli([...engine, pkg, '--', 'waiter'], {env})
     const up = new Promise<void>((resolve) =>
       cli.child.stdout!.on('data', (chunk: Buffer) => chunk.includes('up') && resolve()),
     )
@@ -88,6 +92,10 @@ describe('run --engine agentos (the real runtime)', {timeout: 120_000}, () => {
     const left = stillRunning(tree)
     for (const pid of left) process.kill(pid, 'SIGKILL')
     expect(left).toEqual([])
+    // The killed run's temp dir is the next run's to remove; that run leaves nothing itself.
+    const next = await runProcess([...engine, example('my-tool-package'), '--', 'my-tool', '1h'], {env})
+    expect(next).toMatchObject({stdout: 'my-tool: 3600000\n', exitCode: 0})
+    expect(await readdir(tmp)).toEqual([])
   })
 
   it('runs the packed Node.js CLI as it runs natively', async (context) => {

@@ -4,7 +4,7 @@
  * their roots and their software modules' temp dirs.
  */
 import {join} from 'node:path'
-import {ownerAlive, ownRecord, tagOwnerAlive} from '../../util/owner.js'
+import {deadOwnerTagged, ownerAlive, ownRecord} from '../../util/owner.js'
 import {SOFTWARE_DIR_PREFIX} from '../vm/inputs.js'
 
 // Not `import … from 'node:fs'`: see the note in run.ts.
@@ -16,8 +16,6 @@ export const ROOT_PREFIX = 'agentos-run-'
 /** The owner record, in the run's temp dir beside (never inside) the guest's `/`. */
 export const OWNER_FILE = 'agentos-owner.json'
 const ROOT_NAME = /^agentos-run-[A-Za-z0-9]{6}$/
-/** A software module's temp dir (inputs.ts): the owner is in the name. */
-const SOFTWARE_NAME = new RegExp(`^${SOFTWARE_DIR_PREFIX}(\\d+)\\.(\\d+)-[A-Za-z0-9]{6}$`)
 
 /** Writes this process's owner record into a freshly made root dir. */
 export function recordOwner(dir: string): void {
@@ -51,14 +49,15 @@ export function sweepStaleTempDirs(tmp: string): void {
   for (const name of names) {
     // A shared temp dir holds hundreds of names: most are told apart by one prefix test.
     if (!name.startsWith('agentos-')) continue
-    const software = SOFTWARE_NAME.exec(name)
-    if (!software && !ROOT_NAME.test(name)) continue
+    // A software module's temp dir has its owner in the name (inputs.ts), a root in a file.
+    const software = name.startsWith(SOFTWARE_DIR_PREFIX)
+    if (software ? !deadOwnerTagged(name, SOFTWARE_DIR_PREFIX) : !ROOT_NAME.test(name)) continue
     const dir = join(tmp, name)
     try {
       const info = lstatSync(dir)
       if (!info.isDirectory() || (uid !== undefined && info.uid !== uid)) continue
       if (software) {
-        if (!tagOwnerAlive(software[1], software[2])) removeTree(dir)
+        removeTree(dir)
         continue
       }
       const owner = JSON.parse(readFileSync(join(dir, OWNER_FILE), 'utf8')) as {
