@@ -108,6 +108,20 @@ describe('the VM model', () => {
     expect(() => buildVm([a, pkg('a')])).toThrow(/two packages are named "a"/)
   })
 
+  it('says when a command is named like a builtin of the runtime shell (sh runs the builtin there)', () => {
+    const command = (name: string) => ({name, entry: 'cli.js', hostPath: '/host/a/cli.js'})
+    const vm = buildVm([pkg('a', {commands: [command('help'), command('my-tool'), command('source')]})])
+    expect(vm.warnings).toEqual([
+      {
+        code: 'WARN_AGENTOS_RUNTIME_SHELL_BUILTIN',
+        message: expect.stringContaining(
+          'commands "help", "source" are also builtins of the runtime\'s shell',
+        ),
+      },
+    ])
+    expect(buildVm([pkg('a', {commands: [command('my-tool')]})]).warnings).toEqual([])
+  })
+
   // Paths the VM manages are refused when the package is loaded, by the manifest rules
   // (run-manifest.test.ts); only packages together can claim the same path.
   it('refuses two packages overlaying the same target', () => {
