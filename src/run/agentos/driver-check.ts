@@ -42,7 +42,8 @@ export async function check(
   try {
     for (const name of req.commands ?? []) {
       const probe = await shell(vm, 'command -v -- "$1"', [name], req)
-      const path = probe.out.trim()
+      // Only the line end goes: a name may start or end with a space ("my-tool " is linked so).
+      const path = probe.out.replace(/\r?\n$/, '')
       commands.push({
         name,
         // Only the package's link counts: the VM's shell answers a builtin's bare name before
