@@ -142,6 +142,17 @@ function notFound(
       RUN_EXIT.cannotExecute,
     )
   }
+  // The package links the name, but its entry is not in the package (validate:
+  // ERR_AGENTOS_BIN_ENTRY_MISSING). Said apart from an unknown name: the runtime diverges here.
+  const dangling = [...vm.links.values()].find((link) => candidates.includes(link.vmPath))
+  if (dangling) {
+    return fail(
+      'ERR_AGENTOS_RUN_ENTRY_MISSING',
+      `command "${dangling.name}" is linked at ${dangling.vmPath}, but its entry ${dangling.command.entry} is not a file in ${dangling.package.name}`,
+      `Fix the bin map of ${dangling.package.name} or add the file (validate reports ERR_AGENTOS_BIN_ENTRY_MISSING).`,
+      RUN_EXIT.notFound,
+    )
+  }
   const names = [...vm.links.keys()]
   return fail(
     'ERR_AGENTOS_RUN_COMMAND_NOT_FOUND',

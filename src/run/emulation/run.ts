@@ -1,4 +1,4 @@
-import {join} from 'node:path'
+import {join, posix} from 'node:path'
 import {runError} from '../errors.js'
 import {loadInputs} from '../vm/inputs.js'
 import {commandHeader, type RunPackage} from '../vm/mount.js'
@@ -77,8 +77,8 @@ function sayWarnings(options: RunOptions, warnings: readonly RuntimeWarning[]): 
 
 /**
  * Divergences that depend on what runs: a shell script run as a package command (runtime 0.2.21
- * runs it as JavaScript), the VM's own node (v22.0.0 there), and a command not found by argv
- * (exit 1 there, 127 here).
+ * runs it as JavaScript), the VM's own node (v22.0.0 there), a command not found by argv
+ * (exit 1 there, 127 here), and a command whose entry is missing (exit 0 there, 127 here).
  */
 export function resolutionWarnings(resolution: Resolution): RuntimeWarning[] {
   const warnings: RuntimeWarning[] = []
@@ -102,6 +102,13 @@ export function resolutionWarnings(resolution: Resolution): RuntimeWarning[] {
     warnings.push({
       code: 'WARN_AGENTOS_RUNTIME_NODE_VERSION',
       message: `node here is the host's Node.js ${process.version}; the runtime's node is its own V8 runtime and reports v22.0.0`,
+    })
+  }
+  if (resolution.error?.code === 'ERR_AGENTOS_RUN_ENTRY_MISSING') {
+    const name = posix.basename(resolution.command)
+    warnings.push({
+      code: 'WARN_AGENTOS_RUNTIME_ENTRY_MISSING',
+      message: `runtime 0.2.21 links /opt/agentos/bin/${name} to the missing entry anyway: there ${name} exits 0 with no output (its shell falls through to the VM's /bin/${name} stub)`,
     })
   }
   if (resolution.error?.code === 'ERR_AGENTOS_RUN_COMMAND_NOT_FOUND') {
