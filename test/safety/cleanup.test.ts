@@ -79,7 +79,7 @@ describe('a SIGKILLed CLI', () => {
     expect(await exited).toBe('SIGKILL')
     const alive = async () =>
       [...procs].filter(([p, started]) => started !== undefined && processStart(p) === started)
-    for (let waited = 0; waited < 5000 && (await alive()).length > 0; waited += 100) await sleep(100)
+    for (let waited = 0; waited < 20_000 && (await alive()).length > 0; waited += 100) await sleep(100)
     const survivors = await alive()
     for (const [p] of survivors) process.kill(p, 'SIGKILL')
     expect(survivors).toEqual([])
@@ -138,7 +138,7 @@ describe('a SIGKILLed CLI sharing its terminal with the guest', () => {
       const guests = await processesMatching(mark)
       expect(guests.length).toBeGreaterThanOrEqual(2)
       process.kill(cliPid!, 'SIGKILL')
-      for (let waited = 0; waited < 5000 && (await processesMatching(mark)).length > 0; waited += 100)
+      for (let waited = 0; waited < 20_000 && (await processesMatching(mark)).length > 0; waited += 100)
         await sleep(100)
       const survivors = await processesMatching(mark)
       for (const p of survivors) process.kill(p, 'SIGKILL')
