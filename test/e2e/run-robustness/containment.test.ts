@@ -67,6 +67,8 @@ async function expectCanaryUntouched(output: string): Promise<void> {
 }
 
 const deep = '../'.repeat(24)
+/** The probe passes a 0x01 byte as NUL. */
+const NUL = '\x01'
 /** Link tricks, `..` and absolute paths aimed at the canary. */
 const probeArgs = () => [
   `l=${deep.slice(0, -1)}=/home/agentos/up`,
@@ -86,6 +88,29 @@ const probeArgs = () => [
   `r=${canary}/secret`,
   `w=${canary}/secret`,
   `r=/opt/agentos/pkgs/containment-probe/1.0.0/${deep}${canary.slice(1)}/secret`,
+  // A NUL ends the path for the kernel: `up2\0` must not reach it as the link `up2`.
+  `l=up${canary}/secret=/home/agentos/up2`,
+  `l=up${canary}=/home/agentos/up3`,
+  `r=/home/agentos/up2${NUL}`,
+  `w=/home/agentos/up2${NUL}`,
+  `s=/home/agentos/up2${NUL}`,
+  `g=/home/agentos/up3${NUL}`,
+  `h=/home/agentos/up2${NUL}=/home/agentos/hard`,
+  `w=/home/agentos/hard`,
+  `n=/home/agentos/up3${NUL}=/home/agentos/moved`,
+  `d=/home/agentos/up3${NUL}=sub/secret`,
+  `e=/home/agentos/up3${NUL}=made`,
+  // Descriptor-relative paths, hard links and renames out of a package or the VM.
+  `d=/home/agentos=${deep}${canary.slice(1)}/secret`,
+  `e=/home/agentos=${deep}${canary.slice(1)}/made`,
+  `d=/opt/agentos/pkgs/containment-probe/1.0.0=${deep}${canary.slice(1)}/secret`,
+  `e=/opt/agentos/pkgs/containment-probe/1.0.0=made`,
+  `e=/opt/agentos/pkgs=containment-probe/1.0.0/made`,
+  `h=/opt/agentos/pkgs/containment-probe/1.0.0/package.json=/home/agentos/pj`,
+  `n=/opt/agentos/pkgs/containment-probe/1.0.0/package.json=/home/agentos/pj2`,
+  `x=/opt/agentos/pkgs/containment-probe/1.0.0/bin`,
+  `g=/home/agentos/up${canary}`,
+  `k=/home/agentos/up2`,
 ]
 
 const MODES: Array<[string, string[]]> = [
@@ -104,10 +129,12 @@ describe('a WASM guest reads and changes no host byte', () => {
     it.for(MODES)(`%s, as ${user}`, async ([, flags], context) => {
       if (flags.includes('bwrap')) requires(context, bwrap)
       if (user === 'unprivileged' && unprivileged) context.skip(unprivileged)
+      const pkgBefore = await digestOf(pkg)
       const result = await run([pkg], [...flags, '--', 'probe', ...probeArgs()], uid)
       expect(result.exitCode, result.output).toBe(0)
       expect(result.stdout.trim().split('\n')).toHaveLength(probeArgs().length)
       await expectCanaryUntouched(result.output)
+      expect(await digestOf(pkg)).toBe(pkgBefore)
     })
   }
 })

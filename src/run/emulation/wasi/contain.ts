@@ -14,6 +14,7 @@ type Fn = (...args: never[]) => unknown
 type Call = (...args: unknown[]) => number
 
 const ERRNO_BADF = 8
+const ERRNO_INVAL = 28
 const ERRNO_LOOP = 32
 const ERRNO_NAMETOOLONG = 37
 
@@ -109,6 +110,9 @@ export function containPaths<T extends Record<string, Fn>>(
         const base = dirs.get(args[arg.fd] as number)
         if (base === undefined) return ERRNO_BADF
         const text = Buffer.from(buffer, args[arg.ptr] as number, args[arg.len] as number).toString('utf8')
+        // The kernel ends a path at its first NUL, so a component `up2\0` would be checked here as
+        // a plain name and then reach the kernel as the link `up2`, followed on the host.
+        if (text.includes('\0')) return ERRNO_INVAL
         const follow = arg.flags !== undefined && ((args[arg.flags] as number) & 1) === 1
         const resolved = resolveInVm(joinVm(base, text), follow, map.hostOf)
         if (resolved.loop) return ERRNO_LOOP
