@@ -111,6 +111,14 @@ const probeArgs = () => [
   `x=/opt/agentos/pkgs/containment-probe/1.0.0/bin`,
   `g=/home/agentos/up${canary}`,
   `k=/home/agentos/up2`,
+  // Last: a directory renumbered over the root preopen (fd 3) must not take its place, or a path
+  // resolved as the VM's `/up/…` reaches the kernel as `<home>/up/…`, through the guest's link.
+  `v=3=/home/agentos`,
+  `r=/opt/agentos/pkgs/containment-probe/1.0.0/${deep}up${canary}/secret`,
+  `w=/opt/agentos/pkgs/containment-probe/1.0.0/${deep}up${canary}/secret`,
+  `c=4`,
+  `o=/opt/agentos/pkgs/containment-probe/1.0.0/${deep}home/agentos`,
+  `w=/opt/agentos/pkgs/containment-probe/1.0.0/${deep}up${canary}/sub/secret`,
 ]
 
 const MODES: Array<[string, string[]]> = [
