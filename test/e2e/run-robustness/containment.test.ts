@@ -213,3 +213,55 @@ describe('path-mapped mode refuses what it cannot contain', () => {
     }
   })
 })
+
+describe('provides.files links keep their text at the target', () => {
+  const ISOLATIONS: Array<[string, string[]]> = [
+    ['path-mapped', ['--isolation', 'path-mapped']],
+    ['bubblewrap', ['--isolation', 'bwrap']],
+  ]
+
+  it.for(ISOLATIONS)(
+    'a write through a link in a provides directory leaves the package as it was (%s)',
+    async ([, flags], context) => {
+      if (flags.includes('bwrap')) requires(context, bwrap)
+      const dir = join(work, `through-link-${flags[1]}`)
+      await makePackage(
+        dir,
+        'through-link',
+        {wr: 'bin/wr'},
+        {provides: {files: [{source: 'conf', target: '/workspace/conf'}]}},
+      )
+      await mkdir(join(dir, 'conf'))
+      await writeFile(join(dir, 'conf/real.txt'), 'original\n')
+      await symlink('real.txt', join(dir, 'conf/l'))
+      await writeFile(join(dir, 'bin/wr'), '#!/bin/sh\necho pwned >> "$1"\n', {mode: 0o755})
+      const before = await digestOf(dir)
+      const result = await run([dir], [...flags, '--', 'wr', '/workspace/conf/l'])
+      expect(await readFile(join(dir, 'conf/real.txt'), 'utf8'), result.output).toBe('original\n')
+      expect(await digestOf(dir)).toBe(before)
+    },
+  )
+
+  it('path-mapped: a link that stays in the package at its source but leaves the VM at its target is refused', async () => {
+    const dir = join(work, 'climbing-link')
+    const source = 'a/b/c/d/e/f/g'
+    await makePackage(
+      dir,
+      'climbing-link',
+      {rd: 'bin/rd'},
+      {provides: {files: [{source, target: '/workspace/conf'}]}},
+    )
+    await mkdir(join(dir, source), {recursive: true})
+    // At its source the link lands on the package's own copy of the canary's path.
+    await mkdir(join(dir, canary), {recursive: true})
+    await writeFile(join(dir, canary, 'secret'), 'package copy\n')
+    await symlink(`${'../'.repeat(7)}${canary.slice(1)}/secret`, join(dir, source, 'l'))
+    await writeFile(join(dir, 'bin/rd'), '#!/bin/sh\ncat "$1"; echo pwned >> "$1"\n', {mode: 0o755})
+    const before = await digestOf(dir)
+    const result = await run([dir], ['--isolation', 'path-mapped', '--', 'rd', '/workspace/conf/l'])
+    expect(result.exitCode, result.output).toBe(125)
+    expect(result.stderr).toContain('ERR_AGENTOS_RUN_PATH_MAPPED_UNCONTAINED')
+    expect(await digestOf(dir)).toBe(before)
+    await expectCanaryUntouched(result.output)
+  })
+})
