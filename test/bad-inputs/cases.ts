@@ -26,6 +26,7 @@ import {
   wasmFile,
   wasmProject,
 } from './build.js'
+import {ADVERSARIAL_CASES} from './cases-adversarial.js'
 import {BOUNDED_CASES} from './cases-bounded.js'
 
 /** What a case's builder returns: the CLI arguments, or why the case cannot run here. */
@@ -1298,4 +1299,5 @@ export const CASES: BadInputCase[] = [
     code: 'ERR_AGENTOS_JSON_TOO_DEEP',
   },
   ...BOUNDED_CASES,
+  ...ADVERSARIAL_CASES,
 ]

@@ -1,0 +1,80 @@
+/**
+ * Bad-input rows from the second adversarial pass of issue 18: `--tar` paths that clash with the
+ * same run's outputs, that name special files (replaced even with `--force` before), or that lie
+ * under a file. Appended to CASES (cases.ts).
+ */
+import {join} from 'node:path'
+import {mknod, project, put} from './build.js'
+import type {BadInputCase} from './cases.js'
+
+const out = (dir: string) => join(dir, 'out')
+
+/** A pack whose `--tar` is `tar(dir)`, with the extra flags. */
+function packTar(
+  id: string,
+  description: string,
+  tar: (dir: string) => Promise<string | {skip: string}>,
+  code: string,
+  flags: string[] = [],
+): BadInputCase {
+  return {
+    id: `pack/${id}`,
+    description,
+    build: async (dir) => {
+      const path = await tar(dir)
+      if (typeof path !== 'string') return path
+      return ['pack', await project(dir), '--out', out(dir), '--tar', path, ...flags]
+    },
+    exit: 1,
+    code,
+  }
+}
+
+/** A special file at `dir/name`, or why it cannot be made here. */
+async function special(dir: string, name: string, type: 'p' | 'c'): Promise<string | {skip: string}> {
+  const path = join(dir, name)
+  const error = mknod(path, type)
+  return error ? {skip: `cannot make a ${type === 'p' ? 'FIFO' : 'device'}: ${error}`} : path
+}
+
+export const ADVERSARIAL_CASES: BadInputCase[] = [
+  packTar(
+    'tar-is-out',
+    '--tar names the --out directory (once a crash with EISDIR after the commit)',
+    async (dir) => out(dir),
+    'ERR_AGENTOS_TAR_OUT_CLASH',
+  ),
+  packTar(
+    'tar-inside-out',
+    '--tar inside the --out directory (once a file added to the package output)',
+    async (dir) => join(out(dir), 'package.tgz'),
+    'ERR_AGENTOS_TAR_OUT_CLASH',
+  ),
+  packTar(
+    'tar-is-the-aospkg',
+    '--tar names the archive of --format aospkg',
+    async (dir) => `${out(dir)}.aospkg`,
+    'ERR_AGENTOS_TAR_OUT_CLASH',
+    ['--format', 'aospkg'],
+  ),
+  packTar(
+    'tar-is-fifo-forced',
+    '--tar names a FIFO, with --force (once replaced by the tarball)',
+    (dir) => special(dir, 'fifo', 'p'),
+    'ERR_AGENTOS_TAR_OUT_NOT_FILE',
+    ['--force'],
+  ),
+  packTar(
+    'tar-is-device-forced',
+    '--tar names a character device, with --force (as root, /dev/full was replaced)',
+    (dir) => special(dir, 'null-device', 'c'),
+    'ERR_AGENTOS_TAR_OUT_NOT_FILE',
+    ['--force'],
+  ),
+  packTar(
+    'tar-under-a-file',
+    '--tar below an existing file (once a crash, ENOTDIR, after the commit)',
+    async (dir) => join(await put(dir, 'notes.txt', 'mine\n'), 'package.tgz'),
+    'ERR_AGENTOS_OUT_WRITE_FAILED',
+  ),
+]
