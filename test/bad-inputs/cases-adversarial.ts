@@ -4,7 +4,7 @@
  * under a file. Appended to CASES (cases.ts).
  */
 import {join} from 'node:path'
-import {mknod, project, put} from './build.js'
+import {mknod, project, put, wasmFile} from './build.js'
 import type {BadInputCase} from './cases.js'
 
 const out = (dir: string) => join(dir, 'out')
@@ -38,6 +38,42 @@ async function special(dir: string, name: string, type: 'p' | 'c'): Promise<stri
 }
 
 export const ADVERSARIAL_CASES: BadInputCase[] = [
+  {
+    id: 'pack/aospkg-out-is-fifo-forced',
+    description: '--format aospkg --out naming a FIFO, with --force (once replaced by the archive)',
+    build: async (dir) => {
+      const fifo = await special(dir, 'p.aospkg', 'p')
+      if (typeof fifo !== 'string') return fifo
+      return ['pack', await project(dir), '--format', 'aospkg', '--out', fifo, '--force']
+    },
+    exit: 1,
+    code: 'ERR_AGENTOS_AOSPKG_OUT_NOT_FILE',
+  },
+  {
+    id: 'assemble-wasm/aospkg-out-is-fifo-forced',
+    description: '--format aospkg --out naming a FIFO, with --force (once replaced by the archive)',
+    build: async (dir) => {
+      const fifo = await special(dir, 'p.aospkg', 'p')
+      if (typeof fifo !== 'string') return fifo
+      return [
+        'assemble-wasm',
+        await wasmFile(dir, 'hello'),
+        '--name',
+        'x',
+        '--version',
+        '1.0.0',
+        '--project',
+        dir,
+        '--format',
+        'aospkg',
+        '--out',
+        fifo,
+        '--force',
+      ]
+    },
+    exit: 1,
+    code: 'ERR_AGENTOS_AOSPKG_OUT_NOT_FILE',
+  },
   packTar(
     'tar-is-out',
     '--tar names the --out directory (once a crash with EISDIR after the commit)',
