@@ -4,7 +4,8 @@
  * under a file. Appended to CASES (cases.ts).
  */
 import {join} from 'node:path'
-import {mknod, project, put, wasmFile} from './build.js'
+import {gzipSync} from 'node:zlib'
+import {mknod, project, put, tarHeader, wasmFile} from './build.js'
 import type {BadInputCase} from './cases.js'
 
 const out = (dir: string) => join(dir, 'out')
@@ -38,6 +39,27 @@ async function special(dir: string, name: string, type: 'p' | 'c'): Promise<stri
 }
 
 export const ADVERSARIAL_CASES: BadInputCase[] = [
+  ...(
+    [
+      ['package/package.json', 'package.json'],
+      ['package/cli.js', 'bin file'],
+    ] as const
+  ).map(([member, what]): BadInputCase => ({
+    id: `pack/tarball-${what === 'bin file' ? 'bin' : 'package-json'}-declares-1gb`,
+    description: `a .tgz source whose ${what} declares 1 GiB (a gzip bomb of that shape took 1.2 GB of memory)`,
+    build: async (dir) => [
+      'pack',
+      await put(
+        dir,
+        'bomb.tgz',
+        gzipSync(Buffer.concat([tarHeader({name: member}, 1024 ** 3), Buffer.alloc(4096)])),
+      ),
+      '--out',
+      out(dir),
+    ],
+    exit: 1,
+    code: 'ERR_AGENTOS_TAR_MEMBER_TOO_LARGE',
+  })),
   {
     id: 'pack/aospkg-out-is-fifo-forced',
     description: '--format aospkg --out naming a FIFO, with --force (once replaced by the archive)',
