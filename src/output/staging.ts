@@ -148,14 +148,28 @@ export async function createStaging(target: string): Promise<Staging> {
   return {dir, target: absolute}
 }
 
+/**
+ * A temp file next to `target` (an archive or tarball written, then renamed into place), named as
+ * the staging siblings are, once the temp files that killed runs left for that target are removed.
+ */
+export async function tempSibling(target: string): Promise<string> {
+  const absolute = resolve(target)
+  await removeStaleSiblings(dirname(absolute), basename(absolute), [TEMP_MARK])
+  return siblingPath(absolute, TEMP_MARK)
+}
+
 /** True when a sibling's owner may still be using it (a live run of this or another process). */
 function inUse(path: string, pid: number): boolean {
   return pid === process.pid ? isOurs(path) : isAlive(pid)
 }
 
-async function removeStaleSiblings(parent: string, base: string): Promise<void> {
+async function removeStaleSiblings(
+  parent: string,
+  base: string,
+  marks: readonly string[] = [TEMP_MARK, OLD_MARK],
+): Promise<void> {
   const names = await readdir(parent).catch(() => [] as string[])
-  const pattern = siblingPattern(base, [TEMP_MARK, OLD_MARK])
+  const pattern = siblingPattern(base, marks)
   for (const name of names) {
     const match = pattern.exec(name)
     if (!match || inUse(join(parent, name), Number(match[2]))) continue

@@ -5,9 +5,8 @@
  * tar of the package without `agentos-package.json` (`package.json` stays: Node resolution reads
  * it). Equal directories give byte-identical archives.
  */
-import {randomBytes} from 'node:crypto'
 import {lstat, open, rename, rm} from 'node:fs/promises'
-import {basename, dirname, join, posix} from 'node:path'
+import {join, posix} from 'node:path'
 import {compareBytes} from '../format/byte-order.js'
 import {AgentosError, EXIT_USAGE} from '../errors.js'
 import {normalizeBin} from '../format/bin-map.js'
@@ -29,6 +28,7 @@ import {manifestFromJson} from '../archive/manifest.js'
 import {BLOCK, memberHeader, padding, type TarMember} from '../archive/tar-writer.js'
 import {ArchiveWriter} from './archive-writer.js'
 import {outputError} from './errors.js'
+import {tempSibling} from './staging.js'
 
 /** Options of {@link writeAospkg}. */
 export interface WriteAospkgOptions {
@@ -160,10 +160,7 @@ async function writeArchiveFile(
   [chunk1, chunk2]: readonly [Buffer, Buffer],
   planned: readonly Planned[],
 ): Promise<ArchiveWriter> {
-  const temp = join(
-    dirname(target),
-    `.${basename(target)}.agentos-tmp-${process.pid}-${randomBytes(4).toString('hex')}`,
-  )
+  const temp = await tempSibling(target)
   const out = await open(temp, 'wx', 0o644).catch((error: NodeJS.ErrnoException) => {
     throw writeError(error, target)
   })

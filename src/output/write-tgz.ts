@@ -1,12 +1,13 @@
 import {createHash} from 'node:crypto'
 import {lstat, mkdir, open, readFile, rename, rm} from 'node:fs/promises'
-import {dirname, join, relative, sep} from 'node:path'
+import {dirname, relative, sep} from 'node:path'
 import {constants, gunzipSync} from 'node:zlib'
 import {AgentosError} from '../errors.js'
 import {create} from 'tar'
 import {compareBytes} from '../format/byte-order.js'
 import {outputError} from './errors.js'
 import {FIXED_MTIME} from './files.js'
+import {tempSibling} from './staging.js'
 import {isWithin} from '../util/paths.js'
 import {readPackage} from '../package/read.js'
 
@@ -24,10 +25,12 @@ export async function writePackageTarball(
     .filter((e) => e.kind === 'file' || e.kind === 'dir')
     .map((e) => e.path)
     .sort(compareBytes)
-  const temp = join(dirname(file), `.${process.pid}.agentos-tmp.tgz`)
+  let temp: string | undefined
   try {
     // As --out does, a missing directory is made (it crashed the CLI after the commit).
     await mkdir(dirname(file), {recursive: true})
+    // Named as the staging siblings are, so the next run removes one a SIGKILL left behind.
+    temp = await tempSibling(file)
     await create(
       {
         gzip: true,
@@ -50,7 +53,7 @@ export async function writePackageTarball(
     )
   } finally {
     // Where the temp file could not be made (a file in the way: ENOTDIR), neither can it be removed.
-    await rm(temp, {force: true}).catch(() => {})
+    if (temp) await rm(temp, {force: true}).catch(() => {})
   }
   const bytes = await readFile(file)
   return {path: file, sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.length}

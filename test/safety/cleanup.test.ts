@@ -156,3 +156,35 @@ describe('the aospkg cache', () => {
     expect(wrong).toEqual([])
   })
 })
+
+describe('temp files of a killed pack', () => {
+  it('the next pack removes the archive and tarball temp files a dead run left; a live run keeps its own', async () => {
+    const lane = join(work, 'temps')
+    await mkdir(join(lane, 'proj'), {recursive: true})
+    await writeFile(
+      join(lane, 'proj/package.json'),
+      JSON.stringify({name: 'proj', version: '1.0.0', bin: {proj: 'cli.js'}}),
+    )
+    await writeFile(join(lane, 'proj/cli.js'), '#!/usr/bin/env node\n', {mode: 0o755})
+    const dead = await deadPid()
+    const stale = [`.out.aospkg.agentos-tmp-${dead}-0badf00d`, `.out.tgz.agentos-tmp-${dead}-0badf00d`]
+    const live = `.out.tgz.agentos-tmp-${process.pid}-0badf00d`
+    for (const name of [...stale, live]) await writeFile(join(lane, name), '')
+    const result = await runProcess(
+      [
+        'pack',
+        join(lane, 'proj'),
+        '--out',
+        join(lane, 'out'),
+        '--format',
+        'both',
+        '--tar',
+        join(lane, 'out.tgz'),
+      ],
+      {env: {...process.env, TMPDIR: tmp}},
+    )
+    expect(result.exitCode, result.stderr).toBe(0)
+    const left = (await readdir(lane)).filter((name) => name.includes('agentos-tmp'))
+    expect(left).toEqual([live])
+  })
+})
