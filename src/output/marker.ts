@@ -15,7 +15,7 @@ import {FIXED_MTIME} from './files.js'
  */
 export async function writeOutputMarker(dir: string, digest: string): Promise<void> {
   const file = join(dir, OUTPUT_MARKER)
-  await writeFile(file, `${JSON.stringify({tool: 'agentos-toolchain', digest})}\n`)
+  await writeFile(file, `${JSON.stringify({tool: 'agentos-toolchain', digest})}\n`, {mode: 0o644})
   await utimes(file, FIXED_MTIME, FIXED_MTIME)
   await utimes(dir, FIXED_MTIME, FIXED_MTIME)
 }

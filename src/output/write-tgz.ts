@@ -35,6 +35,8 @@ export async function writePackageTarball(
       {
         gzip: true,
         file: temp,
+        // 0644 whatever the umask, as the package's own files.
+        mode: 0o644,
         cwd: dir,
         prefix: 'package',
         portable: true,
