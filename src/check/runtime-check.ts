@@ -117,12 +117,26 @@ async function askRuntime(
 
 function unresolved(lookup: CommandLookup, model: PackageModel, version: string): Problem {
   const entry = model.commands.find((c) => c.name === lookup.name)
+  const name = lookup.name
+  const link = `/opt/agentos/bin/${name}`
+  let answer: string
+  let hint: string
+  if (lookup.exitCode !== 0 || !lookup.path) {
+    answer = `found nothing on $PATH (exit ${lookup.exitCode}${lookup.stderr ? `: ${lookup.stderr}` : ''})`
+    hint = `The runtime links each command at ${link}; check the bin map and that ${entry?.entry ?? 'the entry'} is in the package`
+  } else if (!lookup.path.startsWith('/')) {
+    answer = `answered "${lookup.path}", a builtin of the VM's shell: "${name}" in sh runs the builtin, not ${link}`
+    hint = `Rename the command, or call it by its path ${link}`
+  } else {
+    answer = `answered ${lookup.path}, not ${link}: the package's link leads to nothing the shell can run`
+    hint = `Check that ${entry?.entry ?? 'the entry'} is a file in the package`
+  }
   return {
     code: 'ERR_AGENTOS_RUNTIME_COMMAND_UNRESOLVED',
     severity: 'error',
-    path: model.binSource === 'aospkg' ? entry?.entry : `package.json#bin.${lookup.name}`,
-    message: `in the agentOS runtime ${version}, "command -v ${lookup.name}" found nothing on $PATH (exit ${lookup.exitCode}${lookup.stderr ? `: ${lookup.stderr}` : ''})`,
-    hint: `The runtime links each command at /opt/agentos/bin/<name>; check the bin map and that ${entry?.entry ?? 'the entry'} is in the package (run --engine agentos <package> --which ${lookup.name} shows the VM's PATH).`,
+    path: model.binSource === 'aospkg' ? entry?.entry : `package.json#bin.${name}`,
+    message: `in the agentOS runtime ${version}, "command -v ${name}" ${answer}`,
+    hint: `${hint} (run --engine agentos <package> --which ${name} shows the VM's PATH).`,
   }
 }
 

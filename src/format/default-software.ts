@@ -16,3 +16,18 @@ export const DEFAULT_SOFTWARE_COMMANDS: ReadonlySet<string> = new Set(
     'vdir wc which who whoami xargs yes zcat'
   ).split(' '),
 )
+
+/**
+ * The builtins of the VM's shell that are no default-software command, as runtime 0.2.21's `sh`
+ * answers `command -v <name>` with the bare name even when a package links `/opt/agentos/bin/<name>`.
+ * A package command with one of these names is linked, and runs when spawned by name, but `<name>`
+ * in a shell (an agent's terminal, a script) runs the builtin.
+ */
+export const VM_SHELL_BUILTINS: ReadonlySet<string> = new Set(
+  (
+    ': alias bg bind break builtin caller cd command compgen complete compopt continue declare dirs ' +
+    'disown enable eval exec exit export fc fg getopts hash help history jobs let local logout mapfile ' +
+    'popd pushd read readarray readonly return set shift shopt source times trap type typeset umask ' +
+    'unalias unset wait'
+  ).split(' '),
+)

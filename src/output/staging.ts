@@ -3,41 +3,13 @@
  * killed runs removed, a commit interrupted between its two renames put back, and the process's
  * only signal hook, which restores and removes what is ours when a signal ends a run.
  */
-import {createHash, randomBytes} from 'node:crypto'
 import {existsSync, renameSync, rmSync} from 'node:fs'
 import {lstat, mkdir, readdir, readFile, rename, rm, writeFile} from 'node:fs/promises'
 import {basename, dirname, join, resolve} from 'node:path'
 import {ownerAlive, ownRecord} from '../util/owner.js'
 import {stopCopiesSync} from './copy-pool.js'
+import {isAlive, JOURNAL_MARK, OLD_MARK, siblingPath, siblingPattern, TEMP_MARK} from './siblings.js'
 import {outputError} from './errors.js'
-
-/** Temp siblings are named `.<target>.agentos-tmp-<pid>-<random>`: recognisably ours. */
-const TEMP_MARK = '.agentos-tmp-'
-const OLD_MARK = '.agentos-old-'
-/** The journal of a commit in progress: names the aside and the staging dir, and its owner. */
-const JOURNAL_MARK = '.agentos-commit-'
-
-/**
- * The target's name as its siblings carry it. A name near NAME_MAX (255 bytes) would make
- * `.<name>.agentos-tmp-<pid>-<hex>` impossible to create, so a long one is cut to a prefix plus a
- * hash of the whole name: still unique per target, so one target never touches another's siblings.
- */
-function siblingStem(base: string): string {
-  if (Buffer.byteLength(base) <= 160) return base
-  return `${base.slice(0, 40)}~${createHash('sha256').update(base).digest('hex').slice(0, 16)}`
-}
-
-function siblingPath(target: string, mark: string): string {
-  return join(
-    dirname(target),
-    `.${siblingStem(basename(target))}${mark}${process.pid}-${randomBytes(4).toString('hex')}`,
-  )
-}
-
-function siblingPattern(base: string, marks: readonly string[]): RegExp {
-  const alternatives = marks.map(escapeRegExp).join('|')
-  return new RegExp(`^\\.${escapeRegExp(siblingStem(base))}(${alternatives})(\\d+)-[0-9a-f]+$`)
-}
 
 /** What this process has staged, by staging dir: during a commit, also the target set aside. */
 const live = new Map<string, {target: string; aside?: string}>()
@@ -150,28 +122,14 @@ export async function createStaging(target: string): Promise<Staging> {
   return {dir, target: absolute}
 }
 
-/**
- * A temp file next to `target` (an archive or tarball written, then renamed into place), named as
- * the staging siblings are, once the temp files that killed runs left for that target are removed.
- */
-export async function tempSibling(target: string): Promise<string> {
-  const absolute = resolve(target)
-  await removeStaleSiblings(dirname(absolute), basename(absolute), [TEMP_MARK])
-  return siblingPath(absolute, TEMP_MARK)
-}
-
 /** True when a sibling's owner may still be using it (a live run of this or another process). */
 function inUse(path: string, pid: number): boolean {
   return pid === process.pid ? isOurs(path) : isAlive(pid)
 }
 
-async function removeStaleSiblings(
-  parent: string,
-  base: string,
-  marks: readonly string[] = [TEMP_MARK, OLD_MARK],
-): Promise<void> {
+async function removeStaleSiblings(parent: string, base: string): Promise<void> {
   const names = await readdir(parent).catch(() => [] as string[])
-  const pattern = siblingPattern(base, marks)
+  const pattern = siblingPattern(base, [TEMP_MARK, OLD_MARK])
   for (const name of names) {
     const match = pattern.exec(name)
     if (!match || inUse(join(parent, name), Number(match[2]))) continue
@@ -200,19 +158,6 @@ export async function restoreInterruptedCommit(target: string): Promise<void> {
       )
     )
       return
-  }
-}
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
   }
 }
 

@@ -28,7 +28,7 @@ import {manifestFromJson} from '../archive/manifest.js'
 import {BLOCK, memberHeader, padding, type TarMember} from '../archive/tar-writer.js'
 import {ArchiveWriter} from './archive-writer.js'
 import {outputError} from './errors.js'
-import {tempSibling} from './staging.js'
+import {tempFileSibling} from './siblings.js'
 
 /** Options of {@link writeAospkg}. */
 export interface WriteAospkgOptions {
@@ -160,7 +160,7 @@ async function writeArchiveFile(
   [chunk1, chunk2]: readonly [Buffer, Buffer],
   planned: readonly Planned[],
 ): Promise<ArchiveWriter> {
-  const temp = await tempSibling(target)
+  const temp = await tempFileSibling(target)
   const out = await open(temp, 'wx', 0o644).catch((error: NodeJS.ErrnoException) => {
     throw writeError(error, target)
   })

@@ -7,9 +7,9 @@ import {create} from 'tar'
 import {compareBytes} from '../format/byte-order.js'
 import {outputError} from './errors.js'
 import {FIXED_MTIME} from './files.js'
-import {tempSibling} from './staging.js'
 import {isWithin} from '../util/paths.js'
 import {readPackage} from '../package/read.js'
+import {tempFileSibling} from './siblings.js'
 
 /**
  * Writes a deterministic gzipped tarball of a package directory: members under `package/` (as npm
@@ -30,7 +30,7 @@ export async function writePackageTarball(
     // As --out does, a missing directory is made (it crashed the CLI after the commit).
     await mkdir(dirname(file), {recursive: true})
     // Named as the staging siblings are, so the next run removes one a SIGKILL left behind.
-    temp = await tempSibling(file)
+    temp = await tempFileSibling(file)
     await create(
       {
         gzip: true,

@@ -2,10 +2,11 @@
  * The versioned layout's store, `<out>/<name>/<version>`: one npm package per store directory,
  * and its `current` pointer at the newest version packed.
  */
-import {lstat, readdir, readFile, rename, rm, symlink} from 'node:fs/promises'
+import {lstat, readdir, readFile, rename, symlink} from 'node:fs/promises'
 import {basename, join} from 'node:path'
 import {AgentosError} from '../errors.js'
 import {parseJsonLenient} from '../format/json.js'
+import {tempFileSibling} from '../output/siblings.js'
 
 /**
  * In the versioned store, `<out>/<name>/` holds the versions of one npm package: `@a/biome` and
@@ -41,8 +42,7 @@ export async function pointCurrent(dir: string, version: string): Promise<string
       path: current,
     })
   }
-  const temp = join(dir, `.current.agentos-tmp-${process.pid}`)
-  await rm(temp, {force: true})
+  const temp = await tempFileSibling(current)
   await symlink(version, temp)
   await rename(temp, current)
   return current

@@ -7,7 +7,7 @@ import type {Manifest} from '../format/manifest.js'
 /** A command of the package with what its entry file turned out to be. */
 export interface CommandInfo extends CommandEntry {
   /** Header kind of the entry (`missing` when there is no such file). */
-  kind: HeaderInfo['kind'] | 'missing' | 'directory' | 'symlink'
+  kind: HeaderInfo['kind'] | 'missing' | 'directory' | 'symlink' | 'special'
   /** Human description (`script (/usr/bin/env node)`, `WebAssembly module`). */
   description: string
   size: number

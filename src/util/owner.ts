@@ -36,3 +36,32 @@ export function ownerAlive(pid: number, started?: string): boolean {
   const now = processStart(pid)
   return now === undefined || now === started
 }
+
+/**
+ * This process's owner record as part of a name, `<pid>.<start>` (`0` when the start is unknown):
+ * a leftover named with it is recorded by the same call that makes it, so no kill can leave it
+ * without an owner.
+ */
+export function ownerTag(): string {
+  const {pid, started} = ownRecord()
+  return `${pid}.${started ?? 0}`
+}
+
+/**
+ * {@link ownerAlive} for the pid and start time of an {@link ownerTag}, as a name's regex groups
+ * (a start left out, as older names do, or `0` is not checked).
+ */
+export function tagOwnerAlive(pid: string | undefined, started: string | undefined): boolean {
+  return ownerAlive(Number(pid), started === undefined || started === '0' ? undefined : started)
+}
+
+/**
+ * True for a name `<prefix><pid>.<start>-XXXXXX` (a temp dir named with {@link ownerTag} by
+ * mkdtemp) whose owner is gone; false for any other name and for a live owner. A start of `0`
+ * (unknown when it was made) is not checked.
+ */
+export function deadOwnerTagged(name: string, prefix: string): boolean {
+  if (!name.startsWith(prefix)) return false
+  const match = /^(\d+)\.(\d+)-[A-Za-z0-9]{6}$/.exec(name.slice(prefix.length))
+  return match !== null && !tagOwnerAlive(match[1], match[2])
+}

@@ -18,3 +18,21 @@ export function linkOnDisk(path: string): string | undefined {
     return undefined
   }
 }
+
+/**
+ * The kind of a FIFO, socket or device, as an error names it; undefined for anything else. Such a
+ * file exists but is no package content: opening it blocks (a FIFO), fails (a socket) or reaches
+ * the host's device.
+ */
+export function specialKind(info: {
+  isFIFO(): boolean
+  isSocket(): boolean
+  isCharacterDevice(): boolean
+  isBlockDevice(): boolean
+}): string | undefined {
+  if (info.isFIFO()) return 'FIFO'
+  if (info.isSocket()) return 'socket'
+  if (info.isCharacterDevice()) return 'character device'
+  if (info.isBlockDevice()) return 'block device'
+  return undefined
+}

@@ -2,9 +2,9 @@
  * `assemble-wasm --check`: judges a directory that already is a WASM package, and writes its
  * missing `agentos-package.json` when that is all it lacks.
  */
-import {createHash, randomBytes} from 'node:crypto'
+import {createHash} from 'node:crypto'
 import {lstat, readFile, rename, rm, writeFile} from 'node:fs/promises'
-import {basename, dirname, join, resolve} from 'node:path'
+import {join, resolve} from 'node:path'
 import {AgentosError, type Problem} from '../errors.js'
 import {unscopedName} from '../format/bin-map.js'
 import {compareBytes} from '../format/byte-order.js'
@@ -12,6 +12,7 @@ import {parseJsonLenient} from '../format/json.js'
 import {MANIFEST_FILE} from '../format/paths.js'
 import {outputError} from '../output/errors.js'
 import {packageJsonText} from '../output/json-text.js'
+import {tempFileSibling} from '../output/siblings.js'
 import {analyzePackage} from '../package/analyze.js'
 import type {PackageModel} from '../package/model.js'
 import {readPackage} from '../package/read.js'
@@ -166,10 +167,7 @@ function withFile(snapshot: PackageSnapshot, path: string, text: string): Packag
 
 /** Writes a new file through a temp sibling and a rename, so readers never see half of it. */
 async function writeAtomically(file: string, text: string): Promise<void> {
-  const temp = join(
-    dirname(file),
-    `.${basename(file)}.agentos-tmp-${process.pid}-${randomBytes(4).toString('hex')}`,
-  )
+  const temp = await tempFileSibling(file)
   try {
     await writeFile(temp, text, {mode: 0o644, flag: 'wx'})
     await rename(temp, file)

@@ -98,14 +98,24 @@ export interface Section {
  * that claims more bytes than the module has; a header cut short throws {@link Malformed}.
  */
 export function* sections(bytes: Uint8Array): Generator<Section> {
+  for (const section of sectionHeads(bytes)) {
+    if (section.end > bytes.length) return
+    yield section
+  }
+}
+
+/**
+ * {@link sections} of the first bytes of a module: a section going past them is yielded too, its
+ * reader bounded to the bytes at hand and `end` where it says it ends, and is the last one.
+ */
+export function* sectionHeads(bytes: Uint8Array): Generator<Section & {end: number}> {
   let pos = 8
   while (pos < bytes.length) {
     const head = new Reader(bytes, pos, bytes.length)
     const id = head.byte()
     const size = head.leb()
     const end = head.pos + size
-    if (end > bytes.length) return
-    yield {id, body: new Reader(bytes, head.pos, end)}
+    yield {id, body: new Reader(bytes, head.pos, Math.min(end, bytes.length)), end}
     pos = end
   }
 }

@@ -125,6 +125,18 @@ export function mknod(path: string, type: 'p' | 'c' | 'b', major = 1, minor = 3)
   return result.status === 0 ? null : result.stderr.trim() || `mknod exit ${result.status}`
 }
 
+/**
+ * A Unix socket file at `path`, or why it cannot be made. Bound by a child that is then killed:
+ * closing a server removes its socket file, a SIGKILL does not.
+ */
+export function unixSocket(path: string): string | null {
+  const script =
+    "require('net').createServer().listen(process.argv[1], () => process.kill(process.pid, 'SIGKILL'))"
+  const result = spawnSync(process.execPath, ['-e', script, path], {encoding: 'utf8'})
+  if (result.error) return result.error.message
+  return result.signal === 'SIGKILL' ? null : result.stderr.trim() || `exit ${result.status}`
+}
+
 /** A symlink at `dir/rel` → `target`. */
 export async function link(dir: string, rel: string, target: string): Promise<string> {
   const path = join(dir, rel)

@@ -1,8 +1,8 @@
 /**
- * The bad-input corpus: one row per hostile input, across validate, inspect, pack and
- * assemble-wasm. Each row builds its input in a fresh directory and names the CLI arguments (the
- * runner adds --json for the first run), the exit code and the code that must be reported: the
- * `error.code` of a refusal, a code in its `details`, or a problem code of a report.
+ * The bad-input corpus: one row per hostile input, across validate, inspect, pack, assemble-wasm
+ * and run. Each row builds its input in a fresh directory and names the CLI arguments (the
+ * runner adds --json for the first run, before a `--`), the exit code and the code that must be
+ * reported: the `error.code` of a refusal, a code in its `details`, or a problem code of a report.
  *
  * Everything writes inside the case directory; the runner checks that nothing in it changed.
  */
@@ -28,6 +28,7 @@ import {
 } from './build.js'
 import {ADVERSARIAL_CASES} from './cases-adversarial.js'
 import {BOUNDED_CASES} from './cases-bounded.js'
+import {SPECIAL_CASES} from './cases-special.js'
 
 /** What a case's builder returns: the CLI arguments, or why the case cannot run here. */
 export type Built = string[] | {skip: string}
@@ -1299,5 +1300,6 @@ export const CASES: BadInputCase[] = [
     code: 'ERR_AGENTOS_JSON_TOO_DEEP',
   },
   ...BOUNDED_CASES,
+  ...SPECIAL_CASES,
   ...ADVERSARIAL_CASES,
 ]

@@ -50,7 +50,9 @@ type Runner = (args: string[]) => Promise<CliRun>
  */
 async function check(testCase: BadInputCase, args: string[], run: Runner, dir: string, label: string) {
   const before = await snapshotTree(dir)
-  const json = await run([...args, '--json'])
+  // Before `run`'s `--`: after it, --json would be the guest's argument.
+  const end = args.includes('--') ? args.indexOf('--') : args.length
+  const json = await run([...args.slice(0, end), '--json', ...args.slice(end)])
   expectHandled(json, `${label} --json`)
   expect(json.exitCode, `${label} --json exit code; stdout:\n${json.stdout.slice(0, 1500)}`).toBe(
     testCase.exit,

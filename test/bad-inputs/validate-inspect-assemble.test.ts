@@ -8,7 +8,7 @@ const COMMANDS = ['validate', 'inspect', 'pack', 'assemble-wasm']
 const commandOf = (id: string) => id.slice(0, id.indexOf('/'))
 
 describe('bad inputs: validate, inspect and assemble-wasm', () => {
-  registerCases(CASES.filter((c) => commandOf(c.id) !== 'pack'))
+  registerCases(CASES.filter((c) => !['pack', 'run'].includes(commandOf(c.id))))
 })
 
 describe('the corpus itself', () => {
@@ -16,7 +16,7 @@ describe('the corpus itself', () => {
     const ids = CASES.map((c) => c.id)
     expect(new Set(ids).size).toBe(ids.length)
     expect(ids.length).toBeGreaterThanOrEqual(60)
-    for (const c of CASES) expect(c.id).toMatch(/^(validate|inspect|pack|assemble-wasm)\/[a-z0-9-]+$/)
+    for (const c of CASES) expect(c.id).toMatch(/^(validate|inspect|pack|assemble-wasm|run)\/[a-z0-9-]+$/)
     for (const command of COMMANDS) {
       expect(CASES.filter((c) => commandOf(c.id) === command).length, command).toBeGreaterThanOrEqual(10)
     }

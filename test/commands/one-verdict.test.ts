@@ -1,11 +1,13 @@
 // One verdict (issue 17): `validate --json`, `inspect --json`, `pack --json` and `assemble-wasm
 // --json` report the same problems for the same package — the same codes, the same counts — over
-// every fixture of fixtures/validate where the command applies.
+// every fixture of fixtures/validate where the command applies. And `run` refuses a package with
+// a special file (which git cannot hold as a fixture: built here) with an error validate reports.
 import {existsSync, readdirSync} from 'node:fs'
 import {cp, mkdir, mkdtemp, readFile, rm} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {SPECIAL_INPUTS} from '../bad-inputs/cases-special.js'
 import {runInProcess} from '../helpers/cli.js'
 import {prepareFixture, REPO_ROOT} from '../helpers/fixtures.js'
 
@@ -134,6 +136,33 @@ describe('one verdict: validate, inspect, pack and assemble-wasm agree', () => {
         await fixture.cleanup()
         await rm(caseWork, {recursive: true, force: true})
       }
+    })
+  }
+})
+
+describe('one verdict: validate and run agree on special files', () => {
+  let work: string
+  beforeAll(async () => {
+    work = await mkdtemp(join(tmpdir(), 'agentos-one-verdict-special-'))
+  })
+  afterAll(() => rm(work, {recursive: true, force: true}))
+
+  for (const input of SPECIAL_INPUTS) {
+    it(input.slug, async (context) => {
+      const dir = join(work, input.slug)
+      await mkdir(dir)
+      const pkg = await input.build(dir)
+      if (typeof pkg !== 'string') return context.skip(pkg.skip)
+      const validate = await json(['validate', pkg])
+      const errors = validate.doc.problems.filter((p) => p.severity === 'error').map((p) => p.code)
+      const run = await runInProcess(['run', pkg, '--json', '--', 't'])
+      const refused = JSON.parse(run.stdout) as Doc
+      expect(validate.exitCode).toBe(1)
+      expect(run.exitCode, run.stdout).toBe(125)
+      expect(errors).toContain(refused.error?.code)
+      // No mode or header is judged on a FIFO, socket or device: the special file is the problem.
+      expect(errors).not.toContain('ERR_AGENTOS_BIN_NOT_EXECUTABLE')
+      expect(errors).not.toContain('ERR_AGENTOS_BIN_UNKNOWN_HEADER')
     })
   }
 })

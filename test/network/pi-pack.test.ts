@@ -14,6 +14,8 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {pack} from '../../src/pack/pack.js'
 import type {PackResult} from '../../src/pack/types.js'
 import {validatePackage} from '../../src/package/validate.js'
+import {runAgent} from '../../src/run/emulation/agent/agent.js'
+import {ISOLATIONS, requiresIsolation} from '../helpers/requirements.js'
 
 const ENABLED = process.env.AGENTOS_NPM_REGISTRY_TESTS === '1'
 const SPEC = '@agentos-software/pi@0.2.7'
@@ -86,6 +88,38 @@ describe.skipIf(!ENABLED)(`pack ${SPEC} --agent pi-sdk-acp --prune-native`, () =
       await vm.dispose()
     }
   }, 120_000)
+})
+
+describe.skipIf(!ENABLED)(`pack ${SPEC}: the emulation opens its session in each isolation mode`, () => {
+  let dir: string
+  let out: string
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'agentos-npm-pi-run-'))
+    out = (
+      await pack({source: SPEC, cwd: dir, out: join(dir, 'packages'), agent: 'pi-sdk-acp', pruneNative: true})
+    ).out
+  }, 600_000)
+  afterAll(async () => {
+    await rm(dir, {recursive: true, force: true})
+  })
+
+  // Path-mapped once failed session/new: the session cwd /home/agentos reached pi unmapped (ENOENT
+  // on chdir). Path-mapped copies the package (~15 000 files) per run: about a minute.
+  it.for(ISOLATIONS)(
+    'run --agent --isolation %s: initialize and session/new answer',
+    async (isolation, context) => {
+      requiresIsolation(context, isolation)
+      const report = await runAgent({inputs: [out], args: [], isolation})
+      expect(report.outcome, report.stderrTail).toBe('ok')
+      expect(report).toMatchObject({
+        isolation,
+        agentInfo: {name: 'pi-sdk-acp'},
+        sessionId: expect.any(String),
+      })
+    },
+    300_000,
+  )
 })
 
 /** The part of the runtime's VM this test uses. */

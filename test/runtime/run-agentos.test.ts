@@ -1,8 +1,10 @@
 import {chmod, cp, mkdir, mkdtemp, readdir, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {basename, join} from 'node:path'
+import {setTimeout as sleep} from 'node:timers/promises'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {runProcess} from '../helpers/cli.js'
+import {runProcess, startCli} from '../helpers/cli.js'
+import {processTree, stillRunning} from '../helpers/processes.js'
 import {agentosRuntime, requires} from '../helpers/requirements.js'
 import {example, sdkAgentPackage} from '../helpers/run-fixtures.js'
 import {watFileToWasm} from '../helpers/wasm.js'
@@ -55,6 +57,45 @@ describe('run --engine agentos (the real runtime)', {timeout: 120_000}, () => {
     expect(cat).toMatchObject({stdout: 'line one\nline two\n', exitCode: 0})
     const exit = await runProcess([...engine, wasm, '--', 'sh', '-c', 'echo "$1"; exit 42', 'sh', 'an arg'])
     expect(exit).toMatchObject({stdout: 'an arg\n', exitCode: 42})
+  })
+
+  it("leaves neither the driver nor the runtime's sidecar running after a SIGKILL of the CLI", async (context) => {
+    requires(context, agentosRuntime)
+    const pkg = join(work, 'waiter')
+    await mkdir(join(pkg, 'bin'), {recursive: true})
+    await writeFile(
+      join(pkg, 'package.json'),
+      JSON.stringify({name: 'waiter', version: '1.0.0', bin: {waiter: 'bin/waiter.js'}}),
+    )
+    await writeFile(join(pkg, 'agentos-package.json'), JSON.stringify({name: 'waiter', version: '1.0.0'}))
+    await writeFile(
+      join(pkg, 'bin/waiter.js'),
+      '#!/usr/bin/env node\nconsole.log("up")\nsetTimeout(() => {}, 600_000)\n',
+    )
+    await chmod(join(pkg, 'bin/waiter.js'), 0o755)
+    // A temp dir of its own: the runtime's leftovers (an import cache, sockets) must not stay.
+    const tmp = join(work, 'waiter-tmp')
+    await mkdir(tmp)
+    const env = {TMPDIR: tmp}
+    const cli = startCli([...engine, pkg, '--', 'waiter'], {env})
+    const up = new Promise<void>((resolve) =>
+      cli.child.stdout!.on('data', (chunk: Buffer) => chunk.includes('up') && resolve()),
+    )
+    await up
+    const tree = await processTree(cli.child.pid!)
+    // The driver and the sidecar at least.
+    expect(tree.size).toBeGreaterThanOrEqual(2)
+    cli.child.kill('SIGKILL')
+    await cli.ended
+    // The driver sees its channel close, has the VM kill the command and disposes the VM: seconds.
+    for (let waited = 0; waited < 30_000 && stillRunning(tree).length > 0; waited += 200) await sleep(200)
+    const left = stillRunning(tree)
+    for (const pid of left) process.kill(pid, 'SIGKILL')
+    expect(left).toEqual([])
+    // The killed run's temp dir is the next run's to remove; that run leaves nothing itself.
+    const next = await runProcess([...engine, example('my-tool-package'), '--', 'my-tool', '1h'], {env})
+    expect(next).toMatchObject({stdout: 'my-tool: 3600000\n', exitCode: 0})
+    expect(await readdir(tmp)).toEqual([])
   })
 
   it('runs the packed Node.js CLI as it runs natively', async (context) => {

@@ -1,4 +1,4 @@
-import {mkdtemp, rm} from 'node:fs/promises'
+import {cp, mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
@@ -20,6 +20,16 @@ interface Report {
     session?: {agent?: string; opened: boolean}
   }
   problems: Array<{code: string; severity: string; message: string; hint?: string}>
+}
+
+const ACP = 'node_modules/@example/my-agent/acp.js'
+
+/** The example agent package with its ACP entrypoint replaced by `body` (a Node.js script). */
+async function agentWithAcp(name: string, body: string): Promise<string> {
+  const dir = join(work, name)
+  await cp(example('my-agent-package'), dir, {recursive: true})
+  await writeFile(join(dir, ACP), `#!/usr/bin/env node\n${body}`, {mode: 0o755})
+  return dir
 }
 
 const runtimeCodes = (report: Report) =>
@@ -68,6 +78,69 @@ describe('validate --engine agentos (the real runtime)', {timeout: 120_000}, () 
     expect(report.runtime.session).toEqual({agent: 'my-agent', opened: true})
     expect(report.runtime.commands?.map((c) => c.name).sort()).toEqual(['my-agent', 'my-agent-acp'])
     expect(result.exitCode).toBe(0)
+  })
+
+  it('a command named like a builtin of the VM shell: command -v answers the builtin, unresolved', async (context) => {
+    requires(context, agentosRuntime)
+    const target = join(ROOT, 'fixtures/validate/runtime-shell-builtin/package')
+    const result = await runProcess([...engine, target])
+    expect(result.exitCode).toBe(1)
+    const report = JSON.parse(result.stdout) as Report
+    // Runtime 0.2.21 links /opt/agentos/bin/help, but its sh resolves "help" to its builtin.
+    expect(report.runtime.commands).toEqual([
+      {name: 'help', path: 'help'},
+      {name: 'my-tool', path: '/opt/agentos/bin/my-tool'},
+    ])
+    const unresolved = report.problems.filter((p) => p.code === 'ERR_AGENTOS_RUNTIME_COMMAND_UNRESOLVED')
+    expect(unresolved).toHaveLength(1)
+    expect(unresolved[0]!.message).toContain(
+      '"command -v help" answered "help", a builtin of the VM\'s shell',
+    )
+    // The static rule that predicts it.
+    expect(report.problems.map((p) => p.code)).toContain('WARN_AGENTOS_RUNTIME_SHELL_BUILTIN')
+  })
+
+  it('a bin entry that is missing: the VM boots, command -v answers the /bin stub, unresolved', async (context) => {
+    requires(context, agentosRuntime)
+    const target = join(ROOT, 'fixtures/validate/cmd-entry-missing/package')
+    const report = JSON.parse((await runProcess([...engine, target])).stdout) as Report
+    // The runtime links the command to the missing file; its shell skips the dangling link and
+    // finds the kernel's /bin/my-tool stub, which exits 0 doing nothing.
+    expect(report.runtime.commands).toEqual([{name: 'my-tool', path: '/bin/my-tool'}])
+    const unresolved = report.problems.find((p) => p.code === 'ERR_AGENTOS_RUNTIME_COMMAND_UNRESOLVED')
+    expect(unresolved?.message).toContain('answered /bin/my-tool, not /opt/agentos/bin/my-tool')
+    expect(report.problems.map((p) => p.code)).toContain('ERR_AGENTOS_BIN_ENTRY_MISSING')
+  })
+
+  it('an agent that exits before answering initialize: the session fails with the runtime message', async (context) => {
+    requires(context, agentosRuntime)
+    const target = await agentWithAcp(
+      'exits',
+      'console.error("my-agent: cannot start: MY_AGENT_TOKEN is not set")\nprocess.exit(1)\n',
+    )
+    const result = await runProcess([...engine, target])
+    expect(result.exitCode).toBe(1)
+    const report = JSON.parse(result.stdout) as Report
+    expect(runtimeCodes(report)).toEqual(['ERR_AGENTOS_RUNTIME_SESSION_FAILED'])
+    expect(report.runtime.session).toEqual({agent: 'my-agent', opened: false})
+    const failed = report.problems.find((p) => p.code === 'ERR_AGENTOS_RUNTIME_SESSION_FAILED')!
+    expect(failed.message).toContain('exited with code 1 before response id=1')
+    expect(failed.message).toContain('MY_AGENT_TOKEN is not set')
+  })
+
+  it('an agent whose session/new answers an error: the session fails with the agent message', async (context) => {
+    requires(context, agentosRuntime)
+    const acp = await readFile(join(example('my-agent-package'), ACP), 'utf8')
+    const refusing = acp.replace(
+      'send({id, result: {sessionId: `session-${++sessions}`}})',
+      'send({id, error: {code: -32603, message: "no model configured"}})',
+    )
+    expect(refusing).not.toBe(acp)
+    const target = await agentWithAcp('refuses', refusing.replace(/^#!.*\n/, ''))
+    const report = JSON.parse((await runProcess([...engine, target])).stdout) as Report
+    expect(runtimeCodes(report)).toEqual(['ERR_AGENTOS_RUNTIME_SESSION_FAILED'])
+    const failed = report.problems.find((p) => p.code === 'ERR_AGENTOS_RUNTIME_SESSION_FAILED')!
+    expect(failed.message).toContain('ACP session/new failed: no model configured')
   })
 
   it('human output names the runtime used', async (context) => {

@@ -1,19 +1,21 @@
 /**
  * Clean up after every exit: a SIGKILLed CLI leaves no running guest (path-mapped, where no pid
  * namespace takes the guest along; a WASM command the guest runs through the WASI runner
- * included), the next run sweeps per-run roots whose owner is dead (and keeps live ones and
- * those it did not make), and the aospkg cache is not writable by others whatever the umask.
- * Real processes against dist/ (`npm run build` first).
+ * included), the next run sweeps per-run roots and software modules' temp dirs whose owner is
+ * dead (and keeps live ones and those it did not make), the temp files of cache writes (aospkg
+ * stamps, pack's V8 code cache) are swept when their owner is dead, and the aospkg cache is not
+ * writable by others whatever the umask. Real processes against dist/ (`npm run build` first).
  */
 import {randomInt} from 'node:crypto'
 import {chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile} from 'node:fs/promises'
+import module from 'node:module'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {writeAospkg} from '../../src/output/write-aospkg.js'
 import {processStart} from '../../src/util/owner.js'
 import {cliCommand, runProcess, startCli, startProcess} from '../helpers/cli.js'
-import {deadPid} from '../helpers/processes.js'
+import {deadPid, processTree} from '../helpers/processes.js'
 import {processesMatching, wasmCmdsPackage} from '../helpers/run-fixtures.js'
 
 let work: string
@@ -45,23 +47,6 @@ afterAll(async () => {
   await rm(work, {recursive: true, force: true})
 })
 
-/** Every process below `pid`, with its start time (so a reused pid is not mistaken for it). */
-async function tree(pid: number): Promise<Map<number, string | undefined>> {
-  const found = new Map<number, string | undefined>()
-  const visit = async (parent: number) => {
-    for (const task of await readdir(`/proc/${parent}/task`).catch(() => [] as string[])) {
-      const text = await readFile(`/proc/${parent}/task/${task}/children`, 'utf8').catch(() => '')
-      for (const child of text.split(/\s+/).filter(Boolean).map(Number)) {
-        if (found.has(child)) continue
-        found.set(child, processStart(child))
-        await visit(child)
-      }
-    }
-  }
-  await visit(pid)
-  return found
-}
-
 const cmdline = (pid: number) => readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -73,7 +58,7 @@ describe('a SIGKILLed CLI', () => {
     // Until the guest's sleep and the WASM runner's cat are both up.
     let procs = new Map<number, string | undefined>()
     for (let waited = 0; waited < 30_000; waited += 100) {
-      procs = await tree(pid)
+      procs = await processTree(pid)
       const lines = await Promise.all([...procs.keys()].map(cmdline))
       if (lines.some((l) => l.includes(marker)) && lines.some((l) => l.includes('/bin/cat'))) break
       await sleep(100)
@@ -103,6 +88,122 @@ describe('a SIGKILLed CLI', () => {
     await runProcess(['run', wasm, '--', 'echo', 'hi'], {env})
     expect(await readdir(tmp)).not.toContain(root)
   }, 60_000)
+})
+
+describe('a SIGKILLed CLI sharing its terminal with the guest', () => {
+  // A guest on the CLI's terminal stays in the CLI's process group (job control needs it), so no
+  // group kill can take it: the watchdog kills the tree. The guest also starts a child in a new
+  // session, which leaves every process group but not the tree.
+  it('leaves none of the guest tree running: its children, a setsid child, the WASM runner', async () => {
+    const mark = `5${randomInt(10_000, 99_999)}.25`
+    const pkg = join(work, 'tty-sleeper')
+    await mkdir(join(pkg, 'bin'), {recursive: true})
+    await writeFile(
+      join(pkg, 'package.json'),
+      JSON.stringify({name: 'tty-sleeper', version: '1.0.0', bin: {'tty-sleeper': 'bin/tty-sleeper'}}),
+    )
+    await writeFile(
+      join(pkg, 'agentos-package.json'),
+      JSON.stringify({name: 'tty-sleeper', version: '1.0.0'}),
+    )
+    await writeFile(join(pkg, 'bin/tty-sleeper'), `#!/bin/sh\nsetsid sleep ${mark} &\nsleep ${mark} | cat\n`)
+    await chmod(join(pkg, 'bin/tty-sleeper'), 0o755)
+    const {file, prefix} = cliCommand()
+    const cli = [file, ...prefix, 'run', pkg, wasm, '--isolation', 'path-mapped', '--', 'tty-sleeper']
+    // script(1) gives the CLI a terminal; the shell stays its session leader (as a login shell
+    // would), so the CLI's death hangs nothing up and only the watchdog can end the guest.
+    const terminal = startProcess('script', ['-qfec', `sh -c '${cli.join(' ')}; sleep 120'`, '/dev/null'], {
+      env: {...process.env, TMPDIR: tmp},
+    })
+    try {
+      let cliPid: number | undefined
+      for (let waited = 0; waited < 30_000; waited += 100) {
+        const procs = await processTree(terminal.child.pid!)
+        const lines = new Map(
+          await Promise.all([...procs.keys()].map(async (p) => [p, await cmdline(p)] as const)),
+        )
+        cliPid = [...lines].find(([, l]) => l.includes('\0run\0'))?.[0]
+        const sleeps = [...lines.values()].filter((l) => l.includes(mark)).length
+        // The setsid child left the tree already: count it through /proc.
+        if (
+          cliPid &&
+          sleeps >= 1 &&
+          (await processesMatching(mark)).length >= 2 &&
+          [...lines.values()].some((l) => l.includes('/bin/cat'))
+        )
+          break
+        await sleep(100)
+      }
+      expect(cliPid).toBeDefined()
+      const guests = await processesMatching(mark)
+      expect(guests.length).toBeGreaterThanOrEqual(2)
+      process.kill(cliPid!, 'SIGKILL')
+      for (let waited = 0; waited < 5000 && (await processesMatching(mark)).length > 0; waited += 100)
+        await sleep(100)
+      const survivors = await processesMatching(mark)
+      for (const p of survivors) process.kill(p, 'SIGKILL')
+      expect(survivors).toEqual([])
+    } finally {
+      terminal.child.kill('SIGKILL')
+      for (const p of await processesMatching(mark)) process.kill(p, 'SIGKILL')
+    }
+  }, 60_000)
+})
+
+describe('a CLI SIGKILLed while it loads a software module', () => {
+  it('leaves a temp dir that the next run sweeps', async () => {
+    const dir = join(work, 'software-kill')
+    await mkdir(dir)
+    const env = {TMPDIR: dir}
+    // Unresolvable from here, so run writes its stand-in defineSoftware to a temp dir; the module
+    // then blocks, holding the CLI there until it is killed.
+    const software = join(work, 'blocking-software.mjs')
+    await writeFile(
+      software,
+      [
+        "import {defineSoftware} from '@rivet-dev/agentos'",
+        'Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 60_000)',
+        `export default defineSoftware({packagePath: ${JSON.stringify(wasm)}})`,
+        '',
+      ].join('\n'),
+    )
+    const cli = startCli(['run', software, '--', 'echo', 'hi'], {env})
+    let left: string[] = []
+    for (let waited = 0; waited < 30_000 && left.length === 0; waited += 100) {
+      await sleep(100)
+      left = (await readdir(dir)).filter((name) => name.startsWith('agentos-software-'))
+    }
+    cli.child.kill('SIGKILL')
+    expect((await cli.ended).signal).toBe('SIGKILL')
+    expect(left).toHaveLength(1)
+    expect(await readdir(dir)).toContain(left[0])
+    const result = await runProcess(['run', wasm, '--', 'echo', 'hi'], {env})
+    expect(result).toMatchObject({exitCode: 0, stdout: 'hi\n'})
+    // jiti keeps its own transform cache there too: only ours is looked at.
+    expect((await readdir(dir)).filter((name) => name.startsWith('agentos-'))).toEqual([])
+  }, 60_000)
+})
+
+describe("software modules' temp dirs", () => {
+  it('are swept when the owner in their name is dead; live ones and untagged ones are kept', async () => {
+    const dir = join(work, 'software-sweep')
+    await mkdir(dir)
+    const make = async (name: string) => {
+      await mkdir(join(dir, name))
+      await writeFile(join(dir, name, 'define-software.mjs'), 'export const defineSoftware = (e) => e\n')
+    }
+    await make(`agentos-software-${await deadPid()}.0-dead01`)
+    await make(`agentos-software-${process.pid}.1-reuse1`)
+    await make(`agentos-software-${process.pid}.${processStart(process.pid)}-live01`)
+    // An older version's name carries no owner: not provably dead.
+    await make('agentos-software-untag1')
+    const result = await runProcess(['run', wasm, '--', 'echo', 'hi'], {env: {TMPDIR: dir}})
+    expect(result).toMatchObject({exitCode: 0, stdout: 'hi\n'})
+    expect((await readdir(dir)).sort()).toEqual([
+      `agentos-software-${process.pid}.${processStart(process.pid)}-live01`,
+      'agentos-software-untag1',
+    ])
+  })
 })
 
 describe('stale VM roots', () => {
@@ -155,6 +256,56 @@ describe('the aospkg cache', () => {
     await walk(join(cache, 'aospkg-stamps'))
     expect(wrong).toEqual([])
   })
+})
+
+describe('temp files of cache writes', () => {
+  it('are swept from the aospkg stamps when their owner is dead', async () => {
+    const archive = join(work, 'stamped.aospkg')
+    await writeAospkg(wasm, archive)
+    const cache = join(work, 'stamp-cache')
+    const stamps = join(cache, 'aospkg-stamps')
+    await mkdir(stamps, {recursive: true})
+    const sha = 'ab'.repeat(32)
+    const dead = await deadPid()
+    const live = `${sha}.${process.pid}.${processStart(process.pid)}.0000beef.tmp`
+    const names = [`${sha}.${dead}.0000dead.tmp`, `${sha}.${dead}.12345.0000dead.tmp`, live]
+    for (const name of names) await writeFile(join(stamps, name), sha)
+    const result = await runProcess(['run', archive, '--', 'echo', 'hi'], {
+      env: {AGENTOS_TOOLCHAIN_CACHE: cache},
+    })
+    expect(result).toMatchObject({exitCode: 0, stdout: 'hi\n'})
+    const left = await readdir(stamps)
+    expect(left.filter((name) => name.endsWith('.tmp'))).toEqual([live])
+    // The run's own stamp was written (and its temp file renamed).
+    expect(left.filter((name) => /^[0-9a-f]{64}$/.test(name))).toHaveLength(1)
+  })
+
+  it.skipIf('enableCompileCache' in module)(
+    "are swept from pack's code cache (Node.js 20) when their owner is dead",
+    async () => {
+      const dir = join(work, 'code-cache')
+      const cacheDir = join(dir, `agentos-toolchain-compile-cache-${process.getuid!()}`)
+      await mkdir(cacheDir, {recursive: true, mode: 0o700})
+      const dead = await deadPid()
+      const live = `1234abcd-99.v8.${process.pid}.${processStart(process.pid)}.tmp`
+      for (const name of [`1234abcd-99.v8.${dead}.tmp`, `1234abcd-99.v8.${dead}.777.tmp`, live])
+        await writeFile(join(cacheDir, name), 'partial')
+      const project = join(work, 'code-cache-project')
+      await mkdir(join(project, 'bin'), {recursive: true})
+      await writeFile(
+        join(project, 'package.json'),
+        JSON.stringify({name: 'code-cache-project', version: '1.0.0', bin: {hello: 'bin/hello.js'}}),
+      )
+      await writeFile(join(project, 'bin/hello.js'), '#!/usr/bin/env node\nconsole.log("hello")\n')
+      const result = await runProcess(['pack', project, '--out', join(work, 'code-cache-out'), '--json'], {
+        env: {TMPDIR: dir},
+      })
+      expect(result.exitCode, result.stderr).toBe(0)
+      const left = await readdir(cacheDir)
+      expect(left.filter((name) => name.endsWith('.tmp'))).toEqual([live])
+      expect(left.filter((name) => name.endsWith('.v8'))).toHaveLength(1)
+    },
+  )
 })
 
 describe('temp files of a killed pack', () => {

@@ -10,6 +10,7 @@ import {tmpdir} from 'node:os'
 import {basename, join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {runInProcess} from '../helpers/cli.js'
+import {deadPid} from '../helpers/processes.js'
 import {makeProject, watModule} from '../helpers/project.js'
 import {craftTar, validPackageMembers} from '../helpers/tar-craft.js'
 import {snapshotTree} from '../helpers/tree.js'
@@ -139,5 +140,37 @@ describe('a hostile tarball given to pack', () => {
     const written = await snapshotTree(join(dir, 'out'))
     expect(Object.values(written).every((entry) => entry.type === 'file' || entry.type === 'dir')).toBe(true)
     expect(Object.keys(written).filter((path) => /evil|null/.test(path))).toEqual([])
+  })
+})
+
+describe('temp siblings of archive writes left by a killed run', () => {
+  // A SIGKILL while `--tar` or `--format both` writes leaves `.<archive>.agentos-tmp-<pid>-<hex>`:
+  // the next write of that archive removes a dead writer's, and keeps a live one's.
+  it('are removed by the next pack writing the same archives; a live writer’s are kept', async () => {
+    const dir = join(work, 'archives')
+    await mkdir(dir, {recursive: true})
+    const dead = await deadPid()
+    const names = {
+      tgzDead: `.pkg.tgz.agentos-tmp-${dead}-0badc0de`,
+      aospkgDead: `.out.aospkg.agentos-tmp-${dead}-0badc0de`,
+      tgzLive: `.pkg.tgz.agentos-tmp-${process.ppid}-0badc0de`,
+      otherTarget: `.other.tgz.agentos-tmp-${dead}-0badc0de`,
+    }
+    for (const name of Object.values(names)) await writeFile(join(dir, name), 'half an archive')
+    const result = await runInProcess([
+      'pack',
+      project,
+      '--out',
+      join(dir, 'out'),
+      '--format',
+      'both',
+      '--tar',
+      join(dir, 'pkg.tgz'),
+      '--json',
+    ])
+    expect(result.exitCode, result.stdout + result.stderr).toBe(0)
+    expect((await readdir(dir)).sort()).toEqual(
+      [names.otherTarget, names.tgzLive, 'out', 'out.aospkg', 'pkg.tgz'].sort(),
+    )
   })
 })

@@ -99,6 +99,13 @@ export function checkCommandEntry(
     })
     return info
   }
+  if (entry.kind === 'other') {
+    // A FIFO, socket or device (tree.ts reports it): it has no header or mode worth judging, and
+    // reading it for one could block.
+    info.kind = 'special'
+    info.description = 'device, FIFO or socket'
+    return info
+  }
   info.size = entry.size
   info.mode = entry.mode
   const header = detectHeader(entry.head ?? Buffer.alloc(0))

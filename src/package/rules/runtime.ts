@@ -7,7 +7,7 @@
  */
 import {posix} from 'node:path'
 import type {Problem} from '../../errors.js'
-import {DEFAULT_SOFTWARE_COMMANDS} from '../../format/default-software.js'
+import {DEFAULT_SOFTWARE_COMMANDS, VM_SHELL_BUILTINS} from '../../format/default-software.js'
 import {MANIFEST_FILE} from '../../format/paths.js'
 import type {CommandInfo} from '../model.js'
 import type {PackageSnapshot} from '../snapshot.js'
@@ -53,10 +53,18 @@ export function providesFileSourceMessage(pkg: string, target: string, source: s
   return `${pkg} provides ${target} from the file ${source}: the runtime mounts only directory sources and skips it (the target is absent there)`
 }
 
+/** Runtime 0.2.21's shell resolves these names to its builtins before `$PATH`. */
+export function shellBuiltinMessage(names: readonly string[]): string {
+  const list = names.map((n) => `"${n}"`).join(', ')
+  const one = names.length === 1
+  return `command${one ? '' : 's'} ${list} ${one ? 'is' : 'are'} also ${one ? 'a builtin' : 'builtins'} of the runtime's shell: "command -v ${names[0]}" answers "${names[0]}", and "${names[0]} …" in sh (an agent's terminal, a script) runs the builtin, not /opt/agentos/bin/${names[0]}`
+}
+
 /**
  * Package commands whose `#!` names something other than Node.js (a shell: `_SHELL_SCRIPT`;
- * python, perl, …: `_SCRIPT_NOT_NODE`), and commands named like the runtime's default software,
- * which makes the runtime refuse the VM (`_DEFAULT_COMMAND`).
+ * python, perl, …: `_SCRIPT_NOT_NODE`), commands named like the runtime's default software,
+ * which makes the runtime refuse the VM (`_DEFAULT_COMMAND`), and commands named like a builtin
+ * of the runtime's shell, which a shell never runs (`_SHELL_BUILTIN`).
  */
 export function checkRuntimeCommands(commands: readonly CommandInfo[], problems: Problem[]): void {
   for (const command of commands) {
@@ -88,6 +96,16 @@ export function checkRuntimeCommands(commands: readonly CommandInfo[], problems:
       path: 'package.json#bin',
       message: `command${clashing.length === 1 ? '' : 's'} ${clashing.map((n) => `"${n}"`).join(', ')} ${clashing.length === 1 ? 'is' : 'are'} also provided by the runtime's default software (@agentos-software/common): the runtime refuses the VM ("command is already provided by another package") unless it is made with defaultSoftware: false`,
       hint: 'Rename the command, or document that the VM must be created with defaultSoftware: false.',
+    })
+  }
+  const builtins = commands.filter((c) => VM_SHELL_BUILTINS.has(c.name)).map((c) => c.name)
+  if (builtins.length > 0) {
+    problems.push({
+      code: 'WARN_AGENTOS_RUNTIME_SHELL_BUILTIN',
+      severity: 'warning',
+      path: 'package.json#bin',
+      message: shellBuiltinMessage(builtins),
+      hint: `Rename the command (e.g. "${builtins[0]}-tool"), or call it by its path /opt/agentos/bin/${builtins[0]}.`,
     })
   }
 }

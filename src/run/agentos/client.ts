@@ -1,7 +1,11 @@
 import {type ChildProcess, spawn} from 'node:child_process'
+import {mkdtempSync, readdirSync, rmSync} from 'node:fs'
 import type {Socket} from 'node:net'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
 import {AgentosError} from '../../errors.js'
 import {distFile} from '../../util/dist-file.js'
+import {deadOwnerTagged, ownerTag} from '../../util/owner.js'
 import {onJsonLines} from './json-lines.js'
 import type {DriverEvent, DriverRequest} from './protocol.js'
 
@@ -60,10 +64,12 @@ export function driverArgv(): string[] {
  */
 export async function runDriver(request: DriverRequest, options: DriverOptions): Promise<DriverOutcome> {
   const started = performance.now()
+  const scratch = driverTemp()
   const child = spawn(options.node, driverArgv(), {
     stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
     // The runtime must not inherit our NODE_OPTIONS (a loader or inspector meant for the CLI).
-    env: {...process.env, NODE_OPTIONS: ''},
+    // Its temp files (sockets, an import cache it never removes) go in a dir of ours.
+    env: {...process.env, NODE_OPTIONS: '', TMPDIR: scratch},
   })
   const outcome: DriverOutcome = {phases: {}, logTail: ''}
   const log = (chunk: Buffer) => {
@@ -108,6 +114,35 @@ export async function runDriver(request: DriverRequest, options: DriverOptions):
     stdinDone()
     for (const signal of STOP_SIGNALS) process.off(signal, stop)
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+    rmSync(scratch, {recursive: true, force: true, maxRetries: 2})
+  }
+}
+
+/** Prefix of the driver's temp dir; its owner (this CLI) follows, see ownerTag. */
+const DRIVER_TEMP_PREFIX = 'agentos-runtime-'
+
+/**
+ * A fresh temp dir for the driver and the runtime, after removing those of CLIs that died
+ * (SIGKILL: the driver then disposes the VM and ends, but the runtime's leftovers stay).
+ */
+function driverTemp(): string {
+  const tmp = tmpdir()
+  let names: string[] = []
+  try {
+    names = readdirSync(tmp)
+  } catch {
+    // Then mkdtemp says why.
+  }
+  for (const name of names)
+    if (deadOwnerTagged(name, DRIVER_TEMP_PREFIX)) rmSync(join(tmp, name), {recursive: true, force: true})
+  try {
+    return mkdtempSync(join(tmp, `${DRIVER_TEMP_PREFIX}${ownerTag()}-`))
+  } catch (error) {
+    throw new AgentosError(
+      'ERR_AGENTOS_RUNTIME_DRIVER_FAILED',
+      `cannot make a temp dir in ${tmp}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`,
+      {hint: 'Check TMPDIR: it must name a writable directory.', exitCode: 125},
+    )
   }
 }
 

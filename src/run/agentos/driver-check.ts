@@ -11,8 +11,9 @@ import type {DriverRequest} from './protocol.js'
 /** What `command -v <name>` answered in the VM. */
 export interface CommandLookup {
   name: string
+  /** It answered the package's link, `/opt/agentos/bin/<name>`. */
   found: boolean
-  /** What it printed (the path), when found. */
+  /** What it printed: a path, or a builtin's bare name. */
   path?: string
   exitCode: number
   /** The shell's stderr, when it said something. */
@@ -41,10 +42,14 @@ export async function check(
   try {
     for (const name of req.commands ?? []) {
       const probe = await shell(vm, 'command -v -- "$1"', [name], req)
-      const path = probe.out.trim()
+      // Only the line end goes: a name may start or end with a space ("my-tool " is linked so).
+      const path = probe.out.replace(/\r?\n$/, '')
       commands.push({
         name,
-        found: probe.exitCode === 0 && path !== '',
+        // Only the package's link counts: the VM's shell answers a builtin's bare name before
+        // $PATH, and skips a link that leads nowhere for the kernel's /bin/<name> stub (which exits
+        // 0 doing nothing).
+        found: probe.exitCode === 0 && path === `/opt/agentos/bin/${name}`,
         path: path || undefined,
         exitCode: probe.exitCode,
         stderr: probe.err.trim() || undefined,

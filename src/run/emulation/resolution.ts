@@ -2,11 +2,11 @@
  * What a command name resolves to in the VM (the answer of `--which`), and the facts about VM paths
  * it is made of: which mount a VM path lands in, and what the file there is.
  */
-import {constants, open, realpath} from 'node:fs/promises'
+import {constants, open, realpath, stat} from 'node:fs/promises'
 import {posix} from 'node:path'
 import {detectHeader, type HeaderInfo, readHead} from '../../format/header.js'
 import {hostNode} from '../../util/host-node.js'
-import {isWithin} from '../../util/paths.js'
+import {isWithin, specialKind} from '../../util/paths.js'
 import type {RunPackage} from '../vm/mount.js'
 import {AGENTOS_BIN, AGENTOS_PKGS, packageMount, type Vm} from '../vm/vm.js'
 
@@ -119,6 +119,8 @@ export interface FileFacts {
   exists: boolean
   executable: boolean
   header: HeaderInfo
+  /** The kind of a FIFO, socket or device found there: it exists, but nothing can run it. */
+  special?: string
 }
 
 /** Whether a host file exists (inside `insideDir`, links resolved), is executable, and its header. */
@@ -131,14 +133,19 @@ export async function fileFacts(hostPath: string, insideDir?: string): Promise<F
     // O_NONBLOCK: a FIFO as a command entry must not block the run in open(); not a file anyway.
     handle = await open(real, constants.O_RDONLY | constants.O_NONBLOCK)
     const info = await handle.stat()
+    const special = specialKind(info)
+    if (special) return {...none, special}
     if (!info.isFile()) return none
     return {
       exists: true,
       executable: (info.mode & 0o111) !== 0,
       header: detectHeader(await readHead(handle, info.size)),
     }
-  } catch {
-    return none
+  } catch (error) {
+    // open() of a socket fails with ENXIO: told apart from a missing file only when it happens.
+    if ((error as NodeJS.ErrnoException).code !== 'ENXIO') return none
+    const special = await stat(real).then(specialKind, () => undefined)
+    return special ? {...none, special} : none
   } finally {
     await handle?.close()
   }

@@ -59,6 +59,15 @@ export async function resolveCommand(vm: Vm, command: string): Promise<Resolutio
     resolution.executor = 'system'
     return resolution
   }
+  if (facts.special) {
+    // validate's code for the same file; the exit code of a package that cannot be used.
+    return fail(
+      'ERR_AGENTOS_SPECIAL_FILE',
+      `${found.vmPath} (${file.hostPath}) is a ${facts.special} (a special file), not a command`,
+      'Make the command entry a regular file (`agentos-toolchain validate` lists the special files).',
+      RUN_EXIT.failed,
+    )
+  }
   if (!facts.executable) {
     return fail(
       'ERR_AGENTOS_RUN_NOT_EXECUTABLE',
@@ -93,6 +102,12 @@ async function search(
       file.type === 'none'
         ? undefined
         : await fileFacts(file.hostPath, file.type === 'package' ? file.pkg.dir : undefined)
+    // A FIFO, socket or device is there, just not runnable: "not found" would send the user
+    // looking for a file that exists.
+    if (facts?.special) {
+      resolution.search.push({vmPath, result: 'found'})
+      return {found: {vmPath, file: file as Exclude<VmFile, {type: 'none'}>, facts}, skipped}
+    }
     if (!facts?.exists) {
       resolution.search.push({vmPath, result: 'absent'})
       continue
@@ -125,6 +140,17 @@ function notFound(
       `${skipped} is not executable`,
       'Set the exec bit on the command entry (pack sets 0755 on every command).',
       RUN_EXIT.cannotExecute,
+    )
+  }
+  // The package links the name, but its entry is not in the package (validate:
+  // ERR_AGENTOS_BIN_ENTRY_MISSING). Said apart from an unknown name: the runtime diverges here.
+  const dangling = [...vm.links.values()].find((link) => candidates.includes(link.vmPath))
+  if (dangling) {
+    return fail(
+      'ERR_AGENTOS_RUN_ENTRY_MISSING',
+      `command "${dangling.name}" is linked at ${dangling.vmPath}, but its entry ${dangling.command.entry} is not a file in ${dangling.package.name}`,
+      `Fix the bin map of ${dangling.package.name} or add the file (validate reports ERR_AGENTOS_BIN_ENTRY_MISSING).`,
+      RUN_EXIT.notFound,
     )
   }
   const names = [...vm.links.keys()]

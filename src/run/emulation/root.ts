@@ -4,7 +4,7 @@ import {dirname, join, posix} from 'node:path'
 import {runError} from '../errors.js'
 import {commandHeader} from '../vm/mount.js'
 import {isWithin} from '../../util/paths.js'
-import {recordOwner, releaseOwner, ROOT_PREFIX, sweepStaleRoots} from './stale-roots.js'
+import {recordOwner, releaseOwner, ROOT_PREFIX, sweepStaleTempDirs} from './stale-roots.js'
 import {
   AGENTOS_BIN,
   AGENTOS_ROOT,
@@ -80,7 +80,7 @@ export interface VmRoot {
  * @throws AgentosError `ERR_AGENTOS_RUN_PROVIDES_SOURCE_MISSING`, `_OVERLAY_FAILED`, `_ROOT_FAILED`.
  */
 export async function assembleRoot(vm: Vm, options: AssembleOptions): Promise<VmRoot> {
-  sweepStaleRoots(tmpdir())
+  sweepStaleTempDirs(tmpdir())
   const dir = await mkdtemp(join(tmpdir(), ROOT_PREFIX)).catch((error: unknown) => {
     throw rootFailed(error)
   })
@@ -251,7 +251,7 @@ export async function wasiPreopens(
  */
 function plainRootSync(vm: Vm): VmRoot {
   let dir: string
-  sweepStaleRoots(tmpdir())
+  sweepStaleTempDirs(tmpdir())
   try {
     dir = mkdtempSync(join(tmpdir(), ROOT_PREFIX))
   } catch (error) {

@@ -1,4 +1,4 @@
-import {join} from 'node:path'
+import {join, posix} from 'node:path'
 import {runError} from '../errors.js'
 import {loadInputs} from '../vm/inputs.js'
 import {commandHeader, type RunPackage} from '../vm/mount.js'
@@ -6,6 +6,7 @@ import type {Resolution} from './resolution.js'
 import {resolveCommand} from './resolve.js'
 import {wasiPreopens} from './root.js'
 import {selfRunnerArgv} from './wasi/runner-command.js'
+import {startsCommands} from './wasi/spawn-capable.js'
 import type {Isolation, IsolationChoice} from './process/sandbox.js'
 import {buildVm, packageMount, parseEnvPairs, type RuntimeWarning, type Vm} from '../vm/vm.js'
 import {isShellInterpreter, scriptCommandMessage} from '../../package/rules/runtime.js'
@@ -76,8 +77,8 @@ function sayWarnings(options: RunOptions, warnings: readonly RuntimeWarning[]): 
 
 /**
  * Divergences that depend on what runs: a shell script run as a package command (runtime 0.2.21
- * runs it as JavaScript), the VM's own node (v22.0.0 there), and a command not found by argv
- * (exit 1 there, 127 here).
+ * runs it as JavaScript), the VM's own node (v22.0.0 there), a command not found by argv
+ * (exit 1 there, 127 here), and a command whose entry is missing (exit 0 there, 127 here).
  */
 export function resolutionWarnings(resolution: Resolution): RuntimeWarning[] {
   const warnings: RuntimeWarning[] = []
@@ -101,6 +102,13 @@ export function resolutionWarnings(resolution: Resolution): RuntimeWarning[] {
     warnings.push({
       code: 'WARN_AGENTOS_RUNTIME_NODE_VERSION',
       message: `node here is the host's Node.js ${process.version}; the runtime's node is its own V8 runtime and reports v22.0.0`,
+    })
+  }
+  if (resolution.error?.code === 'ERR_AGENTOS_RUN_ENTRY_MISSING') {
+    const name = posix.basename(resolution.command)
+    warnings.push({
+      code: 'WARN_AGENTOS_RUNTIME_ENTRY_MISSING',
+      message: `runtime 0.2.21 links /opt/agentos/bin/${name} to the missing entry anyway: there ${name} exits 0 with no output (its shell falls through to the VM's /bin/${name} stub)`,
     })
   }
   if (resolution.error?.code === 'ERR_AGENTOS_RUN_COMMAND_NOT_FOUND') {
@@ -203,10 +211,24 @@ export async function runCommandInVm(options: CommandOptions): Promise<CommandRu
   const resolve = watch.lap()
   const done = {resolution, warnings, load, resolve}
   const result =
-    resolution.executor === 'wasi' && !options.timeoutMs
+    resolution.executor === 'wasi' && !options.timeoutMs && !(await wantsNamespace(options, resolution))
       ? await runInProcess(options, vm, done, watch)
       : await runAsChild(options, vm, done, watch)
   return watch.complete(result)
+}
+
+/**
+ * True for a WASM command that starts other commands when bubblewrap can be used: it runs through
+ * the WASI runner inside the namespace, with its children, instead of in this process (see
+ * wasi/spawn-capable.ts for why). Path-mapped there is no namespace to gain, so it stays here.
+ */
+async function wantsNamespace(options: CommandOptions, resolution: Resolution): Promise<boolean> {
+  if (options.isolation === 'path-mapped') return false
+  const module =
+    resolution.interpreter?.via === 'package' ? resolution.interpreter.hostPath : resolution.hostPath
+  if (!module || !startsCommands(module)) return false
+  const {detectIsolation} = await import('./process/sandbox.js')
+  return (await detectIsolation(options.isolation)).isolation === 'bwrap'
 }
 
 /** What a run knows once its command is resolved. */

@@ -1,9 +1,11 @@
 /**
  * Owner records of per-run VM roots (`agentos-run-*` in the temp dir), and the sweep that removes
- * the roots of runs that died without cleaning up (SIGKILL, a crash, a power cut).
+ * what runs that died without cleaning up (SIGKILL, a crash, a power cut) left in the temp dir:
+ * their roots and their software modules' temp dirs.
  */
 import {join} from 'node:path'
-import {ownerAlive, ownRecord} from '../../util/owner.js'
+import {deadOwnerTagged, ownerAlive, ownRecord} from '../../util/owner.js'
+import {SOFTWARE_DIR_PREFIX} from '../vm/inputs.js'
 
 // Not `import … from 'node:fs'`: see the note in run.ts.
 const {chmodSync, lstatSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync} =
@@ -30,12 +32,13 @@ export function releaseOwner(dir: string): void {
 }
 
 /**
- * Removes the roots in `tmp` whose owner is dead. Only what this tool made: a directory named
- * exactly as {@link assembleRoot} names them, owned by this user, holding an owner record that
- * parses and names a process that is gone. A root without a record (made by an older version,
- * or kept with --keep-root) or with a live owner is left alone. Best effort, never throws.
+ * Removes what dead runs left in `tmp`, in the one read of it every run with a root makes anyway.
+ * Only what this tool made: a directory named exactly as {@link assembleRoot} or inputs.ts names
+ * them, owned by this user, whose owner record (a file in a root, the name of a software dir)
+ * parses and names a process that is gone. A root without a record (made by an older version, or
+ * kept with --keep-root) or with a live owner is left alone. Best effort, never throws.
  */
-export function sweepStaleRoots(tmp: string): void {
+export function sweepStaleTempDirs(tmp: string): void {
   let names: string[]
   try {
     names = readdirSync(tmp)
@@ -44,11 +47,19 @@ export function sweepStaleRoots(tmp: string): void {
   }
   const uid = process.getuid?.()
   for (const name of names) {
-    if (!ROOT_NAME.test(name)) continue
+    // A shared temp dir holds hundreds of names: most are told apart by one prefix test.
+    if (!name.startsWith('agentos-')) continue
+    // A software module's temp dir has its owner in the name (inputs.ts), a root in a file.
+    const software = name.startsWith(SOFTWARE_DIR_PREFIX)
+    if (software ? !deadOwnerTagged(name, SOFTWARE_DIR_PREFIX) : !ROOT_NAME.test(name)) continue
     const dir = join(tmp, name)
     try {
       const info = lstatSync(dir)
       if (!info.isDirectory() || (uid !== undefined && info.uid !== uid)) continue
+      if (software) {
+        removeTree(dir)
+        continue
+      }
       const owner = JSON.parse(readFileSync(join(dir, OWNER_FILE), 'utf8')) as {
         pid?: unknown
         started?: unknown

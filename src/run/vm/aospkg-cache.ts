@@ -5,7 +5,7 @@ import {homedir} from 'node:os'
 import {dirname, join, resolve} from 'node:path'
 import {isAgentosError} from '../../errors.js'
 import {runError} from '../errors.js'
-import {ownerAlive, ownRecord} from '../../util/owner.js'
+import {ownerTag, tagOwnerAlive} from '../../util/owner.js'
 
 /**
  * Where `run` keeps extracted `.aospkg` archives: `$AGENTOS_TOOLCHAIN_CACHE`, else
@@ -61,11 +61,16 @@ async function stampOf(file: string, stamps: string): Promise<string | undefined
   return join(stamps, createHash('sha256').update(identity).digest('hex'))
 }
 
-/** Best effort: a stamp that cannot be written only costs the next run a hash. */
+/**
+ * Best effort: a stamp that cannot be written only costs the next run a hash. The temp file has
+ * its owner in the name; the dead ones' (a kill between write and rename) are swept here, where
+ * the stamps dir (one entry per archive version ever run) is written anyway, not on every run.
+ */
 async function writeStamp(stamp: string, sha256: string): Promise<void> {
-  const temp = `${stamp}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
+  const temp = `${stamp}.${ownerTag()}.${randomBytes(4).toString('hex')}.tmp`
   try {
     await privateDir(dirname(stamp))
+    await sweepDeadStampTemps(dirname(stamp))
     await writeFile(temp, sha256, {mode: 0o644})
     await rename(temp, stamp)
   } catch {
@@ -75,10 +80,8 @@ async function writeStamp(stamp: string, sha256: string): Promise<void> {
 
 async function extract(file: string, base: string, sha256: string): Promise<void> {
   const dir = join(base, sha256)
-  // The name is the owner record (pid and start time): made in the same call as the directory.
-  const {pid, started} = ownRecord()
   const rand = randomBytes(4).toString('hex')
-  const staging = join(base, `.${sha256.slice(0, 16)}.${pid}.${started ?? 0}.${rand}.tmp`)
+  const staging = join(base, `.${sha256.slice(0, 16)}.${ownerTag()}.${rand}.tmp`)
   try {
     await privateDir(base)
     const {extractAospkg} = await import('../../archive/extract.js')
@@ -123,9 +126,16 @@ async function sweepDeadStaging(base: string): Promise<void> {
   for (const name of names) {
     const match = /^\.[0-9a-f]{16}\.(\d+)\.(?:(\d+)\.)?[0-9a-f]{8}\.tmp$/.exec(name)
     if (!match) continue
-    const started = match[2] === undefined || match[2] === '0' ? undefined : match[2]
-    if (ownerAlive(Number(match[1]), started)) continue
+    if (tagOwnerAlive(match[1], match[2])) continue
     await rm(join(base, name), {recursive: true, force: true}).catch(() => {})
+  }
+}
+
+/** Stamp temp files of dead owners: `<sha>.<pid>.<start>.<rand>.tmp`, or an older `<sha>.<pid>.<rand>.tmp`. */
+async function sweepDeadStampTemps(stamps: string): Promise<void> {
+  for (const name of await readdir(stamps)) {
+    const match = /^[0-9a-f]{64}\.(\d+)\.(?:(\d+)\.)?[0-9a-f]{8}\.tmp$/.exec(name)
+    if (match && !tagOwnerAlive(match[1], match[2])) await rm(join(stamps, name), {force: true})
   }
 }
 

@@ -5,9 +5,16 @@ import {extname, join, resolve} from 'node:path'
 import {pathToFileURL} from 'node:url'
 import {isAgentosError} from '../../errors.js'
 import {asRunError, runError} from '../errors.js'
+import {ownerTag} from '../../util/owner.js'
 import {loadRunPackage, type RunPackage} from './mount.js'
 
 const MODULE_EXTENSIONS = new Set(['.js', '.mjs', '.cjs', '.ts', '.mts', '.cts'])
+
+/**
+ * Prefix of the temp dirs a software module's stand-in `defineSoftware` is written to; then
+ * `<pid>.<start>-` (see ownerTag) and mkdtemp's six characters.
+ */
+export const SOFTWARE_DIR_PREFIX = 'agentos-software-'
 
 /**
  * Turns the `run` arguments into packages, in order: a directory is a package; an `.aospkg` is the
@@ -100,7 +107,8 @@ async function importSoftwareModule(file: string): Promise<unknown> {
   // The names that do not resolve from the module are aliased to a stand-in whose defineSoftware
   // returns its argument: the export is checked by the real defineSoftware afterwards anyway. A
   // file, not a module of this CLI, so that it exists inside the single binary too.
-  const dir = await mkdtemp(join(tmpdir(), 'agentos-software-'))
+  // The owner in the name: a SIGKILL here leaves a dir the next run's temp-dir sweep removes.
+  const dir = await mkdtemp(join(tmpdir(), `${SOFTWARE_DIR_PREFIX}${ownerTag()}-`))
   try {
     const shim = join(dir, 'define-software.mjs')
     await writeFile(shim, 'export const defineSoftware = (entry) => entry\nexport default {defineSoftware}\n')

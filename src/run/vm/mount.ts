@@ -6,7 +6,7 @@ import {detectHeader, type HeaderInfo, readHead} from '../../format/header.js'
 import {jsonEnvelopeProblem} from '../../format/json-limits.js'
 import {checkManifest, providedSourcePath} from '../../format/manifest.js'
 import {MANIFEST_FILE, symlinkResolvesInside} from '../../format/paths.js'
-import {isWithin, linkOnDisk} from '../../util/paths.js'
+import {isWithin, linkOnDisk, specialKind} from '../../util/paths.js'
 import {runError} from '../errors.js'
 
 /** A command of a package as the VM projects it. */
@@ -68,7 +68,7 @@ export interface RunPackage {
 export async function loadRunPackage(path: string): Promise<RunPackage> {
   const dir = await packageDir(path)
   const {pkg, manifest} = await readManifests(dir)
-  await refuseLinksOut(dir)
+  await refuseUnsafeEntries(dir)
   const binDir = isObject(pkg) && pkg.bin !== undefined ? [] : await listBinDir(dir)
   const commands: RunCommand[] = normalizeBin(pkg ?? {}, binDir).commands.map(({name, entry}) => ({
     name,
@@ -96,11 +96,26 @@ export async function loadRunPackage(path: string): Promise<RunPackage> {
 
 /**
  * Refuses a package holding a link that leaves it as resolved on disk (`hostroot -> /`, a chain
- * of `..` links): path-mapped guests would follow it on the host. `validate`'s rule and code.
+ * of `..` links): path-mapped guests would follow it on the host. Refuses a FIFO, socket or
+ * device too: opening one as a command or a provided file blocks or reaches the host's device,
+ * and reporting it as missing (it was) misleads. `validate`'s rules and codes, in the one walk
+ * of the tree a run makes anyway.
  */
-async function refuseLinksOut(dir: string): Promise<void> {
+async function refuseUnsafeEntries(dir: string): Promise<void> {
   const entries = await readdir(dir, {recursive: true, withFileTypes: true})
   for (const entry of entries) {
+    const special = specialKind(entry)
+    if (special) {
+      const path = relative(dir, join(entry.parentPath, entry.name))
+      throw runError(
+        'ERR_AGENTOS_SPECIAL_FILE',
+        `${path} is a ${special} (a special file), which a package cannot hold`,
+        {
+          hint: 'Keep only regular files and directories in the package (`agentos-toolchain validate` lists what else it holds).',
+          path: join(dir, path),
+        },
+      )
+    }
     if (!entry.isSymbolicLink()) continue
     const path = relative(dir, join(entry.parentPath, entry.name))
     if (symlinkResolvesInside(path, (p) => linkOnDisk(join(dir, p)))) continue

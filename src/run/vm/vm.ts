@@ -1,6 +1,6 @@
 import {posix} from 'node:path'
-import {DEFAULT_SOFTWARE_COMMANDS} from '../../format/default-software.js'
-import {providesFileSourceMessage} from '../../package/rules/runtime.js'
+import {DEFAULT_SOFTWARE_COMMANDS, VM_SHELL_BUILTINS} from '../../format/default-software.js'
+import {providesFileSourceMessage, shellBuiltinMessage} from '../../package/rules/runtime.js'
 import {runError} from '../errors.js'
 import type {RunCommand, RunPackage} from './mount.js'
 
@@ -135,7 +135,7 @@ export function buildVm(packages: RunPackage[], options: VmOptions = {}): Vm {
   const links = linkCommands(packages)
   const overlays = overlaysOf(packages)
   const {env, envSources, scrubbed, warnings} = mergeEnv(packages, options)
-  warnings.push(...defaultCommandWarnings(links))
+  warnings.push(...defaultCommandWarnings(links), ...shellBuiltinWarnings(links))
 
   // An agent's session and process start in the home directory, a command in /workspace.
   const cwd = options.cwd ?? (options.agent ? VM_HOME : VM_WORKSPACE)
@@ -317,6 +317,17 @@ function defaultCommandWarnings(links: Map<string, VmLink>): RuntimeWarning[] {
       message: `${names.length === 1 ? 'command' : 'commands'} ${list} of ${pkg} ${names.length === 1 ? 'is' : 'are'} also ${names.length === 1 ? 'a command' : 'commands'} of the runtime's default software; the runtime refuses this VM unless it is made with defaultSoftware: false`,
     }
   })
+}
+
+/**
+ * A command named like a builtin of the runtime's shell: linked and run by name as here, but in
+ * the runtime's sh the builtin wins (here the host's sh has its own, different, set of builtins).
+ */
+function shellBuiltinWarnings(links: Map<string, VmLink>): RuntimeWarning[] {
+  const names = [...links.values()].filter((link) => VM_SHELL_BUILTINS.has(link.name)).map((l) => l.name)
+  return names.length === 0
+    ? []
+    : [{code: 'WARN_AGENTOS_RUNTIME_SHELL_BUILTIN' as const, message: shellBuiltinMessage(names)}]
 }
 
 export {parseEnvPairs} from './env-pairs.js'

@@ -16,7 +16,7 @@ import {IS_ROOT, NOBODY, sharedTempDir, unprivilegedSkipReason} from '../../help
 import {bwrap, requires} from '../../helpers/requirements.js'
 import {digestOf} from '../../helpers/run-fixtures.js'
 import {snapshotTree, treeDigest} from '../../helpers/tree.js'
-import {watFileToWasm} from '../../helpers/wasm.js'
+import {watFileToWasm, watToWasm} from '../../helpers/wasm.js'
 import {ROOT} from '../../helpers/cli.js'
 
 const CANARY = 'CANARY-host-bytes\n'
@@ -165,6 +165,70 @@ describe('packages and archives whose links leave them are refused', () => {
     expect(result.exitCode, result.output).toBe(125)
     expect(result.stderr).toContain('ERR_AGENTOS_SYMLINK')
     await expectCanaryUntouched(result.output)
+  })
+})
+
+describe('links to absolute paths, which the VM allows, mean VM paths', () => {
+  // node:wasi alone refuses them ("ln -s /x y" failed); the runtime makes them.
+  it.for(MODES)(
+    '%s: made, followed inside the VM, refused where the VM is read-only',
+    async ([, flags], context) => {
+      if (flags.includes('bwrap')) requires(context, bwrap)
+      const manifest = '/opt/agentos/pkgs/containment-probe/1.0.0/agentos-package.json'
+      const result = await run(
+        [pkg],
+        [
+          ...flags,
+          '--',
+          'probe',
+          `l=${manifest}=/home/agentos/abs-link`,
+          'r=/home/agentos/abs-link',
+          `l=/=/home/agentos/root-link`,
+          `r=/home/agentos/root-link${manifest}`,
+          `l=${canary}/secret=/home/agentos/canary-link`,
+          'r=/home/agentos/canary-link',
+          'l=/etc=/opt/agentos/pkgs/containment-probe/1.0.0/etc-link',
+        ],
+      )
+      expect(result.exitCode, result.output).toBe(0)
+      const lines = result.stdout.trim().split('\n')
+      expect(lines[0]).toMatch(/ => 0$/)
+      expect(lines[1]).toMatch(/ => 0 \{"name":"containment-probe"/)
+      expect(lines[2]).toMatch(/ => 0$/)
+      expect(lines[3]).toMatch(/ => 0 \{"name":"containment-probe"/)
+      // Made, but it names a VM path, where there is no canary: ENOENT (44).
+      expect(lines[4]).toMatch(/ => 0$/)
+      expect(lines[5]).toMatch(/ => 44$/)
+      // A package is read-only: ENOTCAPABLE (76) or EROFS (69), as for any link there.
+      expect(lines[6]).toMatch(/ => (76|69)$/)
+      await expectCanaryUntouched(result.output)
+    },
+  )
+})
+
+describe('a WASM command that starts commands runs inside the namespace, with its children', () => {
+  // Its children run while it does: a child swapping a directory for a link between the parent's
+  // resolution and open would send the open to the host. Inside bubblewrap `/` is the VM's.
+  it('host-spawn under bubblewrap; in this process when path-mapped; a plain module always here', async (context) => {
+    requires(context, bwrap)
+    const spawner = join(work, 'spawner-pkg')
+    await makePackage(spawner, 'spawner-pkg', {'host-spawn': 'bin/host-spawn', child: 'bin/child'})
+    const source = (await readFile(join(ROOT, 'fixtures/wat/host-spawn.wat'), 'utf8'))
+      .replace('"/bin/child"', '"/opt/agentos/bin/child"')
+      .replace('(call $spawn (i32.const 512) (i32.const 10)', '(call $spawn (i32.const 512) (i32.const 22)')
+    await writeFile(join(spawner, 'bin/host-spawn'), await watToWasm(source))
+    await writeFile(join(spawner, 'bin/child'), await watFileToWasm(join(ROOT, 'fixtures/wat/args-env.wat')))
+    await chmod(join(spawner, 'bin/host-spawn'), 0o755)
+    await chmod(join(spawner, 'bin/child'), 0o755)
+    const expected = {exitCode: 0, stdout: 'parent: child\nfrom parent\nGREETING=hi\nPWD=/\n'}
+    const namespaced = JSON.parse((await run([spawner], ['--json', '--', 'host-spawn'])).stdout)
+    expect(namespaced).toMatchObject({...expected, isolation: 'bwrap'})
+    const mapped = JSON.parse(
+      (await run([spawner], ['--json', '--isolation', 'path-mapped', '--', 'host-spawn'])).stdout,
+    )
+    expect(mapped).toMatchObject({...expected, isolation: 'wasi'})
+    const plain = JSON.parse((await run([pkg], ['--json', '--', 'probe'])).stdout)
+    expect(plain).toMatchObject({exitCode: 0, isolation: 'wasi'})
   })
 })
 

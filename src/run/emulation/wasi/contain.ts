@@ -131,7 +131,11 @@ export function containPaths<T extends Record<string, Fn>>(
         })
         vmPath = resolved.path
       }
-      const size = rewritten.reduce((sum, r) => sum + r.text.length, 0)
+      // node:wasi refuses a link to an absolute path, which the VM allows (`ln -s /etc/x y`): the
+      // link is made to `.` (node:wasi checks rights and the name as for any link), then swapped
+      // for the real target. Every path through it is resolved here, as a VM path.
+      const absoluteTarget = name === 'path_symlink' ? symlinkTarget(buffer, args) : undefined
+      const size = rewritten.reduce((sum, r) => sum + r.text.length, 0) + (absoluteTarget ? 1 : 0)
       if (size > bytes.length) return ERRNO_NAMETOOLONG
       const result = withScratch(bytes, size, spec.outputs ?? [], args, () => {
         let offset = 0
@@ -142,11 +146,17 @@ export function containPaths<T extends Record<string, Fn>>(
           args[arg.len] = text.length
           offset += text.length
         }
+        if (absoluteTarget) {
+          bytes[offset] = 0x2e
+          args[0] = offset
+          args[1] = 1
+        }
         return fn(...args)
       })
       if (name === 'path_open' && result === 0) {
         dirs.set(new DataView(buffer).getUint32(args[8] as number, true), vmPath)
       }
+      if (absoluteTarget && result === 0) return retarget(map.hostOf(vmPath)!, absoluteTarget)
       return result
     }) as Fn
   }
@@ -220,7 +230,32 @@ function withScratch(
   return result
 }
 
-const {lstatSync} = process.getBuiltinModule('node:fs')
+const {lstatSync, renameSync, symlinkSync, unlinkSync} = process.getBuiltinModule('node:fs')
+
+const ERRNO_IO = 29
+
+/** path_symlink's target when it is an absolute path (the case node:wasi refuses). */
+function symlinkTarget(buffer: ArrayBuffer, args: unknown[]): string | undefined {
+  const text = Buffer.from(buffer, args[0] as number, args[1] as number).toString('utf8')
+  return text.startsWith('/') ? text : undefined
+}
+
+/** Replaces the placeholder link at `host` with one to `target`, in one rename. */
+function retarget(host: string, target: string): number {
+  const temp = `${host}.agentos-link-${process.pid}`
+  try {
+    symlinkSync(target, temp)
+    renameSync(temp, host)
+    return 0
+  } catch {
+    try {
+      unlinkSync(temp)
+    } catch {
+      // Never made.
+    }
+    return ERRNO_IO
+  }
+}
 
 /** Whether a host path is a symlink. */
 function isLink(host: string | undefined): boolean {

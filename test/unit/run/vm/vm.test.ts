@@ -8,6 +8,8 @@ import {commandHeader, loadRunPackage, type RunPackage} from '../../../../src/ru
 import {isNodeInterpreter} from '../../../../src/run/emulation/classify.js'
 import {nodeOptionsFromShebang, resolveCommand} from '../../../../src/run/emulation/resolve.js'
 import {buildVm, isScrubbedEnvName, parseEnvPairs} from '../../../../src/run/vm/vm.js'
+import {resolutionWarnings} from '../../../../src/run/emulation/run.js'
+import {REPO_ROOT} from '../../../helpers/fixtures.js'
 import {example, runFixture} from '../../../helpers/run-fixtures.js'
 
 let work: string
@@ -106,6 +108,20 @@ describe('the VM model', () => {
       /command "tool" is provided by both a \(\/host\/a\) and b \(\/host\/b\)/,
     )
     expect(() => buildVm([a, pkg('a')])).toThrow(/two packages are named "a"/)
+  })
+
+  it('says when a command is named like a builtin of the runtime shell (sh runs the builtin there)', () => {
+    const command = (name: string) => ({name, entry: 'cli.js', hostPath: '/host/a/cli.js'})
+    const vm = buildVm([pkg('a', {commands: [command('help'), command('my-tool'), command('source')]})])
+    expect(vm.warnings).toEqual([
+      {
+        code: 'WARN_AGENTOS_RUNTIME_SHELL_BUILTIN',
+        message: expect.stringContaining(
+          'commands "help", "source" are also builtins of the runtime\'s shell',
+        ),
+      },
+    ])
+    expect(buildVm([pkg('a', {commands: [command('my-tool')]})]).warnings).toEqual([])
   })
 
   // Paths the VM manages are refused when the package is loaded, by the manifest rules
@@ -221,6 +237,25 @@ describe('command resolution', () => {
     })
   })
 
+  it('a command linked to an entry the package lacks: ERR_AGENTOS_RUN_ENTRY_MISSING and the runtime divergence', async () => {
+    const vm = buildVm(await loadInputs([join(REPO_ROOT, 'fixtures/validate/cmd-entry-missing/package')]))
+    for (const command of ['my-tool', '/opt/agentos/bin/my-tool']) {
+      const resolution = await resolveCommand(vm, command)
+      expect(resolution.error).toMatchObject({
+        code: 'ERR_AGENTOS_RUN_ENTRY_MISSING',
+        exitCode: 127,
+        message: expect.stringContaining('its entry node_modules/my-tool/main.js is not a file in my-tool'),
+      })
+      // Runtime 0.2.21 runs the VM's /bin/my-tool stub instead (exit 0, no output).
+      expect(resolutionWarnings(resolution).map((w) => w.code)).toEqual([
+        'WARN_AGENTOS_RUNTIME_ENTRY_MISSING',
+      ])
+    }
+    expect(resolutionWarnings(await resolveCommand(vm, 'nope')).map((w) => w.code)).toEqual([
+      'WARN_AGENTOS_RUNTIME_NOT_FOUND_EXIT',
+    ])
+  })
+
   it('honours a changed PATH and skips files without an exec bit', async () => {
     const dir = join(work, 'noexec')
     await cp(runFixture('sh-tool'), dir, {recursive: true})
@@ -232,6 +267,32 @@ describe('command resolution', () => {
     expect(result.error?.code).toBe('ERR_AGENTOS_RUN_NOT_EXECUTABLE')
     const noPath = buildVm(await loadInputs([runFixture('sh-tool')]), {userEnv: {PATH: '/usr/bin'}})
     expect((await resolveCommand(noPath, 'greet')).error?.exitCode).toBe(127)
+  })
+
+  it('reports a command entry that became a FIFO or socket after the mount as a special file', async () => {
+    // The mount refuses special files (loadRunPackage); the lookup holds even when one appears later.
+    const {spawnSync} = await import('node:child_process')
+    for (const kind of ['FIFO', 'socket']) {
+      const dir = join(work, `special-${kind}`)
+      await cp(runFixture('sh-tool'), dir, {recursive: true})
+      const vm = buildVm(await loadInputs([dir]))
+      const entry = join(dir, 'bin/greet')
+      await rm(entry)
+      const make =
+        kind === 'FIFO'
+          ? spawnSync('mkfifo', [entry])
+          : spawnSync(process.execPath, [
+              '-e',
+              "require('net').createServer().listen(process.argv[1], () => process.kill(process.pid, 'SIGKILL'))",
+              entry,
+            ])
+      expect(make.error).toBeUndefined()
+      const result = await resolveCommand(vm, 'greet')
+      expect(result.search[0]).toEqual({vmPath: '/opt/agentos/bin/greet', result: 'found'})
+      expect(result.error).toMatchObject({code: 'ERR_AGENTOS_SPECIAL_FILE', exitCode: 125})
+      expect(result.error?.message).toContain(`is a ${kind} (a special file)`)
+      expect(result.error?.message).toContain(entry)
+    }
   })
 
   it('recognises Node.js interpreters on #! lines as the runtime does', () => {
