@@ -127,7 +127,7 @@ function makeDirectory(path: string): void {
   if (path === '.' || made.has(path)) return
   makeDirectory(dirname(path))
   try {
-    mkdirSync(join(job.dir, path))
+    mkdirSync(join(job.dir, path), 0o755)
   } catch (error) {
     // Another thread, or the main thread for a file given by path, may have made it first.
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST')

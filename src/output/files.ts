@@ -118,7 +118,7 @@ export async function writePackageFiles(
   // Blocking calls: a closure has thousands of directories, and a promise per mkdir cost several
   // times the mkdir itself. (The copy threads make the directories of the files they find in trees.)
   const given = directoriesOf(sorted.map((file) => file.path))
-  for (const path of given) mkdirSync(join(dir, path))
+  for (const path of given) mkdirSync(join(dir, path), 0o755)
 
   const threaded =
     workers && (options.pool !== undefined || trees.length > 0 || sorted.length >= THREADED_MIN_FILES)

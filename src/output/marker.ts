@@ -15,7 +15,7 @@ import {FIXED_MTIME} from './files.js'
  */
 export async function writeOutputMarker(dir: string, digest: string): Promise<void> {
   const file = join(dir, OUTPUT_MARKER)
-  await writeFile(file, `${JSON.stringify({tool: 'agentos-toolchain', digest})}\n`)
+  await writeFile(file, `${JSON.stringify({tool: 'agentos-toolchain', digest})}\n`, {mode: 0o644})
   await utimes(file, FIXED_MTIME, FIXED_MTIME)
   await utimes(dir, FIXED_MTIME, FIXED_MTIME)
 }
@@ -42,12 +42,20 @@ export async function isUnchangedOutput(dir: string): Promise<boolean> {
   return snapshot !== undefined && snapshot.problems.length === 0 && snapshot.digest === marker.digest
 }
 
+/**
+ * Whether every entry keeps the fixed mtime and was last changed no later than the marker, which
+ * is written after everything else: an edit whose mtime was put back (`touch -r`, a tarball
+ * extracted over the output) still moves the file's change time. The output directory itself is
+ * left out of that (the commit's rename and the marker's stamp move its change time).
+ */
 function mtimesAreFixed(dir: string): boolean {
+  const written = lstatSync(join(dir, OUTPUT_MARKER)).ctimeMs
   const pending = [dir]
   while (pending.length > 0) {
     const path = pending.pop()!
     const info = lstatSync(path)
     if (Math.floor(info.mtimeMs / 1000) !== FIXED_MTIME_SECONDS) return false
+    if (path !== dir && info.ctimeMs > written) return false
     if (info.isDirectory()) for (const name of readdirSync(path)) pending.push(join(path, name))
     else if (!info.isFile()) return false
   }

@@ -113,7 +113,9 @@ export async function createStaging(target: string): Promise<Staging> {
   const dir = siblingPath(absolute, TEMP_MARK)
   // Tracked before it exists: a signal arriving as mkdir returns must still find it to remove.
   track(dir, absolute)
-  await mkdir(dir).catch((error: NodeJS.ErrnoException) => {
+  // 0755 whatever the umask (mkdir's mode is masked, never widened): under umask 000 every other
+  // user could change a package that a later run mounts.
+  await mkdir(dir, {mode: 0o755}).catch((error: NodeJS.ErrnoException) => {
     untrack(dir)
     throw outputError(error, parent)
   })

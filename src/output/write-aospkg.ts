@@ -302,6 +302,13 @@ export async function checkArchiveTarget(file: string, options: ArchiveTargetOpt
       path: file,
     })
   }
+  // Not even --force replaces a device, FIFO or socket (as root, rename would take /dev/null away).
+  if (!info.isFile() && !info.isSymbolicLink()) {
+    throw new AgentosError('ERR_AGENTOS_AOSPKG_OUT_NOT_FILE', `the archive path ${file} is a special file`, {
+      hint: 'Pass another --out, naming a regular file or a new path.',
+      path: file,
+    })
+  }
   if (options.force) return
   let magic = Buffer.alloc(0)
   if (info.isFile()) {

@@ -1,11 +1,13 @@
 import {createHash} from 'node:crypto'
-import {lstat, open, readFile, rename, rm} from 'node:fs/promises'
-import {relative, sep} from 'node:path'
+import {lstat, mkdir, open, readFile, rename, rm} from 'node:fs/promises'
+import {dirname, relative, sep} from 'node:path'
 import {constants, gunzipSync} from 'node:zlib'
 import {AgentosError} from '../errors.js'
 import {create} from 'tar'
 import {compareBytes} from '../format/byte-order.js'
+import {outputError} from './errors.js'
 import {FIXED_MTIME} from './files.js'
+import {isWithin} from '../util/paths.js'
 import {readPackage} from '../package/read.js'
 import {tempFileSibling} from './siblings.js'
 
@@ -23,12 +25,18 @@ export async function writePackageTarball(
     .filter((e) => e.kind === 'file' || e.kind === 'dir')
     .map((e) => e.path)
     .sort(compareBytes)
-  const temp = await tempFileSibling(file)
+  let temp: string | undefined
   try {
+    // As --out does, a missing directory is made (it crashed the CLI after the commit).
+    await mkdir(dirname(file), {recursive: true})
+    // Named as the staging siblings are, so the next run removes one a SIGKILL left behind.
+    temp = await tempFileSibling(file)
     await create(
       {
         gzip: true,
         file: temp,
+        // 0644 whatever the umask, as the package's own files.
+        mode: 0o644,
         cwd: dir,
         prefix: 'package',
         portable: true,
@@ -39,8 +47,15 @@ export async function writePackageTarball(
       members,
     )
     await rename(temp, file)
+  } catch (error) {
+    throw outputError(
+      error as NodeJS.ErrnoException,
+      file,
+      'Name a --tar file in a directory you can write to; the package output itself was written.',
+    )
   } finally {
-    await rm(temp, {force: true})
+    // Where the temp file could not be made (a file in the way: ENOTDIR), neither can it be removed.
+    if (temp) await rm(temp, {force: true}).catch(() => {})
   }
   const bytes = await readFile(file)
   return {path: file, sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.length}
@@ -52,6 +67,15 @@ export interface TarballTargetOptions {
   force?: boolean
   /** The source directories: a file in them is never replaced. */
   sources?: readonly string[]
+  /** What the same run writes besides the tarball (package directory, archive). */
+  outputs?: readonly string[]
+}
+
+/** What a special file is, for a refusal. */
+function specialKind(info: {isFIFO(): boolean; isSocket(): boolean; isCharacterDevice(): boolean}): string {
+  if (info.isFIFO()) return 'FIFO'
+  if (info.isSocket()) return 'socket'
+  return info.isCharacterDevice() ? 'character device' : 'block device'
 }
 
 /**
@@ -61,8 +85,33 @@ export interface TarballTargetOptions {
  * of the source being packed.
  */
 export async function checkTarballTarget(file: string, options: TarballTargetOptions = {}): Promise<void> {
-  const info = await lstat(file).catch(() => undefined)
+  // The tarball is written after the package directory is committed: named as that directory it
+  // failed with EISDIR then, and inside it, it became a file of the package.
+  const clash = (options.outputs ?? []).find((out) => isWithin(out, file))
+  if (clash !== undefined) {
+    throw new AgentosError(
+      'ERR_AGENTOS_TAR_OUT_CLASH',
+      `the --tar path ${file} is ${file === clash ? '' : 'inside '}${clash}, which the same pack writes`,
+      {hint: 'Name a file outside the package output, such as dist/package.tgz.', path: file},
+    )
+  }
+  const info = await lstat(file).catch((error: NodeJS.ErrnoException) => {
+    // A file where a directory of the path should be: refused before the package is committed.
+    if (error.code === 'ENOTDIR') throw outputError(error, file, 'Name a --tar file in a directory.')
+    return undefined
+  })
   if (!info) return
+  // Not even --force replaces a device, FIFO or socket (as root, rename would take /dev/null away).
+  if (!info.isFile() && !info.isDirectory() && !info.isSymbolicLink()) {
+    throw new AgentosError(
+      'ERR_AGENTOS_TAR_OUT_NOT_FILE',
+      `the --tar path ${file} is a ${specialKind(info)}`,
+      {
+        hint: 'Name a regular file, such as dist/package.tgz.',
+        path: file,
+      },
+    )
+  }
   if (info.isDirectory()) {
     throw new AgentosError('ERR_AGENTOS_TAR_OUT_IS_DIR', `the --tar path ${file} is a directory`, {
       hint: 'Name a file, such as dist/package.tgz.',

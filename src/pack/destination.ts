@@ -45,7 +45,8 @@ export async function checkDestination(
   if (archive) await checkArchiveTarget(archive, {force: options.force})
   if (options.tar) {
     const {checkTarballTarget} = await import('../output/write-tgz.js')
-    await checkTarballTarget(resolve(cwd, options.tar), {force: options.force, sources})
+    const outputs = [...(format === 'aospkg' ? [] : [target]), ...(archive ? [archive] : [])]
+    await checkTarballTarget(resolve(cwd, options.tar), {force: options.force, sources, outputs})
   }
   return {layout, outRoot, target, format, archive}
 }

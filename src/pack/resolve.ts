@@ -67,6 +67,7 @@ export async function resolveClosure(
     report.skip?.('install', 'the installed tree satisfies the production dependencies')
   } else {
     report.start?.('install')
+    if (source.kind === 'tarball') await refuseTarballBomb(source.path)
     const dir = await mkdtemp(join(tmpdir(), 'agentos-pack-install-'))
     scratch.push(dir)
     // Only an install needs the user's npm configuration (read lazily: loading it costs about
@@ -84,6 +85,19 @@ export async function resolveClosure(
     report.done?.('install', `${resolved.closure.nodes.length} packages`)
   }
   return {source, resolved}
+}
+
+/**
+ * A tarball whose member claims more than the archive can hold (a 1 MB gzip of a 1 GB file) is
+ * refused by the bounded reader `inspect` uses, before the installer unpacks it: it took over a
+ * gigabyte of memory there, then failed with a misleading "not a readable package tarball". Other
+ * defects are left to the install, which names them as before.
+ */
+async function refuseTarballBomb(file: string): Promise<void> {
+  const {readTarball} = await import('../package/read-tarball.js')
+  await readTarball(file, {}).catch((error: AgentosError) => {
+    if (error.code === 'ERR_AGENTOS_TAR_MEMBER_TOO_LARGE') throw error
+  })
 }
 
 async function loadArborist(): Promise<typeof import('@npmcli/arborist')> {

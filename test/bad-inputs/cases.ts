@@ -26,6 +26,7 @@ import {
   wasmFile,
   wasmProject,
 } from './build.js'
+import {ADVERSARIAL_CASES} from './cases-adversarial.js'
 import {BOUNDED_CASES} from './cases-bounded.js'
 import {SPECIAL_CASES} from './cases-special.js'
 
@@ -1300,4 +1301,5 @@ export const CASES: BadInputCase[] = [
   },
   ...BOUNDED_CASES,
   ...SPECIAL_CASES,
+  ...ADVERSARIAL_CASES,
 ]

@@ -307,3 +307,90 @@ describe('temp files of cache writes', () => {
     },
   )
 })
+
+describe('temp files of a killed pack', () => {
+  it('the next pack removes the archive and tarball temp files a dead run left; a live run keeps its own', async () => {
+    const lane = join(work, 'temps')
+    await mkdir(join(lane, 'proj'), {recursive: true})
+    await writeFile(
+      join(lane, 'proj/package.json'),
+      JSON.stringify({name: 'proj', version: '1.0.0', bin: {proj: 'cli.js'}}),
+    )
+    await writeFile(join(lane, 'proj/cli.js'), '#!/usr/bin/env node\n', {mode: 0o755})
+    const dead = await deadPid()
+    const stale = [`.out.aospkg.agentos-tmp-${dead}-0badf00d`, `.out.tgz.agentos-tmp-${dead}-0badf00d`]
+    const live = `.out.tgz.agentos-tmp-${process.pid}-0badf00d`
+    for (const name of [...stale, live]) await writeFile(join(lane, name), '')
+    const result = await runProcess(
+      [
+        'pack',
+        join(lane, 'proj'),
+        '--out',
+        join(lane, 'out'),
+        '--format',
+        'both',
+        '--tar',
+        join(lane, 'out.tgz'),
+      ],
+      {env: {...process.env, TMPDIR: tmp}},
+    )
+    expect(result.exitCode, result.stderr).toBe(0)
+    const left = (await readdir(lane)).filter((name) => name.includes('agentos-tmp'))
+    expect(left).toEqual([live])
+  })
+})
+
+describe('outputs under umask 000', () => {
+  it('pack and assemble-wasm write nothing others can change (directories, marker, tarball, archive)', async () => {
+    const lane = join(work, 'umask')
+    await mkdir(join(lane, 'proj'), {recursive: true})
+    await writeFile(
+      join(lane, 'proj/package.json'),
+      JSON.stringify({name: 'proj', version: '1.0.0', bin: {proj: 'cli.js'}}),
+    )
+    await writeFile(join(lane, 'proj/cli.js'), '#!/usr/bin/env node\n', {mode: 0o755})
+    const module = join(wasm, 'bin/cat')
+    const {file, prefix} = cliCommand()
+    const umask000 = (args: string[]) =>
+      startProcess('/bin/sh', ['-c', 'umask 000; exec "$@"', 'sh', file, ...prefix, ...args], {
+        env: {...process.env, TMPDIR: tmp},
+      }).ended
+    const out = join(lane, 'out')
+    expect(
+      await umask000([
+        'pack',
+        join(lane, 'proj'),
+        '--out',
+        join(out, 'pkg'),
+        '--format',
+        'both',
+        '--tar',
+        join(out, 'pkg.tgz'),
+      ]),
+    ).toMatchObject({exitCode: 0})
+    expect(
+      await umask000([
+        'assemble-wasm',
+        module,
+        '--command',
+        `cat=${module}`,
+        '--name',
+        'w',
+        '--version',
+        '1.0.0',
+        '--project',
+        lane,
+        '--out',
+        join(out, 'wasm'),
+        '--format',
+        'both',
+      ]),
+    ).toMatchObject({exitCode: 0})
+    const writable: string[] = []
+    for (const entry of await readdir(out, {recursive: true, withFileTypes: true})) {
+      const path = join(entry.parentPath, entry.name)
+      if ((await stat(path)).mode & 0o022) writable.push(path)
+    }
+    expect(writable).toEqual([])
+  })
+})

@@ -3,7 +3,18 @@
 // its mtimes or its tree digest). A project that merely looks like a package output — the spec's
 // my-cmds/ is one: package.json with name/version/bin next to agentos-package.json — used to be
 // replaced, losing its wat/ sources and notes.
-import {cp, mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile} from 'node:fs/promises'
+import {
+  appendFile,
+  cp,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  rm,
+  stat,
+  utimes,
+  writeFile,
+} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
@@ -81,6 +92,21 @@ describe('--out: what may be replaced without --force', () => {
     await expect(assembleWasm({inputs: ['build'], cwd: cmds, out})).rejects.toMatchObject({
       code: 'ERR_AGENTOS_OUT_NOT_EMPTY',
     })
+  })
+
+  it('an earlier output with a file edited and its mtime put back (touch -r, tar -x over it): no', async () => {
+    const dir = await makeProject(work)
+    const out = join(work, 'out')
+    await pack({source: dir, cwd: work, out})
+    const file = join(out, 'package.json')
+    const {mtime} = await stat(file)
+    await appendFile(file, '\n')
+    await utimes(file, mtime, mtime)
+    const before = await contents(out)
+    await expect(pack({source: dir, cwd: work, out})).rejects.toMatchObject({
+      code: 'ERR_AGENTOS_OUT_NOT_EMPTY',
+    })
+    expect(await contents(out)).toEqual(before)
   })
 
   it('an earlier output whose mtimes were lost (a checkout, a copy) but whose content is unchanged: yes', async () => {

@@ -9,7 +9,7 @@ function oclifFlag(spec: FlagSpec) {
   if (spec.char) options.char = spec.char
   if (spec.default !== undefined) options.default = spec.default
   if (spec.type === 'boolean') return Flags.boolean({...options, allowNo: spec.allowNo === true} as never)
-  if (spec.type === 'integer') return Flags.integer({...options, min: spec.min} as never)
+  if (spec.type === 'integer') return Flags.integer({...options, min: spec.min, max: spec.max} as never)
   if (spec.multiple) options.multiple = true
   if (spec.options) options.options = [...spec.options]
   return Flags.string(options as never)

@@ -3,6 +3,9 @@ import type {IsolationChoice} from '../../run/emulation/process/sandbox.js'
 import {RUN_DEFAULTS, type RunInput} from '../invoke/run.js'
 import type {FlagTable, FlagValues} from './table.js'
 
+/** The longest delay a Node.js timer takes: a longer one fires at once (after 1 ms). */
+const MAX_MS = 2_147_483_647
+
 /**
  * The flags of `run`, for oclif (commands/run.ts) and the fast path (cli/fast/run.ts), which
  * answers a command run with the `fast` ones and hands everything else (--which, --agent, the
@@ -41,30 +44,35 @@ export const RUN_FLAGS = {
   timeout: {
     type: 'integer',
     min: 0,
+    max: MAX_MS,
     fast: true,
     description: 'stop the command after this many ms (exit 124); 0: none',
   },
   'init-timeout': {
     type: 'integer',
     min: 1,
+    max: MAX_MS,
     default: RUN_DEFAULTS.initTimeout,
     description: 'ms to wait for the initialize answer',
   },
   'session-timeout': {
     type: 'integer',
     min: 1,
+    max: MAX_MS,
     default: RUN_DEFAULTS.sessionTimeout,
     description: 'ms to wait for the session/new answer',
   },
   'prompt-timeout': {
     type: 'integer',
     min: 0,
+    max: MAX_MS,
     default: RUN_DEFAULTS.promptTimeout,
     description: 'ms to wait for the prompt to end; 0: none',
   },
   'kill-after': {
     type: 'integer',
     min: 0,
+    max: MAX_MS,
     default: RUN_DEFAULTS.killAfter,
     fast: true,
     description: 'ms between SIGTERM and SIGKILL when stopping a guest',

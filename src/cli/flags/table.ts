@@ -14,6 +14,8 @@ export interface FlagSpec {
   default?: string | number | boolean
   /** The smallest value an integer flag accepts. */
   min?: number
+  /** The largest value an integer flag accepts. */
+  max?: number
   /** A boolean with a `--no-<name>` form. */
   allowNo?: boolean
   /**
@@ -48,7 +50,7 @@ export type FlagValues = Record<string, string | number | boolean | string[] | u
 
 /**
  * The parseArgs `values` of a fast path as oclif would have parsed them, or undefined when oclif
- * would refuse them (a value outside `options`, an integer that is not one or under `min`, both
+ * would refuse them (a value outside `options`, an integer that is not one or outside `min`…`max`, both
  * `--x` and `--no-x`): the caller then hands the argv to oclif, which says why.
  */
 export function fastFlagValues(
@@ -64,7 +66,8 @@ export function fastFlagValues(
     }
     if (typeof value === 'string' && spec.options && !spec.options.includes(value)) return undefined
     if (typeof value === 'string' && spec.type === 'integer') {
-      if (!/^\d+$/.test(value) || Number(value) < (spec.min ?? 0)) return undefined
+      if (!/^\d+$/.test(value) || Number(value) < (spec.min ?? 0) || Number(value) > (spec.max ?? Infinity))
+        return undefined
       value = Number(value)
     }
     result[name] = value ?? spec.default ?? (spec.type === 'boolean' ? false : undefined)

@@ -134,7 +134,16 @@ export async function assembleRoot(vm: Vm, options: AssembleOptions): Promise<Vm
       const target = join(root, overlay.target)
       try {
         await mkdir(dirname(target), {recursive: true})
-        await cp(real, target, {recursive: true, dereference: false, force: true, errorOnExist: false})
+        // Links keep their text, as the runtime's mount shows them: cp would otherwise make a
+        // relative link absolute, pointing back into the package, and a guest write through it
+        // would change the user's package.
+        await cp(real, target, {
+          recursive: true,
+          dereference: false,
+          verbatimSymlinks: true,
+          force: true,
+          errorOnExist: false,
+        })
         // A file stays writable (the spec's copy-up); a directory is read-only in the runtime, and
         // bwrapArgs and wasiPreopens bind it so. Path-mapped guests keep the writable copy.
         await makeOwnerWritable(target)

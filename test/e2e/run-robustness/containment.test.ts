@@ -67,6 +67,8 @@ async function expectCanaryUntouched(output: string): Promise<void> {
 }
 
 const deep = '../'.repeat(24)
+/** The probe passes a 0x01 byte as NUL. */
+const NUL = '\x01'
 /** Link tricks, `..` and absolute paths aimed at the canary. */
 const probeArgs = () => [
   `l=${deep.slice(0, -1)}=/home/agentos/up`,
@@ -86,6 +88,37 @@ const probeArgs = () => [
   `r=${canary}/secret`,
   `w=${canary}/secret`,
   `r=/opt/agentos/pkgs/containment-probe/1.0.0/${deep}${canary.slice(1)}/secret`,
+  // A NUL ends the path for the kernel: `up2\0` must not reach it as the link `up2`.
+  `l=up${canary}/secret=/home/agentos/up2`,
+  `l=up${canary}=/home/agentos/up3`,
+  `r=/home/agentos/up2${NUL}`,
+  `w=/home/agentos/up2${NUL}`,
+  `s=/home/agentos/up2${NUL}`,
+  `g=/home/agentos/up3${NUL}`,
+  `h=/home/agentos/up2${NUL}=/home/agentos/hard`,
+  `w=/home/agentos/hard`,
+  `n=/home/agentos/up3${NUL}=/home/agentos/moved`,
+  `d=/home/agentos/up3${NUL}=sub/secret`,
+  `e=/home/agentos/up3${NUL}=made`,
+  // Descriptor-relative paths, hard links and renames out of a package or the VM.
+  `d=/home/agentos=${deep}${canary.slice(1)}/secret`,
+  `e=/home/agentos=${deep}${canary.slice(1)}/made`,
+  `d=/opt/agentos/pkgs/containment-probe/1.0.0=${deep}${canary.slice(1)}/secret`,
+  `e=/opt/agentos/pkgs/containment-probe/1.0.0=made`,
+  `e=/opt/agentos/pkgs=containment-probe/1.0.0/made`,
+  `h=/opt/agentos/pkgs/containment-probe/1.0.0/package.json=/home/agentos/pj`,
+  `n=/opt/agentos/pkgs/containment-probe/1.0.0/package.json=/home/agentos/pj2`,
+  `x=/opt/agentos/pkgs/containment-probe/1.0.0/bin`,
+  `g=/home/agentos/up${canary}`,
+  `k=/home/agentos/up2`,
+  // Last: a directory renumbered over the root preopen (fd 3) must not take its place, or a path
+  // resolved as the VM's `/up/…` reaches the kernel as `<home>/up/…`, through the guest's link.
+  `v=3=/home/agentos`,
+  `r=/opt/agentos/pkgs/containment-probe/1.0.0/${deep}up${canary}/secret`,
+  `w=/opt/agentos/pkgs/containment-probe/1.0.0/${deep}up${canary}/secret`,
+  `c=4`,
+  `o=/opt/agentos/pkgs/containment-probe/1.0.0/${deep}home/agentos`,
+  `w=/opt/agentos/pkgs/containment-probe/1.0.0/${deep}up${canary}/sub/secret`,
 ]
 
 const MODES: Array<[string, string[]]> = [
@@ -104,10 +137,12 @@ describe('a WASM guest reads and changes no host byte', () => {
     it.for(MODES)(`%s, as ${user}`, async ([, flags], context) => {
       if (flags.includes('bwrap')) requires(context, bwrap)
       if (user === 'unprivileged' && unprivileged) context.skip(unprivileged)
+      const pkgBefore = await digestOf(pkg)
       const result = await run([pkg], [...flags, '--', 'probe', ...probeArgs()], uid)
       expect(result.exitCode, result.output).toBe(0)
       expect(result.stdout.trim().split('\n')).toHaveLength(probeArgs().length)
       await expectCanaryUntouched(result.output)
+      expect(await digestOf(pkg)).toBe(pkgBefore)
     })
   }
 })
@@ -240,5 +275,57 @@ describe('path-mapped mode refuses what it cannot contain', () => {
     } finally {
       await rm(hostFile, {force: true})
     }
+  })
+})
+
+describe('provides.files links keep their text at the target', () => {
+  const ISOLATIONS: Array<[string, string[]]> = [
+    ['path-mapped', ['--isolation', 'path-mapped']],
+    ['bubblewrap', ['--isolation', 'bwrap']],
+  ]
+
+  it.for(ISOLATIONS)(
+    'a write through a link in a provides directory leaves the package as it was (%s)',
+    async ([, flags], context) => {
+      if (flags.includes('bwrap')) requires(context, bwrap)
+      const dir = join(work, `through-link-${flags[1]}`)
+      await makePackage(
+        dir,
+        'through-link',
+        {wr: 'bin/wr'},
+        {provides: {files: [{source: 'conf', target: '/workspace/conf'}]}},
+      )
+      await mkdir(join(dir, 'conf'))
+      await writeFile(join(dir, 'conf/real.txt'), 'original\n')
+      await symlink('real.txt', join(dir, 'conf/l'))
+      await writeFile(join(dir, 'bin/wr'), '#!/bin/sh\necho pwned >> "$1"\n', {mode: 0o755})
+      const before = await digestOf(dir)
+      const result = await run([dir], [...flags, '--', 'wr', '/workspace/conf/l'])
+      expect(await readFile(join(dir, 'conf/real.txt'), 'utf8'), result.output).toBe('original\n')
+      expect(await digestOf(dir)).toBe(before)
+    },
+  )
+
+  it('path-mapped: a link that stays in the package at its source but leaves the VM at its target is refused', async () => {
+    const dir = join(work, 'climbing-link')
+    const source = 'a/b/c/d/e/f/g'
+    await makePackage(
+      dir,
+      'climbing-link',
+      {rd: 'bin/rd'},
+      {provides: {files: [{source, target: '/workspace/conf'}]}},
+    )
+    await mkdir(join(dir, source), {recursive: true})
+    // At its source the link lands on the package's own copy of the canary's path.
+    await mkdir(join(dir, canary), {recursive: true})
+    await writeFile(join(dir, canary, 'secret'), 'package copy\n')
+    await symlink(`${'../'.repeat(7)}${canary.slice(1)}/secret`, join(dir, source, 'l'))
+    await writeFile(join(dir, 'bin/rd'), '#!/bin/sh\ncat "$1"; echo pwned >> "$1"\n', {mode: 0o755})
+    const before = await digestOf(dir)
+    const result = await run([dir], ['--isolation', 'path-mapped', '--', 'rd', '/workspace/conf/l'])
+    expect(result.exitCode, result.output).toBe(125)
+    expect(result.stderr).toContain('ERR_AGENTOS_RUN_PATH_MAPPED_UNCONTAINED')
+    expect(await digestOf(dir)).toBe(before)
+    await expectCanaryUntouched(result.output)
   })
 })

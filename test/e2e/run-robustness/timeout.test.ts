@@ -63,3 +63,17 @@ describe('run --timeout with a guest whose child ignores SIGTERM', () => {
     },
   )
 })
+
+describe('run: durations a Node.js timer cannot take', () => {
+  // Past 2^31-1 ms a timer fires after 1 ms: `--timeout 3000000000` stopped the guest at once.
+  it.for(['--timeout', '--kill-after', '--prompt-timeout'])(
+    '%s 2147483648 is a usage error, not a stop after 1 ms',
+    async (flag) => {
+      const result = await runProcess(['run', pkg, '--json', flag, '2147483648', '--', 'stubborn'])
+      expect(result.exitCode, result.stdout + result.stderr).toBe(2)
+      const doc = JSON.parse(result.stdout) as {error?: {code?: string}}
+      expect(doc.error?.code).toBe('ERR_AGENTOS_USAGE')
+      expect(result.stderr).not.toContain('TimeoutOverflowWarning')
+    },
+  )
+})

@@ -253,6 +253,12 @@ describe('pack --tar: what it may replace', () => {
     })
     expect(readFileSync(cli, 'utf8')).toBe(before)
   })
+
+  it('makes a missing directory of the --tar path, as --out does (once a crash after the commit)', async () => {
+    const tgz = join(work, 'new/dir/package.tgz')
+    await pack({source: project(), cwd: work, out: join(work, 'out'), tar: tgz})
+    expect(readFileSync(tgz).subarray(0, 2)).toEqual(Buffer.from([0x1f, 0x8b]))
+  })
 })
 
 describe('pack: earlier outputs elsewhere in the project', () => {

@@ -1,3 +1,7 @@
+import {readdir} from 'node:fs/promises'
+import {join, relative} from 'node:path'
+import {symlinkResolvesInside} from '../../../format/paths.js'
+import {linkOnDisk} from '../../../util/paths.js'
 import {runError} from '../../errors.js'
 import {hostNode, hostNodeIfAny} from '../../../util/host-node.js'
 import {nodeOptionsFromShebang} from '../resolve.js'
@@ -48,6 +52,14 @@ export async function openSession(vm: Vm, isolation: Isolation, bwrap?: string):
     layout: isolation === 'bwrap' ? 'mountpoints' : 'copies',
     wasmShim: shim,
   })
+  if (isolation === 'path-mapped') {
+    try {
+      await refuseOverlayLinksOut(vm, root)
+    } catch (error) {
+      await root.remove()
+      throw error
+    }
+  }
   const session: VmSession = {vm, root, isolation, node, runner}
   if (isolation === 'bwrap') {
     try {
@@ -79,16 +91,48 @@ async function refuseUncontainedOverlays(vm: Vm): Promise<void> {
   const outside = vm.overlays.find(
     (o) => !VM_OWN.some((dir) => o.target === dir || o.target.startsWith(`${dir}/`)),
   )
-  if (!outside) return
-  const headers = await Promise.all(
-    vm.packages.flatMap((pkg) => pkg.commands.map((command) => commandHeader(pkg, command))),
-  )
-  if (headers.every((header) => header.kind === 'wasm')) return
+  if (!outside || !(await hasHostGuests(vm))) return
   throw runError(
     'ERR_AGENTOS_RUN_PATH_MAPPED_UNCONTAINED',
     `provides.files target ${outside.target} is outside ${VM_OWN.join(', ')}: path-mapped guests are host processes and would write the host's ${outside.target}`,
     {
       hint: 'Run with bubblewrap (apt-get install bubblewrap; --isolation bwrap), or target a path under /opt/agentos, /home/agentos or /workspace.',
+    },
+  )
+}
+
+/** Whether any command of the VM runs as a host process (not WebAssembly) when path-mapped. */
+async function hasHostGuests(vm: Vm): Promise<boolean> {
+  const headers = await Promise.all(
+    vm.packages.flatMap((pkg) => pkg.commands.map((command) => commandHeader(pkg, command))),
+  )
+  return headers.some((header) => header.kind !== 'wasm')
+}
+
+/**
+ * A link in a `provides.files` directory keeps its text at the target (as in the runtime), where
+ * it may climb out of the VM root (`a/b/c/l -> ../../../x` stays in the package at its source,
+ * not at `/workspace/conf/l`): path-mapped host processes would follow it to the host's files, so
+ * such a VM is refused, by `validate`'s rule applied to the assembled root.
+ *
+ * @throws AgentosError `ERR_AGENTOS_RUN_PATH_MAPPED_UNCONTAINED`.
+ */
+async function refuseOverlayLinksOut(vm: Vm, root: VmRoot): Promise<void> {
+  const links: string[] = []
+  for (const overlay of vm.overlays) {
+    const top = root.hostPath(overlay.target)
+    const entries = await readdir(top, {recursive: true, withFileTypes: true}).catch(() => [])
+    for (const entry of entries) {
+      if (entry.isSymbolicLink()) links.push(relative(root.root, join(entry.parentPath, entry.name)))
+    }
+  }
+  const out = links.find((path) => !symlinkResolvesInside(path, (p) => linkOnDisk(join(root.root, p))))
+  if (out === undefined || !(await hasHostGuests(vm))) return
+  throw runError(
+    'ERR_AGENTOS_RUN_PATH_MAPPED_UNCONTAINED',
+    `provides.files link /${out} → ${linkOnDisk(join(root.root, out))} leaves the VM from its target: path-mapped guests are host processes and would follow it on the host`,
+    {
+      hint: 'Replace the link with the real file in the provides.files source, or run with bubblewrap (apt-get install bubblewrap; --isolation bwrap).',
     },
   )
 }

@@ -14,6 +14,7 @@ type Fn = (...args: never[]) => unknown
 type Call = (...args: unknown[]) => number
 
 const ERRNO_BADF = 8
+const ERRNO_INVAL = 28
 const ERRNO_LOOP = 32
 const ERRNO_NAMETOOLONG = 37
 
@@ -95,6 +96,10 @@ export function containPaths<T extends Record<string, Fn>>(
 ): T {
   const map = preopenMap(preopens)
   const dirs = new Map<number, string>(preopens.map((p, index) => [index + 3, p.guest]))
+  // Where each preopen (by its first descriptor) is now: a guest may close one, or renumber
+  // another descriptor over it, and a path must never reach the kernel relative to a directory
+  // that is not the preopen it was resolved in (its links were never checked).
+  const live = new Map<number, number>(preopens.map((_, index) => [index + 3, index + 3]))
   const wrapped: Record<string, Fn> = {...raw}
   for (const [name, spec] of Object.entries(SPECS)) {
     const fn = raw[name] as unknown as Call | undefined
@@ -109,14 +114,19 @@ export function containPaths<T extends Record<string, Fn>>(
         const base = dirs.get(args[arg.fd] as number)
         if (base === undefined) return ERRNO_BADF
         const text = Buffer.from(buffer, args[arg.ptr] as number, args[arg.len] as number).toString('utf8')
+        // The kernel ends a path at its first NUL, so a component `up2\0` would be checked here as
+        // a plain name and then reach the kernel as the link `up2`, followed on the host.
+        if (text.includes('\0')) return ERRNO_INVAL
         const follow = arg.flags !== undefined && ((args[arg.flags] as number) & 1) === 1
         const resolved = resolveInVm(joinVm(base, text), follow, map.hostOf)
         if (resolved.loop) return ERRNO_LOOP
         if (spec.noLastLink && !follow && isLink(map.hostOf(resolved.path))) return ERRNO_LOOP
         const preopen = map.innermost(resolved.path)!
+        const fd = live.get(preopen.fd)
+        if (fd === undefined) return ERRNO_BADF
         rewritten.push({
           arg,
-          fd: preopen.fd,
+          fd,
           text: Buffer.from(relativeTo(preopen.guest, resolved.path), 'utf8'),
         })
         vmPath = resolved.path
@@ -150,7 +160,7 @@ export function containPaths<T extends Record<string, Fn>>(
       return result
     }) as Fn
   }
-  trackDescriptors(raw, wrapped, dirs)
+  trackDescriptors(raw, wrapped, dirs, live)
   return wrapped as T
 }
 
@@ -160,17 +170,24 @@ function relativeTo(guest: string, vmPath: string): string {
   return vmPath.slice(guest === '/' ? 1 : guest.length + 1) || '.'
 }
 
-/** fd_close and fd_renumber keep the table of directory paths current. */
+/** fd_close and fd_renumber keep the tables of directory paths and preopen descriptors current. */
 function trackDescriptors(
   raw: Record<string, Fn>,
   wrapped: Record<string, Fn>,
   dirs: Map<number, string>,
+  live: Map<number, number>,
 ): void {
+  const forget = (fd: number) => {
+    for (const [preopen, at] of live) if (at === fd) live.delete(preopen)
+  }
   const close = raw.fd_close as unknown as Call | undefined
   if (close) {
     wrapped.fd_close = ((fd: number) => {
       const result = close(fd)
-      if (result === 0) dirs.delete(fd)
+      if (result === 0) {
+        dirs.delete(fd)
+        forget(fd)
+      }
       return result
     }) as Fn
   }
@@ -178,7 +195,9 @@ function trackDescriptors(
   if (renumber) {
     wrapped.fd_renumber = ((from: number, to: number) => {
       const result = renumber(from, to)
-      if (result !== 0) return result
+      if (result !== 0 || from === to) return result
+      forget(to)
+      for (const [preopen, at] of live) if (at === from) live.set(preopen, to)
       const path = dirs.get(from)
       dirs.delete(from)
       if (path === undefined) dirs.delete(to)
