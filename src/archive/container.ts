@@ -15,6 +15,7 @@ import {compareBytes} from '../format/byte-order.js'
 import {AgentosError} from '../errors.js'
 import {BareDecoder, BareEncoder} from './bare.js'
 import {SNAPSHOT_BUNDLE_FILE} from '../format/paths.js'
+import {AOSPKG_MAX_ENTRIES} from '../format/limits.js'
 
 /** The four magic bytes at offset 0. */
 export const AOSPKG_MAGIC = Buffer.from([0x89, 0x41, 0x4f, 0x53])
@@ -22,8 +23,7 @@ export const AOSPKG_MAGIC = Buffer.from([0x89, 0x41, 0x4f, 0x53])
 export const AOSPKG_HEADER_BYTES = 16
 /** Format (and chunk schema) versions this reader understands. */
 export const AOSPKG_VERSIONS: readonly number[] = [1, 2]
-/** The runtime refuses to mount an index with more entries than this. */
-export const AOSPKG_MAX_ENTRIES = 200_000
+export {AOSPKG_MAX_ENTRIES}
 /** Where `snapshotBundlePath` points when `agent.snapshot` is set and the file exists. */
 export const SNAPSHOT_BUNDLE_PATH = `/${SNAPSHOT_BUNDLE_FILE}`
 

@@ -6,3 +6,9 @@
  * directory, tarball and `.aospkg` readers keep texts up to it; package/rules/descriptors.ts reports larger ones.
  */
 export const DESCRIPTOR_TEXT_LIMIT = 4 * 1024 * 1024
+
+/**
+ * The most entries a package may have: the runtime refuses to mount an `.aospkg` index with more,
+ * and the tarball reader stops there (a crafted `.tgz` lists millions of members in a megabyte).
+ */
+export const AOSPKG_MAX_ENTRIES = 200_000

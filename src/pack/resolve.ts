@@ -88,15 +88,20 @@ export async function resolveClosure(
 }
 
 /**
- * A tarball whose member claims more than the archive can hold (a 1 MB gzip of a 1 GB file) is
- * refused by the bounded reader `inspect` uses, before the installer unpacks it: it took over a
- * gigabyte of memory there, then failed with a misleading "not a readable package tarball". Other
+ * A tarball whose member claims more than the archive can hold (a 1 MB gzip of a 1 GB file), or
+ * that lists more members than a package may have, is refused by the bounded reader `inspect`
+ * uses, before the installer unpacks it: each took over a gigabyte of memory there (the first then
+ * failed with a misleading "not a readable package tarball", the second ran for minutes). Other
  * defects are left to the install, which names them as before.
  */
 async function refuseTarballBomb(file: string): Promise<void> {
   const {readTarball} = await import('../package/read-tarball.js')
   await readTarball(file, {}).catch((error: AgentosError) => {
-    if (error.code === 'ERR_AGENTOS_TAR_MEMBER_TOO_LARGE') throw error
+    if (
+      error.code === 'ERR_AGENTOS_TAR_MEMBER_TOO_LARGE' ||
+      error.code === 'ERR_AGENTOS_TAR_TOO_MANY_MEMBERS'
+    )
+      throw error
   })
 }
 

@@ -5,7 +5,7 @@ import {AgentosError, type Problem} from '../errors.js'
 import {copyHead, PE_PROBE_BYTES} from '../format/header.js'
 import {MANIFEST_FILE} from '../format/paths.js'
 import {isDescriptorFile} from '../format/paths.js'
-import {DESCRIPTOR_TEXT_LIMIT} from '../format/limits.js'
+import {AOSPKG_MAX_ENTRIES, DESCRIPTOR_TEXT_LIMIT} from '../format/limits.js'
 import {
   finishSnapshot,
   memberPath,
@@ -64,6 +64,16 @@ export async function readTarball(
     )
   })
   const {raw, texts, problems, fatal, oversized} = pass
+  if (pass.tooMany) {
+    throw new AgentosError(
+      'ERR_AGENTOS_TAR_TOO_MANY_MEMBERS',
+      `${file} has more than ${AOSPKG_MAX_ENTRIES} members, the most a package mounted by the runtime may have`,
+      {
+        hint: 'The archive is crafted, or the package needs splitting; npm packages hold a few thousand files.',
+        path: file,
+      },
+    )
+  }
   if (oversized) {
     const {path, size, limit} = oversized
     const kept = limit === KEEP_LIMIT && limit < capacity
@@ -101,6 +111,8 @@ interface MemberPass {
   fatal: string[]
   /** A member larger than it may be: the pass stopped there. */
   oversized?: {path: string; size: number; limit: number}
+  /** More members than a package may have: the pass stopped there. */
+  tooMany?: boolean
 }
 
 /** Streams the archive through the tar parser once, recording every member. */
@@ -158,6 +170,14 @@ function readMembers(
       }
       if (kind === 'symlink' || kind === 'hardlink') record.linkTarget = entry.linkpath ?? ''
       if (path !== '') pass.raw.push(record)
+      if (pass.raw.length > AOSPKG_MAX_ENTRIES) {
+        // Headers cost a few bytes compressed: a small archive can list millions of members.
+        pass.tooMany = true
+        input.unpipe(parser)
+        input.destroy()
+        resolvePromise(pass)
+        return
+      }
       if (kind !== 'file') {
         entry.resume()
         return

@@ -38,7 +38,28 @@ async function special(dir: string, name: string, type: 'p' | 'c'): Promise<stri
   return error ? {skip: `cannot make a ${type === 'p' ? 'FIFO' : 'device'}: ${error}`} : path
 }
 
+/**
+ * A .tgz listing one member more than a package may have (200,000), each an empty file: about a
+ * megabyte compressed. Such an archive kept `pack` busy for minutes at over 1 GB of memory.
+ */
+function manyMembers(): Buffer {
+  const headers = [tarHeader({name: 'package/package.json'}, 2), Buffer.from('{}'.padEnd(512, '\0'))]
+  for (let i = 0; i < 200_000; i++) headers.push(tarHeader({name: `package/f/${i}`}, 0))
+  return gzipSync(Buffer.concat([...headers, Buffer.alloc(1024)]))
+}
+
 export const ADVERSARIAL_CASES: BadInputCase[] = [
+  ...(['pack', 'inspect'] as const).map((command): BadInputCase => ({
+    id: `${command}/tgz-too-many-members`,
+    description: 'a 1 MB .tgz listing 200,001 members (pack ran for minutes at over 1 GB)',
+    build: async (dir) => [
+      command,
+      await put(dir, 'many.tgz', manyMembers()),
+      ...(command === 'pack' ? ['--out', out(dir)] : []),
+    ],
+    exit: 1,
+    code: 'ERR_AGENTOS_TAR_TOO_MANY_MEMBERS',
+  })),
   ...(
     [
       ['package/package.json', 'package.json'],
