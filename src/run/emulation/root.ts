@@ -119,38 +119,7 @@ export async function assembleRoot(vm: Vm, options: AssembleOptions): Promise<Vm
         }
       }),
     )
-    for (const overlay of vm.overlays) {
-      const real = await realpath(overlay.hostSource).catch(() => undefined)
-      if (!real || !isWithin(overlay.package.dir, real)) {
-        throw runError(
-          'ERR_AGENTOS_RUN_PROVIDES_SOURCE_MISSING',
-          `package provides file source is missing: package ${overlay.package.name} source ${posix.relative(overlay.package.dir, overlay.hostSource) || '.'} target ${overlay.target}`,
-          {
-            hint: 'Add the file to the package, or fix provides.files in agentos-package.json.',
-            path: overlay.hostSource,
-          },
-        )
-      }
-      const target = join(root, overlay.target)
-      try {
-        await mkdir(dirname(target), {recursive: true})
-        // Links keep their text, as the runtime's mount shows them: cp would otherwise make a
-        // relative link absolute, pointing back into the package, and a guest write through it
-        // would change the user's package.
-        await cp(real, target, {
-          recursive: true,
-          dereference: false,
-          verbatimSymlinks: true,
-          force: true,
-          errorOnExist: false,
-        })
-        // A file stays writable (the spec's copy-up); a directory is read-only in the runtime, and
-        // bwrapArgs and wasiPreopens bind it so. Path-mapped guests keep the writable copy.
-        await makeOwnerWritable(target)
-      } catch (error) {
-        throw overlayFailed(overlay, error)
-      }
-    }
+    for (const overlay of vm.overlays) await copyOverlay(root, overlay)
     // /opt/agentos is a read-only mount in the VM. Bubblewrap and the WASI preopens enforce that
     // with a read-only bind and read-only preopens; path-mapped guests are host processes writing
     // to the per-run copies, so there the closest refusal is the permission bits: no write bit
@@ -161,6 +130,40 @@ export async function assembleRoot(vm: Vm, options: AssembleOptions): Promise<Vm
     throw error
   }
   return vmRoot
+}
+
+/** Copies one `provides.files` source to its target in the root (a refusal when it is missing). */
+async function copyOverlay(root: string, overlay: Vm['overlays'][number]): Promise<void> {
+  const real = await realpath(overlay.hostSource).catch(() => undefined)
+  if (!real || !isWithin(overlay.package.dir, real)) {
+    throw runError(
+      'ERR_AGENTOS_RUN_PROVIDES_SOURCE_MISSING',
+      `package provides file source is missing: package ${overlay.package.name} source ${posix.relative(overlay.package.dir, overlay.hostSource) || '.'} target ${overlay.target}`,
+      {
+        hint: 'Add the file to the package, or fix provides.files in agentos-package.json.',
+        path: overlay.hostSource,
+      },
+    )
+  }
+  const target = join(root, overlay.target)
+  try {
+    await mkdir(dirname(target), {recursive: true})
+    // Links keep their text, as the runtime's mount shows them: cp would otherwise make a
+    // relative link absolute, pointing back into the package, and a guest write through it
+    // would change the user's package.
+    await cp(real, target, {
+      recursive: true,
+      dereference: false,
+      verbatimSymlinks: true,
+      force: true,
+      errorOnExist: false,
+    })
+    // A file stays writable (the spec's copy-up); a directory is read-only in the runtime, and
+    // bwrapArgs and wasiPreopens bind it so. Path-mapped guests keep the writable copy.
+    await makeOwnerWritable(target)
+  } catch (error) {
+    throw overlayFailed(overlay, error)
+  }
 }
 
 /** The copy is the writable upper layer: a read-only source file must still take guest writes. */

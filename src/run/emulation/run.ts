@@ -6,7 +6,7 @@ import type {Resolution} from './resolution.js'
 import {resolveCommand} from './resolve.js'
 import {wasiPreopens} from './root.js'
 import {selfRunnerArgv} from './wasi/runner-command.js'
-import {startsCommands} from './wasi/spawn-capable.js'
+import {wantsNamespace} from './wasi/spawn-capable.js'
 import type {Isolation, IsolationChoice} from './process/sandbox.js'
 import {buildVm, packageMount, parseEnvPairs, type RuntimeWarning, type Vm} from '../vm/vm.js'
 import {isShellInterpreter, scriptCommandMessage} from '../../package/rules/runtime.js'
@@ -211,25 +211,17 @@ export async function runCommandInVm(options: CommandOptions): Promise<CommandRu
   const resolve = watch.lap()
   const done = {resolution, warnings, load, resolve}
   const result =
-    resolution.executor === 'wasi' && !options.timeoutMs && !(await wantsNamespace(options, resolution))
+    resolution.executor === 'wasi' &&
+    !options.timeoutMs &&
+    !(await wantsNamespace(options.isolation, wasiModule(resolution)))
       ? await runInProcess(options, vm, done, watch)
       : await runAsChild(options, vm, done, watch)
   return watch.complete(result)
 }
 
-/**
- * True for a WASM command that starts other commands when bubblewrap can be used: it runs through
- * the WASI runner inside the namespace, with its children, instead of in this process (see
- * wasi/spawn-capable.ts for why). Path-mapped there is no namespace to gain, so it stays here.
- */
-async function wantsNamespace(options: CommandOptions, resolution: Resolution): Promise<boolean> {
-  if (options.isolation === 'path-mapped') return false
-  const module =
-    resolution.interpreter?.via === 'package' ? resolution.interpreter.hostPath : resolution.hostPath
-  if (!module || !startsCommands(module)) return false
-  const {detectIsolation} = await import('./process/sandbox.js')
-  return (await detectIsolation(options.isolation)).isolation === 'bwrap'
-}
+/** The module a WASM command runs: its own, or the WASM interpreter its `#!` names. */
+const wasiModule = (resolution: Resolution) =>
+  resolution.interpreter?.via === 'package' ? resolution.interpreter.hostPath : resolution.hostPath
 
 /** What a run knows once its command is resolved. */
 interface Resolved {
@@ -271,7 +263,7 @@ async function runInProcess(
       : [options.command, ...options.args]
     const {runWasi} = await loading
     const exitCode = await runWasi({
-      module: chained ? resolution.interpreter!.hostPath! : resolution.hostPath!,
+      module: wasiModule(resolution)!,
       args: argv,
       env: vm.env,
       preopens,

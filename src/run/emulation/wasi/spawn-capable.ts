@@ -17,6 +17,8 @@ import {
   sectionHeads,
 } from '../../../wasm/sections.js'
 
+import type {IsolationChoice} from '../process/sandbox.js'
+
 const {closeSync, fstatSync, openSync, readSync} = process.getBuiltinModule('node:fs')
 
 /** The type and import sections come first, and a command's are a few KiB of its megabytes. */
@@ -74,4 +76,18 @@ function importsStart(bytes: Uint8Array): boolean | undefined {
     return false
   }
   return false
+}
+
+/**
+ * True for a WASM command that starts other commands when bubblewrap can be used: it runs through
+ * the WASI runner inside the namespace, with its children, instead of in this process.
+ * Path-mapped there is no namespace to gain, so it stays in-process.
+ */
+export async function wantsNamespace(
+  isolation: IsolationChoice | undefined,
+  module: string | undefined,
+): Promise<boolean> {
+  if (isolation === 'path-mapped' || !module || !startsCommands(module)) return false
+  const {detectIsolation} = await import('../process/sandbox.js')
+  return (await detectIsolation(isolation)).isolation === 'bwrap'
 }
