@@ -46,7 +46,8 @@ export async function isUnchangedOutput(dir: string): Promise<boolean> {
  * Whether every entry keeps the fixed mtime and was last changed no later than the marker, which
  * is written after everything else: an edit whose mtime was put back (`touch -r`, a tarball
  * extracted over the output) still moves the file's change time. The output directory itself is
- * left out of that (the commit's rename and the marker's stamp move its change time).
+ * left out of that (the commit's rename and the marker's stamp move its change time). Change times
+ * tick with the kernel's coarse clock: an edit within a few ms of the marker is not told apart.
  */
 function mtimesAreFixed(dir: string): boolean {
   const written = lstatSync(join(dir, OUTPUT_MARKER)).ctimeMs
