@@ -28,7 +28,10 @@ afterAll(async () => {
 })
 
 describe(`conformance: the real runtime against its recording (${RUNTIME_VERSION})`, () => {
-  it.for(CASES)('$id', {timeout: 120_000}, async (testCase, context) => {
+  // One retry: on a loaded machine the runtime itself has once failed a Node.js guest's
+  // spawnSync (status 1, no output) that it passes when the machine is quiet; a second failure
+  // is a real disagreement with the recording.
+  it.for(CASES)('$id', {timeout: 120_000, retry: 1}, async (testCase, context) => {
     requires(context, agentosRuntime)
     const runtime = runtimeEntry(process.env.AGENTOS_TOOLCHAIN_RUNTIME)
     if (!runtime) {
