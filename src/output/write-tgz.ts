@@ -7,7 +7,7 @@ import {create} from 'tar'
 import {compareBytes} from '../format/byte-order.js'
 import {outputError} from './errors.js'
 import {FIXED_MTIME} from './files.js'
-import {isWithin} from '../util/paths.js'
+import {isWithin, specialKind} from '../util/paths.js'
 import {readPackage} from '../package/read.js'
 import {tempFileSibling} from './siblings.js'
 
@@ -71,13 +71,6 @@ export interface TarballTargetOptions {
   outputs?: readonly string[]
 }
 
-/** What a special file is, for a refusal. */
-function specialKind(info: {isFIFO(): boolean; isSocket(): boolean; isCharacterDevice(): boolean}): string {
-  if (info.isFIFO()) return 'FIFO'
-  if (info.isSocket()) return 'socket'
-  return info.isCharacterDevice() ? 'character device' : 'block device'
-}
-
 /**
  * Checks a `--tar` path before anything is written: a directory is refused (it used to fail after
  * the package directory was already committed), and an existing file is replaced only when it is
@@ -102,15 +95,12 @@ export async function checkTarballTarget(file: string, options: TarballTargetOpt
   })
   if (!info) return
   // Not even --force replaces a device, FIFO or socket (as root, rename would take /dev/null away).
-  if (!info.isFile() && !info.isDirectory() && !info.isSymbolicLink()) {
-    throw new AgentosError(
-      'ERR_AGENTOS_TAR_OUT_NOT_FILE',
-      `the --tar path ${file} is a ${specialKind(info)}`,
-      {
-        hint: 'Name a regular file, such as dist/package.tgz.',
-        path: file,
-      },
-    )
+  const special = specialKind(info)
+  if (special) {
+    throw new AgentosError('ERR_AGENTOS_TAR_OUT_NOT_FILE', `the --tar path ${file} is a ${special}`, {
+      hint: 'Name a regular file, such as dist/package.tgz.',
+      path: file,
+    })
   }
   if (info.isDirectory()) {
     throw new AgentosError('ERR_AGENTOS_TAR_OUT_IS_DIR', `the --tar path ${file} is a directory`, {

@@ -3,7 +3,8 @@
  * pid reused by an unrelated process after a SIGKILL does not keep a dead run's leftovers alive.
  */
 // Not `import … from 'node:fs'`: `run`'s WASM fast path records owners (see src/run/emulation/run.ts).
-const {readFileSync} = process.getBuiltinModule('node:fs')
+const {readdirSync, readFileSync, rmSync} = process.getBuiltinModule('node:fs')
+const {join} = process.getBuiltinModule('node:path')
 
 /** The kernel's start time of `pid` (clock ticks since boot, /proc/<pid>/stat field 22), if known. */
 export function processStart(pid: number): string | undefined {
@@ -64,4 +65,25 @@ export function deadOwnerTagged(name: string, prefix: string): boolean {
   if (!name.startsWith(prefix)) return false
   const match = /^(\d+)\.(\d+)-[A-Za-z0-9]{6}$/.exec(name.slice(prefix.length))
   return match !== null && !tagOwnerAlive(match[1], match[2])
+}
+
+/**
+ * Removes the entries of `dir` that `dead` says a process that is gone left behind (a temp file
+ * or dir with its owner in the name). Best effort: what cannot be read or removed stays.
+ */
+export function sweepDeadOwned(dir: string, dead: (name: string) => boolean): void {
+  let names: string[]
+  try {
+    names = readdirSync(dir)
+  } catch {
+    return
+  }
+  for (const name of names) {
+    if (!dead(name)) continue
+    try {
+      rmSync(join(dir, name), {recursive: true, force: true})
+    } catch {
+      // Left for a later sweep.
+    }
+  }
 }

@@ -1,18 +1,9 @@
-import {
-  lstatSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs'
+import {lstatSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync} from 'node:fs'
 import module, {createRequire} from 'node:module'
 import {tmpdir} from 'node:os'
 import {dirname, join} from 'node:path'
 import vm from 'node:vm'
-import {ownerTag, tagOwnerAlive} from '../../util/owner.js'
+import {ownerTag, sweepDeadOwned, tagOwnerAlive} from '../../util/owner.js'
 
 /** A loaded bundle's exports, and a call that stores V8's code cache for it if it had none. */
 export interface LoadedBundle<T> {
@@ -64,7 +55,7 @@ export function loadBundle<T>(file: string): LoadedBundle<T> {
       if (!fresh || !cacheFile) return
       try {
         // Only here, where a cache is written anyway (rare): never a read of the dir per start.
-        sweepDeadTemps(dirname(cacheFile))
+        sweepDeadOwned(dirname(cacheFile), deadCacheTemp)
         const temp = `${cacheFile}.${ownerTag()}.tmp`
         writeFileSync(temp, script.createCachedData(), {mode: 0o600})
         renameSync(temp, cacheFile)
@@ -76,19 +67,13 @@ export function loadBundle<T>(file: string): LoadedBundle<T> {
 }
 
 /**
- * Removes the temp files of cache writes whose owner is dead (`<cache>.<pid>.<start>.tmp`; an
+ * True for the temp file of a cache write whose owner is dead (`<cache>.<pid>.<start>.tmp`; an
  * older version's `<cache>.<pid>.tmp` judged by the pid alone): a kill between write and rename
  * leaves one, as big as the cache itself.
  */
-function sweepDeadTemps(dir: string): void {
-  try {
-    for (const name of readdirSync(dir)) {
-      const match = /^[0-9a-f]+-\d+\.v8\.(\d+)(?:\.(\d+))?\.tmp$/.exec(name)
-      if (match && !tagOwnerAlive(match[1], match[2])) rmSync(join(dir, name), {force: true})
-    }
-  } catch {
-    // Best effort: what is left is swept by a later write.
-  }
+function deadCacheTemp(name: string): boolean {
+  const match = /^[0-9a-f]+-\d+\.v8\.(\d+)(?:\.(\d+))?\.tmp$/.exec(name)
+  return match !== null && !tagOwnerAlive(match[1], match[2])
 }
 
 function cacheFileFor(file: string): string | undefined {

@@ -1,11 +1,11 @@
 import {type ChildProcess, spawn} from 'node:child_process'
-import {mkdtempSync, readdirSync, rmSync} from 'node:fs'
+import {mkdtempSync, rmSync} from 'node:fs'
 import type {Socket} from 'node:net'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {AgentosError} from '../../errors.js'
 import {distFile} from '../../util/dist-file.js'
-import {deadOwnerTagged, ownerTag} from '../../util/owner.js'
+import {deadOwnerTagged, ownerTag, sweepDeadOwned} from '../../util/owner.js'
 import {onJsonLines} from './json-lines.js'
 import type {DriverEvent, DriverRequest} from './protocol.js'
 
@@ -127,14 +127,7 @@ const DRIVER_TEMP_PREFIX = 'agentos-runtime-'
  */
 function driverTemp(): string {
   const tmp = tmpdir()
-  let names: string[] = []
-  try {
-    names = readdirSync(tmp)
-  } catch {
-    // Then mkdtemp says why.
-  }
-  for (const name of names)
-    if (deadOwnerTagged(name, DRIVER_TEMP_PREFIX)) rmSync(join(tmp, name), {recursive: true, force: true})
+  sweepDeadOwned(tmp, (name) => deadOwnerTagged(name, DRIVER_TEMP_PREFIX))
   try {
     return mkdtempSync(join(tmp, `${DRIVER_TEMP_PREFIX}${ownerTag()}-`))
   } catch (error) {

@@ -5,7 +5,7 @@ import {homedir} from 'node:os'
 import {dirname, join, resolve} from 'node:path'
 import {isAgentosError} from '../../errors.js'
 import {runError} from '../errors.js'
-import {ownerTag, tagOwnerAlive} from '../../util/owner.js'
+import {ownerTag, sweepDeadOwned, tagOwnerAlive} from '../../util/owner.js'
 
 /**
  * Where `run` keeps extracted `.aospkg` archives: `$AGENTOS_TOOLCHAIN_CACHE`, else
@@ -70,7 +70,7 @@ async function writeStamp(stamp: string, sha256: string): Promise<void> {
   const temp = `${stamp}.${ownerTag()}.${randomBytes(4).toString('hex')}.tmp`
   try {
     await privateDir(dirname(stamp))
-    await sweepDeadStampTemps(dirname(stamp))
+    sweepDeadOwned(dirname(stamp), deadStampTemp)
     await writeFile(temp, sha256, {mode: 0o644})
     await rename(temp, stamp)
   } catch {
@@ -131,12 +131,10 @@ async function sweepDeadStaging(base: string): Promise<void> {
   }
 }
 
-/** Stamp temp files of dead owners: `<sha>.<pid>.<start>.<rand>.tmp`, or an older `<sha>.<pid>.<rand>.tmp`. */
-async function sweepDeadStampTemps(stamps: string): Promise<void> {
-  for (const name of await readdir(stamps)) {
-    const match = /^[0-9a-f]{64}\.(\d+)\.(?:(\d+)\.)?[0-9a-f]{8}\.tmp$/.exec(name)
-    if (match && !tagOwnerAlive(match[1], match[2])) await rm(join(stamps, name), {force: true})
-  }
+/** A stamp's temp file whose owner is dead: `<sha>.<pid>.<start>.<rand>.tmp`, or an older `<sha>.<pid>.<rand>.tmp`. */
+function deadStampTemp(name: string): boolean {
+  const match = /^[0-9a-f]{64}\.(\d+)\.(?:(\d+)\.)?[0-9a-f]{8}\.tmp$/.exec(name)
+  return match !== null && !tagOwnerAlive(match[1], match[2])
 }
 
 async function hashFile(file: string): Promise<string> {
