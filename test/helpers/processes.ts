@@ -1,5 +1,5 @@
 import {spawn} from 'node:child_process'
-import {readdir, readFile} from 'node:fs/promises'
+import {descendantsOf} from '../../src/run/emulation/process/spawn.js'
 import {processStart} from '../../src/util/owner.js'
 
 /** Runs `tasks` with at most `limit` in flight, keeping their order in the results. */
@@ -24,21 +24,7 @@ export async function deadPid(): Promise<number> {
 }
 
 /** Every process below `pid`, with its start time (so a reused pid is not mistaken for it). */
-export async function processTree(pid: number): Promise<Map<number, string | undefined>> {
-  const found = new Map<number, string | undefined>()
-  const visit = async (parent: number) => {
-    for (const task of await readdir(`/proc/${parent}/task`).catch(() => [] as string[])) {
-      const text = await readFile(`/proc/${parent}/task/${task}/children`, 'utf8').catch(() => '')
-      for (const child of text.split(/\s+/).filter(Boolean).map(Number)) {
-        if (found.has(child)) continue
-        found.set(child, processStart(child))
-        await visit(child)
-      }
-    }
-  }
-  await visit(pid)
-  return found
-}
+export const processTree = descendantsOf
 
 /** The processes of a {@link processTree} that are still the same processes. */
 export function stillRunning(tree: Map<number, string | undefined>): number[] {

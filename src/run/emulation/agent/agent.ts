@@ -174,7 +174,7 @@ async function closeAgent(guest: GuestProcess, timeouts: AgentTimeouts, report: 
   const t = performance.now()
   // What the agent started: path-mapped, no pid namespace ends with the run and takes these
   // along, so whatever of them still runs once the agent is gone is killed below.
-  const started = guest.child.pid === undefined ? [] : await descendantsOf(guest.child.pid)
+  const started = guest.child.pid === undefined ? new Map() : await descendantsOf(guest.child.pid)
   guest.stdin?.end()
   const grace = delay(Math.min(500, timeouts.killAfter))
   const exitedAlone = await Promise.race([guest.exited.then(() => true), grace.promise.then(() => false)])

@@ -3,8 +3,9 @@ import {readdir, readFile} from 'node:fs/promises'
 import {constants} from 'node:os'
 import type {Readable, Writable} from 'node:stream'
 import {isatty} from 'node:tty'
+import {processStart} from '../../../util/owner.js'
 import {RUN_EXIT, runError} from '../../errors.js'
-import {watchGuest} from './watchdog.js'
+import {spawnWatched} from './watchdog.js'
 
 /** How the guest's standard streams are wired. */
 export type GuestStdio =
@@ -193,28 +194,24 @@ async function spawnChild(options: SpawnOptions): Promise<ChildProcess> {
   // has no controlling terminal (/dev/tty, job control), so there only the guest itself is watched.
   const watched = !options.infoFd
   const group = watched && !(options.stdio === 'inherit' && isatty(0))
-  const child = spawn(options.file, options.args, {
-    env: options.env,
-    cwd: options.cwd,
-    stdio,
-    detached: group,
-  })
-  if (watched && child.pid !== undefined) child.once('close', watchGuest(child.pid, group))
+  const failed = (error: NodeJS.ErrnoException) =>
+    runError('ERR_AGENTOS_RUN_SPAWN_FAILED', `cannot start ${options.file}: ${error.code ?? error.message}`, {
+      hint: 'Check that the program exists and is executable on this machine.',
+      exitCode: RUN_EXIT.cannotExecute,
+      cause: error,
+    })
+  let child: ChildProcess
+  try {
+    child = watched
+      ? spawnWatched(options.file, options.args, {env: options.env, cwd: options.cwd, stdio, group})
+      : spawn(options.file, options.args, {env: options.env, cwd: options.cwd, stdio})
+  } catch (error) {
+    // The program's own access errors (checked before the gate); argument errors stay as they are.
+    throw (error as NodeJS.ErrnoException).syscall ? failed(error as NodeJS.ErrnoException) : error
+  }
   await new Promise<void>((resolve, reject) => {
     child.once('spawn', resolve)
-    child.once('error', (error: NodeJS.ErrnoException) =>
-      reject(
-        runError(
-          'ERR_AGENTOS_RUN_SPAWN_FAILED',
-          `cannot start ${options.file}: ${error.code ?? error.message}`,
-          {
-            hint: 'Check that the program exists and is executable on this machine.',
-            exitCode: RUN_EXIT.cannotExecute,
-            cause: error,
-          },
-        ),
-      ),
-    )
+    child.once('error', (error: NodeJS.ErrnoException) => reject(failed(error)))
   })
   return child
 }
@@ -246,13 +243,14 @@ async function terminate(
   // SIGTERM would outlive the run and, holding the guest's stdout or stderr, keep the streams
   // (and so the run) open forever. So every descendant seen is killed with the guest, and
   // streams still held after that (a process that escaped the tree) are closed from this side.
-  const tree = new Set(child.pid === undefined ? [] : await descendantsOf(child.pid))
+  const tree: ProcessSet = child.pid === undefined ? new Map() : await descendantsOf(child.pid)
   await sendSignal('SIGTERM')
   const timer = delay(graceMs)
   const ended = await Promise.race([exited.then(() => true), timer.promise.then(() => false)])
   timer.cancel()
   if (ended) return 'SIGTERM'
-  if (child.pid !== undefined) for (const pid of await descendantsOf(child.pid)) tree.add(pid)
+  if (child.pid !== undefined)
+    for (const [pid, started] of await descendantsOf(child.pid)) tree.set(pid, started)
   // bwrap is pid 1 of the guest's pid namespace: killing it takes every guest process along.
   child.kill('SIGKILL')
   await sendSignal('SIGKILL')
@@ -308,15 +306,22 @@ export function delay(ms: number): {promise: Promise<void>; cancel(): void} {
   return {promise, cancel: () => clearTimeout(timer)}
 }
 
-/** Host pids of every process below `pid`, from /proc (children of each of its threads). */
-export async function descendantsOf(pid: number): Promise<number[]> {
-  const found: number[] = []
+/**
+ * Processes by host pid, each with the start time /proc gave when it was seen: pids are reused
+ * (32,768 of them by default), so a pid seen earlier names the same process only while its start
+ * time is unchanged.
+ */
+export type ProcessSet = Map<number, string | undefined>
+
+/** Every process below `pid`, from /proc (children of each of its threads). */
+export async function descendantsOf(pid: number): Promise<ProcessSet> {
+  const found: ProcessSet = new Map()
   const visit = async (parent: number): Promise<void> => {
     for (const task of await readdir(`/proc/${parent}/task`).catch(() => [] as string[])) {
       const children = await readFile(`/proc/${parent}/task/${task}/children`, 'utf8').catch(() => '')
       for (const child of children.split(/\s+/).filter(Boolean).map(Number)) {
-        if (found.includes(child)) continue
-        found.push(child)
+        if (found.has(child)) continue
+        found.set(child, processStart(child))
         await visit(child)
       }
     }
@@ -325,13 +330,18 @@ export async function descendantsOf(pid: number): Promise<number[]> {
   return found
 }
 
-/** SIGKILL to each pid, ignoring those already gone. */
-export function killAll(pids: Iterable<number>): void {
-  for (const pid of pids) {
+/**
+ * SIGKILL to each process of `processes` that is still the one seen: a pid whose process has
+ * exited since (its start time changed or is gone) is left alone, as it may name another
+ * process by now (seen up to the kill grace earlier: seconds, on a machine spawning hundreds).
+ */
+export function killAll(processes: ProcessSet): void {
+  for (const [pid, started] of processes) {
+    if (started === undefined || processStart(pid) !== started) continue
     try {
       process.kill(pid, 'SIGKILL')
     } catch {
-      // Already gone.
+      // Exited since the check.
     }
   }
 }

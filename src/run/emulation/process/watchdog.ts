@@ -15,6 +15,8 @@
  * reach: a descendant that had already left the tree (a double fork) before the CLI died.
  */
 import {type ChildProcess, spawn} from 'node:child_process'
+import {accessSync, constants, existsSync, statSync} from 'node:fs'
+import type {Writable} from 'node:stream'
 
 /**
  * Lines `+<target>` register and `-<target>` unregister a kill target: `-<pgid>` for a guest
@@ -76,13 +78,87 @@ function started(): ChildProcess | undefined {
 }
 
 /**
- * Registers a path-mapped guest: its process group (`group`) or, when it shares the CLI's group,
- * its pid. Returns the call that unregisters it once it has exited.
+ * The gate a watched guest starts behind: `/bin/sh` waiting for one line on fd 3, which the CLI
+ * writes once the watchdog holds the guest's registration, then exec'ing the guest. A guest runs
+ * from its exec on, and the CLI wakes from its spawn later, under load milliseconds later: a guest
+ * killing its CLI first thing outlived it unregistered (12 of 20 runs on a loaded machine). The
+ * CLI's death before the line ends the gate (end of file). The guest's environment goes through
+ * `env -i` as arguments: the shell itself would drop variables whose names are not shell names
+ * and rewrite PWD.
  */
-export function watchGuest(pid: number, group: boolean): () => void {
+const GATE = 'read -r _ <&3 || exit 125; exec "$0" -i -- "$@" 3<&-'
+
+let envProgram: string | null | undefined
+
+/** `env`'s path, or null when the host has none (then guests start ungated). */
+function envPath(): string | null {
+  envProgram ??= ['/usr/bin/env', '/bin/env'].find((file) => existsSync(file)) ?? null
+  return envProgram
+}
+
+/** What {@link spawnWatched} passes to `spawn`. */
+export interface WatchedSpawn {
+  env: Record<string, string>
+  cwd?: string
+  stdio: Array<'inherit' | 'pipe'>
+  /** The guest leads a process group of its own (killed as a group). */
+  group: boolean
+}
+
+/**
+ * Spawns a path-mapped guest registered with the watchdog before it runs (behind the gate above),
+ * and unregistered once it has closed. Without a watchdog, `env`, or with a program path or
+ * variable name the `env -i` argument list cannot carry (`=` / empty), the guest starts at once
+ * and is registered right after its spawn.
+ *
+ * @throws the `access`/`execve` error (ENOENT, EACCES) of a program that cannot start: the gate's
+ * shell starts whatever the program is, so its errors are found before.
+ */
+export function spawnWatched(file: string, args: string[], options: WatchedSpawn): ChildProcess {
+  const dog = started()
+  const env = envPath()
+  const names = Object.keys(options.env)
+  const spawnOptions = {cwd: options.cwd, detached: options.group}
+  if (!dog || !env || file.includes('=') || names.some((name) => name === '' || name.includes('='))) {
+    const child = spawn(file, args, {...spawnOptions, env: options.env, stdio: options.stdio})
+    if (child.pid !== undefined) child.once('close', watchGuest(child.pid, options.group))
+    return child
+  }
+  accessSync(file, constants.X_OK)
+  if (!statSync(file).isFile())
+    throw Object.assign(new Error(`EACCES: not a file, execve '${file}'`), {
+      code: 'EACCES',
+      syscall: 'execve',
+    })
+  const pairs = Object.entries(options.env).map(([name, value]) => `${name}=${value}`)
+  const child = spawn('/bin/sh', ['-c', GATE, env, ...pairs, file, ...args], {
+    ...spawnOptions,
+    env: {},
+    stdio: [...options.stdio, 'pipe'],
+  })
+  const gate = child.stdio[3] as Writable
+  gate.on('error', () => {})
+  if (child.pid === undefined) {
+    gate.destroy()
+    return child
+  }
+  child.once(
+    'close',
+    watchGuest(child.pid, options.group, () => gate.end('\n', () => gate.destroy())),
+  )
+  return child
+}
+
+/**
+ * Registers a path-mapped guest: its process group (`group`) or, when it shares the CLI's group,
+ * its pid; `registered` is called once the registration is in the watchdog's pipe. Returns the
+ * call that unregisters it once it has exited.
+ */
+function watchGuest(pid: number, group: boolean, registered?: () => void): () => void {
   const target = group ? `-${pid}` : `${pid}`
   const dog = started()
-  dog?.stdin!.write(`+${target}\n`)
+  if (dog) dog.stdin!.write(`+${target}\n`, () => registered?.())
+  else registered?.()
   return () => {
     if (dog?.stdin?.writable) dog.stdin.write(`-${target}\n`)
   }
