@@ -16,6 +16,7 @@
  */
 import {type ChildProcess, spawn} from 'node:child_process'
 import {accessSync, constants, existsSync, statSync} from 'node:fs'
+import {isAbsolute} from 'node:path'
 import type {Writable} from 'node:stream'
 
 /**
@@ -108,8 +109,8 @@ export interface WatchedSpawn {
 /**
  * Spawns a path-mapped guest registered with the watchdog before it runs (behind the gate above),
  * and unregistered once it has closed. Without a watchdog, `env`, or with a program path or
- * variable name the `env -i` argument list cannot carry (`=` / empty), the guest starts at once
- * and is registered right after its spawn.
+ * variable name the `env -i` argument list cannot carry (a relative path, `=`, an empty name),
+ * the guest starts at once and is registered right after its spawn.
  *
  * @throws the `access`/`execve` error (ENOENT, EACCES) of a program that cannot start: the gate's
  * shell starts whatever the program is, so its errors are found before.
@@ -119,7 +120,9 @@ export function spawnWatched(file: string, args: string[], options: WatchedSpawn
   const env = envPath()
   const names = Object.keys(options.env)
   const spawnOptions = {cwd: options.cwd, detached: options.group}
-  if (!dog || !env || file.includes('=') || names.some((name) => name === '' || name.includes('='))) {
+  const carried =
+    isAbsolute(file) && !file.includes('=') && names.every((name) => name !== '' && !name.includes('='))
+  if (!dog || !env || !carried) {
     const child = spawn(file, args, {...spawnOptions, env: options.env, stdio: options.stdio})
     if (child.pid !== undefined) child.once('close', watchGuest(child.pid, options.group))
     return child
