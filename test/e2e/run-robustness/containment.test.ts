@@ -168,6 +168,35 @@ describe('packages and archives whose links leave them are refused', () => {
   })
 })
 
+describe('paths that are not UTF-8', () => {
+  // node:wasi read the bytes as U+FFFD: the guest asked for one name and made another.
+  it.for(MODES)('%s: refused with EILSEQ (25), nothing made', async ([, flags], context) => {
+    if (flags.includes('bwrap')) requires(context, bwrap)
+    const result = await run(
+      [pkg],
+      [
+        ...flags,
+        '--',
+        'probe',
+        'w=/home/agentos/bad\x02name',
+        'm=/home/agentos/bad\x02dir',
+        'l=target=/home/agentos/bad\x02link',
+        'g=/home/agentos',
+        'w=/home/agentos/\ufeffbom',
+        'g=/home/agentos',
+      ],
+    )
+    expect(result.exitCode, result.output).toBe(0)
+    const lines = result.stdout.trim().split('\n')
+    for (const line of lines.slice(0, 3)) expect(line).toMatch(/ => 25$/)
+    expect(lines[3]).not.toContain('\ufffd')
+    expect(lines[3]).not.toContain('bad')
+    // A leading U+FEFF is kept as part of the name (TextDecoder would drop it as a mark).
+    expect(lines[4]).toMatch(/ => 0$/)
+    expect(lines[5]).toContain('\ufeffbom')
+  })
+})
+
 describe('links to absolute paths, which the VM allows, mean VM paths', () => {
   // node:wasi alone refuses them ("ln -s /x y" failed); the runtime makes them.
   it.for(MODES)(

@@ -13,7 +13,10 @@ import {joinVm, resolveInVm} from './vm-resolve.js'
 type Fn = (...args: never[]) => unknown
 type Call = (...args: unknown[]) => number
 
+// ignoreBOM: a leading U+FEFF is part of the name, not a mark to drop.
+const utf8 = new TextDecoder('utf-8', {fatal: true, ignoreBOM: true})
 const ERRNO_BADF = 8
+const ERRNO_ILSEQ = 25
 const ERRNO_INVAL = 28
 const ERRNO_LOOP = 32
 const ERRNO_NAMETOOLONG = 37
@@ -113,7 +116,15 @@ export function containPaths<T extends Record<string, Fn>>(
       for (const arg of spec.paths) {
         const base = dirs.get(args[arg.fd] as number)
         if (base === undefined) return ERRNO_BADF
-        const text = Buffer.from(buffer, args[arg.ptr] as number, args[arg.len] as number).toString('utf8')
+        const raw = new Uint8Array(buffer, args[arg.ptr] as number, args[arg.len] as number)
+        // node:wasi would read bytes that are not UTF-8 as U+FFFD and name another file than the
+        // guest asked for: refused, as a filesystem of UTF-8 names does.
+        let text: string
+        try {
+          text = utf8.decode(raw)
+        } catch {
+          return ERRNO_ILSEQ
+        }
         // The kernel ends a path at its first NUL, so a component `up2\0` would be checked here as
         // a plain name and then reach the kernel as the link `up2`, followed on the host.
         if (text.includes('\0')) return ERRNO_INVAL
