@@ -1,5 +1,6 @@
 /** Where `pack` writes: the layout, the package directory, the archive, and their refusals. */
 import {join, resolve} from 'node:path'
+import {AgentosError} from '../errors.js'
 import {unscopedName} from '../format/bin-map.js'
 import {checkTarget} from '../output/target.js'
 import {archivePathFor, checkArchiveTarget, type OutputFormat} from '../output/write-aospkg.js'
@@ -44,6 +45,17 @@ export async function checkDestination(
   if (format !== 'aospkg') await checkTarget(target, {force: options.force, sources})
   if (archive) await checkArchiveTarget(archive, {force: options.force})
   if (options.tar) {
+    // resolve() drops a trailing slash: `--tar dist/` became a file named dist.
+    if (/[\\/]$/.test(options.tar)) {
+      throw new AgentosError(
+        'ERR_AGENTOS_TAR_OUT_IS_DIR',
+        `the --tar path ${options.tar} names a directory`,
+        {
+          hint: `Name a file, such as ${options.tar}${unscopedName(npmName)}.tgz.`,
+          path: resolve(cwd, options.tar),
+        },
+      )
+    }
     const {checkTarballTarget} = await import('../output/write-tgz.js')
     const outputs = [...(format === 'aospkg' ? [] : [target]), ...(archive ? [archive] : [])]
     await checkTarballTarget(resolve(cwd, options.tar), {force: options.force, sources, outputs})

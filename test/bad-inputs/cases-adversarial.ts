@@ -151,6 +151,12 @@ export const ADVERSARIAL_CASES: BadInputCase[] = [
     ['--force'],
   ),
   packTar(
+    'tar-trailing-slash',
+    '--tar ending in a slash, the directory not there yet (once written as a file of that name)',
+    async (dir) => `${join(dir, 'dist')}/`,
+    'ERR_AGENTOS_TAR_OUT_IS_DIR',
+  ),
+  packTar(
     'tar-under-a-file',
     '--tar below an existing file (once a crash, ENOTDIR, after the commit)',
     async (dir) => join(await put(dir, 'notes.txt', 'mine\n'), 'package.tgz'),
