@@ -114,6 +114,9 @@ const writeRefused = (result: CaseResult): CaseResult => ({
   stdout: result.stdout?.replace(/: (EACCES|EROFS|EPERM)$/m, ': <refused>'),
 })
 
+/** The first line of stdout (the runtime's shell prints its version and a long builtin list). */
+const firstLine = (result: CaseResult): CaseResult => ({...result, stdout: result.stdout?.split('\n')[0]})
+
 const shell = (line: string) => ({shell: line})
 const argv = (...words: string[]) => ({argv: words})
 
@@ -368,6 +371,50 @@ export const CASES: readonly ConformanceCase[] = [
     },
   },
   // --- layout under /opt/agentos
+  {
+    id: 'path-builtin-name-argv',
+    title:
+      'a package command named like a builtin of the VM shell (help), run as an argv: the package command',
+    area: 'path',
+    packages: ['builtin-help'],
+    run: argv('help'),
+    compare: ['exitCode', 'stdout'],
+    emulation: 'agrees',
+  },
+  {
+    id: 'path-builtin-name-word',
+    title: 'the same as a shell line of that one word: the runtime runs it as an argv too',
+    area: 'path',
+    packages: ['builtin-help'],
+    run: shell('help'),
+    compare: ['exitCode', 'stdout'],
+    emulation: 'agrees',
+  },
+  {
+    id: 'path-builtin-name-shell',
+    title: 'the same in a shell line: the shell runs its builtin',
+    area: 'path',
+    packages: ['builtin-help'],
+    run: shell('help </dev/null'),
+    compare: ['exitCode', 'stdout'],
+    normalize: firstLine,
+    emulation: {
+      warn: 'WARN_AGENTOS_RUNTIME_SHELL_BUILTIN',
+      why: "The emulation's shell is the host's, which has no help builtin, so the package's command runs; the runtime's shell (brush) answers `command -v help` with the builtin and runs it.",
+    },
+  },
+  {
+    id: 'path-entry-missing',
+    title: 'a command whose entry file is missing: the runtime runs the /bin stub (exit 0, no output)',
+    area: 'path',
+    packages: ['entry-missing'],
+    run: argv('gone'),
+    compare: ['exitCode', 'stdout'],
+    emulation: {
+      warn: 'WARN_AGENTOS_RUNTIME_ENTRY_MISSING',
+      why: "run refuses it (ERR_AGENTOS_RUN_ENTRY_MISSING, exit 127) rather than report a silent success; the runtime links the command to the missing file and its shell falls through to the kernel's /bin/<name> stub.",
+    },
+  },
   {
     id: 'layout-opt-agentos',
     title: '/opt/agentos holds bin and pkgs only',

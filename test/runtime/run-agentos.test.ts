@@ -3,7 +3,7 @@ import {tmpdir} from 'node:os'
 import {basename, join} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {runProcess, startCli} from '../helpers/cli.js'
+import {ROOT, runProcess, startCli} from '../helpers/cli.js'
 import {processTree, stillRunning} from '../helpers/processes.js'
 import {agentosRuntime, requires} from '../helpers/requirements.js'
 import {example, sdkAgentPackage} from '../helpers/run-fixtures.js'
@@ -153,6 +153,40 @@ describe('run --engine agentos (the real runtime)', {timeout: 120_000}, () => {
       package: 'my-tool',
       kind: 'shebang',
     })
+  })
+
+  it('--which says when the VM runs something else than the package command', async (context) => {
+    requires(context, agentosRuntime)
+    // Runtime 0.2.21: "help" is its shell's builtin; a missing entry falls to the /bin stub.
+    const builtin = await runProcess([
+      ...engine,
+      join(ROOT, 'fixtures/validate/runtime-shell-builtin/package'),
+      '--which',
+      'help',
+      '--json',
+    ])
+    expect(JSON.parse(builtin.stdout)).toMatchObject({
+      found: true,
+      vmPath: 'help',
+      builtin: true,
+      shadowed: true,
+    })
+    const text = await runProcess([
+      ...engine,
+      join(ROOT, 'fixtures/validate/runtime-shell-builtin/package'),
+      '--which',
+      'help',
+    ])
+    expect(text.stdout).toContain("help → a builtin of the VM's shell")
+    const missing = await runProcess([
+      ...engine,
+      join(ROOT, 'fixtures/validate/cmd-entry-missing/package'),
+      '--which',
+      'my-tool',
+      '--json',
+    ])
+    expect(JSON.parse(missing.stdout)).toMatchObject({found: true, vmPath: '/bin/my-tool', shadowed: true})
+    expect(JSON.parse(missing.stdout).builtin).toBeUndefined()
   })
 
   it('--agent opens a session through the session API and streams the prompt', async (context) => {

@@ -10,9 +10,21 @@ const runtimeLine = (doc: {runtimeVersion: string; runtime: {reason: string}}) =
 /** Human output of `run --engine agentos --which`. */
 export function renderWhich(which: RuntimeWhich): string {
   const out: string[] = [
-    which.found ? `${which.command} → ${which.vmPath}` : `${which.command}: not found`,
+    !which.found
+      ? `${which.command}: not found`
+      : which.builtin
+        ? `${which.command} → a builtin of the VM's shell (command -v answers "${which.vmPath}")`
+        : `${which.command} → ${which.vmPath}`,
     `  PATH: ${which.path.join(':')}`,
   ]
+  if (which.shadowed) {
+    const link = `/opt/agentos/bin/${which.command.split('/').pop()}`
+    out.push(
+      which.builtin
+        ? `  ${which.package} lists ${which.command}, but a shell line runs the builtin instead of ${link} (spawned by name, the package's runs)`
+        : `  ${which.package} lists ${which.command}, but the VM runs ${which.vmPath} instead of ${link} (the entry file is missing)`,
+    )
+  }
   const rows: string[][] = []
   if (which.listing) rows.push(['listing', which.listing])
   if (which.package) rows.push(['package', which.package])

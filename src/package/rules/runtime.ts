@@ -57,14 +57,14 @@ export function providesFileSourceMessage(pkg: string, target: string, source: s
 export function shellBuiltinMessage(names: readonly string[]): string {
   const list = names.map((n) => `"${n}"`).join(', ')
   const one = names.length === 1
-  return `command${one ? '' : 's'} ${list} ${one ? 'is' : 'are'} also ${one ? 'a builtin' : 'builtins'} of the runtime's shell: "command -v ${names[0]}" answers "${names[0]}", and "${names[0]} …" in sh (an agent's terminal, a script) runs the builtin, not /opt/agentos/bin/${names[0]}`
+  return `command${one ? '' : 's'} ${list} ${one ? 'is' : 'are'} also ${one ? 'a builtin' : 'builtins'} of the runtime's shell: "command -v ${names[0]}" answers "${names[0]}", and "${names[0]} …" in sh (an agent's terminal, a script) runs the builtin, not /opt/agentos/bin/${names[0]} (spawned by name, or a command line of that one word, the package's runs)`
 }
 
 /**
  * Package commands whose `#!` names something other than Node.js (a shell: `_SHELL_SCRIPT`;
  * python, perl, …: `_SCRIPT_NOT_NODE`), commands named like the runtime's default software,
  * which makes the runtime refuse the VM (`_DEFAULT_COMMAND`), and commands named like a builtin
- * of the runtime's shell, which a shell never runs (`_SHELL_BUILTIN`).
+ * of the runtime's shell, which a shell line runs as the builtin (`_SHELL_BUILTIN`).
  */
 export function checkRuntimeCommands(commands: readonly CommandInfo[], problems: Problem[]): void {
   for (const command of commands) {

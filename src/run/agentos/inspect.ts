@@ -32,6 +32,8 @@ export async function whichCommand(
   const name = options.command.split('/').pop()!
   const header = r.head ? detectHeader(Buffer.from(r.head, 'base64')) : undefined
   const found = vmPath !== undefined
+  const pkg = r.software.find((s) => s.commands.includes(name))?.packageName
+  const builtin = found && !vmPath.startsWith('/')
   return {
     result: {
       ...runtimeDocument(runtime),
@@ -40,7 +42,9 @@ export async function whichCommand(
       path,
       vmPath,
       listing,
-      package: r.software.find((s) => s.commands.includes(name))?.packageName,
+      package: pkg,
+      ...(builtin ? {builtin} : {}),
+      ...(pkg && found && vmPath !== `/opt/agentos/bin/${name}` ? {shadowed: true} : {}),
       kind: header?.kind,
       description: headerDescription(header),
       exitCode: found ? 0 : RUN_EXIT.notFound,

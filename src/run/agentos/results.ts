@@ -46,6 +46,13 @@ export interface RuntimeWhich extends RuntimeDocument {
   listing?: string
   /** The package that lists the command, when one does. */
   package?: string
+  /** `command -v` answered a name, not a path: the VM's shell runs its builtin (runtime 0.2.21). */
+  builtin?: boolean
+  /**
+   * A package lists the command but `command -v` answers something else than its link in
+   * /opt/agentos/bin: a shell builtin, or the kernel's /bin/<name> stub (the entry file is missing).
+   */
+  shadowed?: boolean
   kind?: HeaderKind
   description?: string
   exitCode: number
