@@ -67,6 +67,11 @@ function software(dir: string, packages: readonly PackageRef[]): unknown[] {
 
 /** Runs one case in the runtime at `entry`, with the fixtures materialized in `dir`. */
 export async function runReal(entry: string, dir: string, testCase: ConformanceCase): Promise<CaseResult> {
+  // Every case makes its VM in this one process, and so shares one sidecar: there runtime 0.2.21's
+  // warm V8 worker pool can thrash (two keys evicting each other's workers at 135% CPU), which
+  // held node-version for 171 s once and hung a whole run for 25 minutes another time. Without
+  // warm workers the file takes 27 s. A `run --engine agentos` (one VM per process) never showed it.
+  process.env.AGENTOS_V8_WARM_ISOLATES ??= '0'
   const {AgentOs} = (await import(pathToFileURL(entry).href)) as RuntimeModule
   const state = mkdtempSync(join(tmpdir(), 'agentos-conformance-db-'))
   let vm: RuntimeVm
