@@ -16,6 +16,7 @@ type Call = (...args: unknown[]) => number
 // ignoreBOM: a leading U+FEFF is part of the name, not a mark to drop.
 const utf8 = new TextDecoder('utf-8', {fatal: true, ignoreBOM: true})
 const ERRNO_BADF = 8
+const ERRNO_FAULT = 21
 const ERRNO_ILSEQ = 25
 const ERRNO_INVAL = 28
 const ERRNO_LOOP = 32
@@ -116,7 +117,10 @@ export function containPaths<T extends Record<string, Fn>>(
       for (const arg of spec.paths) {
         const base = dirs.get(args[arg.fd] as number)
         if (base === undefined) return ERRNO_BADF
-        const raw = new Uint8Array(buffer, args[arg.ptr] as number, args[arg.len] as number)
+        // i32 arguments arrive signed: a pointer past 2 GiB is negative here.
+        const [ptr, len] = [(args[arg.ptr] as number) >>> 0, (args[arg.len] as number) >>> 0]
+        if (ptr + len > buffer.byteLength) return ERRNO_FAULT
+        const raw = new Uint8Array(buffer, ptr, len)
         // node:wasi would read bytes that are not UTF-8 as U+FFFD and name another file than the
         // guest asked for: refused, as a filesystem of UTF-8 names does.
         let text: string
