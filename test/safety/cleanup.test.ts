@@ -15,7 +15,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {writeAospkg} from '../../src/output/write-aospkg.js'
 import {processStart} from '../../src/util/owner.js'
 import {cliCommand, runProcess, startCli, startProcess} from '../helpers/cli.js'
-import {deadPid, processTree} from '../helpers/processes.js'
+import {deadPid, inPool, processTree} from '../helpers/processes.js'
 import {processesMatching, wasmCmdsPackage} from '../helpers/run-fixtures.js'
 
 let work: string
@@ -120,6 +120,59 @@ describe('a guest that SIGKILLs its CLI first thing', () => {
         }),
       )
       expect(signals).toEqual(Array(5).fill('SIGKILL'))
+      for (let waited = 0; waited < 20_000 && (await processesMatching(mark)).length > 0; waited += 100)
+        await sleep(100)
+      expect(await processesMatching(mark)).toEqual([])
+    } finally {
+      for (const p of await processesMatching(mark)) process.kill(p, 'SIGKILL')
+    }
+  })
+})
+
+describe('a CLI SIGKILLed at any instant of a path-mapped start', () => {
+  // Thirty kills spread from the CLI's spawn to 3 times a start's length: before the watchdog,
+  // while it starts, with the guest behind its gate, once the guest runs. None may leave it.
+  it('leaves no guest running, whenever the kill lands', {timeout: 120_000}, async () => {
+    const mark = `7${randomInt(10_000, 99_999)}.5`
+    const pkg = join(work, 'instant')
+    await mkdir(join(pkg, 'bin'), {recursive: true})
+    await writeFile(
+      join(pkg, 'package.json'),
+      JSON.stringify({name: 'instant', version: '1.0.0', bin: {instant: 'bin/instant'}}),
+    )
+    await writeFile(join(pkg, 'agentos-package.json'), JSON.stringify({name: 'instant', version: '1.0.0'}))
+    await writeFile(join(pkg, 'bin/instant'), `#!/bin/sh\nsleep ${mark} &\nexec sleep ${mark}\n`)
+    await chmod(join(pkg, 'bin/instant'), 0o755)
+    try {
+      // How long a start takes on this machine now, so that the kills span it.
+      const first = startCli(['run', pkg, '--isolation', 'path-mapped', '--', 'instant'], {
+        env: {TMPDIR: tmp},
+      })
+      const t0 = performance.now()
+      while ((await processesMatching(mark)).length === 0 && performance.now() - t0 < 30_000) await sleep(10)
+      const start = performance.now() - t0
+      first.child.kill('SIGKILL')
+      // Three times that: five starts at once are slower than the one measured.
+      const delays = Array.from({length: 30}, (_, index) => Math.round((index * start * 3) / 29))
+      const kill = async (ms: number) => {
+        const cli = startCli(['run', pkg, '--isolation', 'path-mapped', '--', 'instant'], {
+          env: {TMPDIR: tmp},
+        })
+        const exited = new Promise((resolve) => cli.child.once('exit', resolve))
+        await sleep(ms)
+        const guestUp = (await processesMatching(mark)).length > 0
+        cli.child.kill('SIGKILL')
+        await exited
+        return guestUp
+      }
+      const up = await inPool(
+        delays.map((ms) => () => kill(ms)),
+        5,
+      )
+      // Both sides of the guest's start were hit (else the test could not fail).
+      const seen = `guest up at each kill (ms: ${delays.join(' ')}): ${up.join(' ')}`
+      expect(up, seen).toContain(true)
+      expect(up, seen).toContain(false)
       for (let waited = 0; waited < 20_000 && (await processesMatching(mark)).length > 0; waited += 100)
         await sleep(100)
       expect(await processesMatching(mark)).toEqual([])
