@@ -47,6 +47,28 @@ afterAll(async () => {
   await rm(work, {recursive: true, force: true})
 })
 
+/** A package at work/<name> whose one command, <name>, is the shell script `script`. */
+async function shellCommandPackage(name: string, script: string): Promise<string> {
+  const pkg = join(work, name)
+  await mkdir(join(pkg, 'bin'), {recursive: true})
+  await writeFile(
+    join(pkg, 'package.json'),
+    JSON.stringify({name, version: '1.0.0', bin: {[name]: `bin/${name}`}}),
+  )
+  await writeFile(join(pkg, 'agentos-package.json'), JSON.stringify({name, version: '1.0.0'}))
+  await writeFile(join(pkg, 'bin', name), script, {mode: 0o755})
+  return pkg
+}
+
+/** The processes whose command line holds `mark` still there after up to 20 s (then killed). */
+async function leftAfterWait(mark: string): Promise<number[]> {
+  for (let waited = 0; waited < 20_000 && (await processesMatching(mark)).length > 0; waited += 100)
+    await sleep(100)
+  const left = await processesMatching(mark)
+  for (const p of left) process.kill(p, 'SIGKILL')
+  return left
+}
+
 const cmdline = (pid: number) => readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -100,15 +122,7 @@ describe('a guest that SIGKILLs its CLI first thing', () => {
   // watchdog's gate. Five at once, so that the old race shows on a quiet machine too.
   it('does not outlive it', {timeout: 60_000}, async () => {
     const mark = `6${randomInt(10_000, 99_999)}.5`
-    const pkg = join(work, 'parricide')
-    await mkdir(join(pkg, 'bin'), {recursive: true})
-    await writeFile(
-      join(pkg, 'package.json'),
-      JSON.stringify({name: 'parricide', version: '1.0.0', bin: {parricide: 'bin/parricide'}}),
-    )
-    await writeFile(join(pkg, 'agentos-package.json'), JSON.stringify({name: 'parricide', version: '1.0.0'}))
-    await writeFile(join(pkg, 'bin/parricide'), `#!/bin/sh\nkill -9 $PPID\nexec sleep ${mark}\n`)
-    await chmod(join(pkg, 'bin/parricide'), 0o755)
+    const pkg = await shellCommandPackage('parricide', `#!/bin/sh\nkill -9 $PPID\nexec sleep ${mark}\n`)
     try {
       // The exits, not the ends of output: a surviving guest holds its CLI's stdout open.
       const signals = await Promise.all(
@@ -120,9 +134,7 @@ describe('a guest that SIGKILLs its CLI first thing', () => {
         }),
       )
       expect(signals).toEqual(Array(5).fill('SIGKILL'))
-      for (let waited = 0; waited < 20_000 && (await processesMatching(mark)).length > 0; waited += 100)
-        await sleep(100)
-      expect(await processesMatching(mark)).toEqual([])
+      expect(await leftAfterWait(mark)).toEqual([])
     } finally {
       for (const p of await processesMatching(mark)) process.kill(p, 'SIGKILL')
     }
@@ -134,15 +146,7 @@ describe('a CLI SIGKILLed at any instant of a path-mapped start', () => {
   // while it starts, with the guest behind its gate, once the guest runs. None may leave it.
   it('leaves no guest running, whenever the kill lands', {timeout: 120_000}, async () => {
     const mark = `7${randomInt(10_000, 99_999)}.5`
-    const pkg = join(work, 'instant')
-    await mkdir(join(pkg, 'bin'), {recursive: true})
-    await writeFile(
-      join(pkg, 'package.json'),
-      JSON.stringify({name: 'instant', version: '1.0.0', bin: {instant: 'bin/instant'}}),
-    )
-    await writeFile(join(pkg, 'agentos-package.json'), JSON.stringify({name: 'instant', version: '1.0.0'}))
-    await writeFile(join(pkg, 'bin/instant'), `#!/bin/sh\nsleep ${mark} &\nexec sleep ${mark}\n`)
-    await chmod(join(pkg, 'bin/instant'), 0o755)
+    const pkg = await shellCommandPackage('instant', `#!/bin/sh\nsleep ${mark} &\nexec sleep ${mark}\n`)
     try {
       // How long a start takes on this machine now, so that the kills span it.
       const first = startCli(['run', pkg, '--isolation', 'path-mapped', '--', 'instant'], {
@@ -173,9 +177,7 @@ describe('a CLI SIGKILLed at any instant of a path-mapped start', () => {
       const seen = `guest up at each kill (ms: ${delays.join(' ')}): ${up.join(' ')}`
       expect(up, seen).toContain(true)
       expect(up, seen).toContain(false)
-      for (let waited = 0; waited < 20_000 && (await processesMatching(mark)).length > 0; waited += 100)
-        await sleep(100)
-      expect(await processesMatching(mark)).toEqual([])
+      expect(await leftAfterWait(mark)).toEqual([])
     } finally {
       for (const p of await processesMatching(mark)) process.kill(p, 'SIGKILL')
     }
@@ -191,21 +193,10 @@ describe('a SIGKILLed CLI sharing its terminal with the guest', () => {
     {timeout: 60_000},
     async () => {
       const mark = `5${randomInt(10_000, 99_999)}.25`
-      const pkg = join(work, 'tty-sleeper')
-      await mkdir(join(pkg, 'bin'), {recursive: true})
-      await writeFile(
-        join(pkg, 'package.json'),
-        JSON.stringify({name: 'tty-sleeper', version: '1.0.0', bin: {'tty-sleeper': 'bin/tty-sleeper'}}),
-      )
-      await writeFile(
-        join(pkg, 'agentos-package.json'),
-        JSON.stringify({name: 'tty-sleeper', version: '1.0.0'}),
-      )
-      await writeFile(
-        join(pkg, 'bin/tty-sleeper'),
+      const pkg = await shellCommandPackage(
+        'tty-sleeper',
         `#!/bin/sh\nsetsid sleep ${mark} &\nsleep ${mark} | cat\n`,
       )
-      await chmod(join(pkg, 'bin/tty-sleeper'), 0o755)
       const {file, prefix} = cliCommand()
       const cli = [file, ...prefix, 'run', pkg, wasm, '--isolation', 'path-mapped', '--', 'tty-sleeper']
       // script(1) gives the CLI a terminal; the shell stays its session leader (as a login shell
@@ -236,11 +227,7 @@ describe('a SIGKILLed CLI sharing its terminal with the guest', () => {
         const guests = await processesMatching(mark)
         expect(guests.length).toBeGreaterThanOrEqual(2)
         process.kill(cliPid!, 'SIGKILL')
-        for (let waited = 0; waited < 20_000 && (await processesMatching(mark)).length > 0; waited += 100)
-          await sleep(100)
-        const survivors = await processesMatching(mark)
-        for (const p of survivors) process.kill(p, 'SIGKILL')
-        expect(survivors).toEqual([])
+        expect(await leftAfterWait(mark)).toEqual([])
       } finally {
         terminal.child.kill('SIGKILL')
         for (const p of await processesMatching(mark)) process.kill(p, 'SIGKILL')

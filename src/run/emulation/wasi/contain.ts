@@ -117,21 +117,8 @@ export function containPaths<T extends Record<string, Fn>>(
       for (const arg of spec.paths) {
         const base = dirs.get(args[arg.fd] as number)
         if (base === undefined) return ERRNO_BADF
-        // i32 arguments arrive signed: a pointer past 2 GiB is negative here.
-        const [ptr, len] = [(args[arg.ptr] as number) >>> 0, (args[arg.len] as number) >>> 0]
-        if (ptr + len > buffer.byteLength) return ERRNO_FAULT
-        const raw = new Uint8Array(buffer, ptr, len)
-        // node:wasi would read bytes that are not UTF-8 as U+FFFD and name another file than the
-        // guest asked for: refused, as a filesystem of UTF-8 names does.
-        let text: string
-        try {
-          text = utf8.decode(raw)
-        } catch {
-          return ERRNO_ILSEQ
-        }
-        // The kernel ends a path at its first NUL, so a component `up2\0` would be checked here as
-        // a plain name and then reach the kernel as the link `up2`, followed on the host.
-        if (text.includes('\0')) return ERRNO_INVAL
+        const text = guestPath(buffer, args[arg.ptr] as number, args[arg.len] as number)
+        if (typeof text === 'number') return text
         const follow = arg.flags !== undefined && ((args[arg.flags] as number) & 1) === 1
         const resolved = resolveInVm(joinVm(base, text), follow, map.hostOf)
         if (resolved.loop) return ERRNO_LOOP
@@ -177,6 +164,24 @@ export function containPaths<T extends Record<string, Fn>>(
   }
   trackDescriptors(raw, wrapped, dirs, live)
   return wrapped as T
+}
+
+/** The path a guest passed, or the errno that refuses it. */
+function guestPath(buffer: ArrayBuffer, ptrArg: number, lenArg: number): string | number {
+  // i32 arguments arrive signed: a pointer past 2 GiB is negative here.
+  const [ptr, len] = [ptrArg >>> 0, lenArg >>> 0]
+  if (ptr + len > buffer.byteLength) return ERRNO_FAULT
+  // node:wasi would read bytes that are not UTF-8 as U+FFFD and name another file than the
+  // guest asked for: refused, as a filesystem of UTF-8 names does.
+  let text: string
+  try {
+    text = utf8.decode(new Uint8Array(buffer, ptr, len))
+  } catch {
+    return ERRNO_ILSEQ
+  }
+  // The kernel ends a path at its first NUL, so a component `up2\0` would be checked as a plain
+  // name and then reach the kernel as the link `up2`, followed on the host.
+  return text.includes('\0') ? ERRNO_INVAL : text
 }
 
 /** A VM path relative to the preopen it lands in (`.` for the preopen itself). */
