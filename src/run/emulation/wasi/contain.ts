@@ -136,7 +136,11 @@ export function containPaths<T extends Record<string, Fn>>(
       // node:wasi refuses a link to an absolute path, which the VM allows (`ln -s /etc/x y`): the
       // link is made to `.` (node:wasi checks rights and the name as for any link), then swapped
       // for the real target. Every path through it is resolved here, as a VM path.
-      const absoluteTarget = name === 'path_symlink' ? symlinkTarget(buffer, args) : undefined
+      // The link's text is held to the rules of a path too (UTF-8, no NUL, in memory).
+      const target =
+        name === 'path_symlink' ? guestPath(buffer, args[0] as number, args[1] as number) : undefined
+      if (typeof target === 'number') return target
+      const absoluteTarget = target?.startsWith('/') ? target : undefined
       const size = rewritten.reduce((sum, r) => sum + r.text.length, 0) + (absoluteTarget ? 1 : 0)
       if (size > bytes.length) return ERRNO_NAMETOOLONG
       const result = withScratch(bytes, size, spec.outputs ?? [], args, () => {
@@ -253,12 +257,6 @@ function withScratch(
 const {lstatSync, renameSync, symlinkSync, unlinkSync} = process.getBuiltinModule('node:fs')
 
 const ERRNO_IO = 29
-
-/** path_symlink's target when it is an absolute path (the case node:wasi refuses). */
-function symlinkTarget(buffer: ArrayBuffer, args: unknown[]): string | undefined {
-  const text = Buffer.from(buffer, args[0] as number, args[1] as number).toString('utf8')
-  return text.startsWith('/') ? text : undefined
-}
 
 /** Replaces the placeholder link at `host` with one to `target`, in one rename. */
 function retarget(host: string, target: string): number {

@@ -50,3 +50,27 @@ describe('the WASI path layer', () => {
     expect(mkdirCall(Buffer.from('up\0x')).result).toBe(28)
   })
 })
+
+describe("a link's text", () => {
+  it('is held to the same rules: EILSEQ for bytes that are not UTF-8, EINVAL for a NUL', () => {
+    const memory = new WebAssembly.Memory({initial: 1})
+    const bytes = new Uint8Array(memory.buffer)
+    const calls: unknown[][] = []
+    const raw = {
+      path_symlink: (...args: unknown[]) => {
+        calls.push(args)
+        return 0
+      },
+    }
+    const wrapped = containPaths(raw, [{guest: '/', host: root}], () => memory)
+    bytes.set(Buffer.from('link'), 200)
+    bytes.set(Uint8Array.from([0x61, 0xff]), 100)
+    expect(wrapped.path_symlink(100, 2, 3, 200, 4)).toBe(25)
+    bytes.set(Buffer.from('a\0b'), 100)
+    expect(wrapped.path_symlink(100, 3, 3, 200, 4)).toBe(28)
+    expect(calls).toEqual([])
+    bytes.set(Buffer.from('target'), 100)
+    expect(wrapped.path_symlink(100, 6, 3, 200, 4)).toBe(0)
+    expect(calls).toHaveLength(1)
+  })
+})
