@@ -18,6 +18,8 @@ export interface Destination {
   format: OutputFormat
   /** The archive, with format `aospkg` or `both`. */
   archive: string | undefined
+  /** `--tar` resolved, when given. */
+  tar: string | undefined
 }
 
 /**
@@ -44,7 +46,8 @@ export async function checkDestination(
   if (layout === 'versioned') await checkStoreOwner(join(outRoot, manifestName), npmName)
   if (format !== 'aospkg') await checkTarget(target, {force: options.force, sources})
   if (archive) await checkArchiveTarget(archive, {force: options.force})
-  if (options.tar) {
+  const tar = options.tar ? resolve(cwd, options.tar) : undefined
+  if (options.tar && tar) {
     // resolve() drops a trailing slash: `--tar dist/` became a file named dist.
     if (/[\\/]$/.test(options.tar)) {
       throw new AgentosError(
@@ -52,23 +55,18 @@ export async function checkDestination(
         `the --tar path ${options.tar} names a directory`,
         {
           hint: `Name a file, such as ${options.tar}${unscopedName(npmName)}.tgz.`,
-          path: resolve(cwd, options.tar),
+          path: tar,
         },
       )
     }
     const {checkTarballTarget} = await import('../output/write-tgz.js')
     const outputs = [...(format === 'aospkg' ? [] : [target]), ...(archive ? [archive] : [])]
-    await checkTarballTarget(resolve(cwd, options.tar), {force: options.force, sources, outputs})
+    await checkTarballTarget(tar, {force: options.force, sources, outputs})
   }
-  return {layout, outRoot, target, format, archive}
+  return {layout, outRoot, target, format, archive, tar}
 }
 
 /** The paths this pack writes: the package must not contain them (see leaveOutOwnOutputs). */
-export function ownOutputs(destination: Destination, options: PackOptions, cwd: string): string[] {
-  const {layout, outRoot, target, archive} = destination
-  return [
-    layout === 'versioned' ? outRoot : target,
-    ...(archive ? [archive] : []),
-    ...(options.tar ? [resolve(cwd, options.tar)] : []),
-  ]
+export function ownOutputs({layout, outRoot, target, archive, tar}: Destination): string[] {
+  return [layout === 'versioned' ? outRoot : target, ...(archive ? [archive] : []), ...(tar ? [tar] : [])]
 }

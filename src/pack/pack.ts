@@ -68,11 +68,11 @@ export async function pack(options: PackOptions): Promise<PackResult> {
     const names = {npmName, version}
     const plan = await planPackage(resolved, source, names, options, report, held.pool !== undefined)
     const destination = await checkDestination(options, cwd, source, plan.manifest.name as string, names)
-    leaveOutOwnOutputs(plan.files, ownOutputs(destination, options, cwd))
+    leaveOutOwnOutputs(plan.files, ownOutputs(destination))
     const commandPaths = new Set(plan.commands.map((c) => c.entry))
     const copied = await copyPackage(plan, destination.target, names, commandPaths, options, report, held)
     const {pruned, validation} = await checkPacked(copied, plan, closure, commandPaths, report)
-    const placed = await writeInPlace(copied, plan, destination, version, options, cwd, report, held)
+    const placed = await writeInPlace(copied, plan, destination, version, report, held)
     return packResult({
       source,
       installed: scratch.length > 0,
@@ -145,10 +145,8 @@ async function copyPackage(
 async function writeInPlace(
   {snapshot}: WrittenPackage,
   {manifest}: Plan,
-  {layout, outRoot, target, format, archive}: Destination,
+  {layout, outRoot, target, format, archive, tar: tarPath}: Destination,
   version: string,
-  options: PackOptions,
-  cwd: string,
   report: PackReporter,
   held: Held,
 ): Promise<Placed> {
@@ -169,9 +167,9 @@ async function writeInPlace(
     if (layout === 'versioned') current = await pointCurrent(join(outRoot, manifest.name as string), version)
   }
   let tar: PackResult['tar']
-  if (options.tar) {
+  if (tarPath) {
     const {writePackageTarball} = await import('../output/write-tgz.js')
-    tar = await writePackageTarball(contentDir, resolve(cwd, options.tar))
+    tar = await writePackageTarball(contentDir, tarPath)
   }
   const out = format === 'aospkg' ? archive! : target
   report.done?.('write', format === 'both' ? `${target} and ${archive}` : out)

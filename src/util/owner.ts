@@ -62,8 +62,15 @@ export function tagOwnerAlive(pid: string | undefined, started: string | undefin
  * (unknown when it was made) is not checked.
  */
 export function deadOwnerTagged(name: string, prefix: string): boolean {
-  if (!name.startsWith(prefix)) return false
-  const match = /^(\d+)\.(\d+)-[A-Za-z0-9]{6}$/.exec(name.slice(prefix.length))
+  return name.startsWith(prefix) && deadOwnerNamed(name.slice(prefix.length), /^(\d+)\.(\d+)-[A-Za-z0-9]{6}$/)
+}
+
+/**
+ * True when `name` matches `pattern`, whose first two groups are an owner's pid and start time
+ * (the second may be left out), and that owner is gone.
+ */
+export function deadOwnerNamed(name: string, pattern: RegExp): boolean {
+  const match = pattern.exec(name)
   return match !== null && !tagOwnerAlive(match[1], match[2])
 }
 

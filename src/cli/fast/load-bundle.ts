@@ -3,7 +3,7 @@ import module, {createRequire} from 'node:module'
 import {tmpdir} from 'node:os'
 import {dirname, join} from 'node:path'
 import vm from 'node:vm'
-import {ownerTag, sweepDeadOwned, tagOwnerAlive} from '../../util/owner.js'
+import {deadOwnerNamed, ownerTag, sweepDeadOwned} from '../../util/owner.js'
 
 /** A loaded bundle's exports, and a call that stores V8's code cache for it if it had none. */
 export interface LoadedBundle<T> {
@@ -55,7 +55,7 @@ export function loadBundle<T>(file: string): LoadedBundle<T> {
       if (!fresh || !cacheFile) return
       try {
         // Only here, where a cache is written anyway (rare): never a read of the dir per start.
-        sweepDeadOwned(dirname(cacheFile), deadCacheTemp)
+        sweepDeadOwned(dirname(cacheFile), (name) => deadOwnerNamed(name, CACHE_TEMP))
         const temp = `${cacheFile}.${ownerTag()}.tmp`
         writeFileSync(temp, script.createCachedData(), {mode: 0o600})
         renameSync(temp, cacheFile)
@@ -67,14 +67,11 @@ export function loadBundle<T>(file: string): LoadedBundle<T> {
 }
 
 /**
- * True for the temp file of a cache write whose owner is dead (`<cache>.<pid>.<start>.tmp`; an
- * older version's `<cache>.<pid>.tmp` judged by the pid alone): a kill between write and rename
- * leaves one, as big as the cache itself.
+ * The temp file of a cache write (`<cache>.<pid>.<start>.tmp`; an older version's
+ * `<cache>.<pid>.tmp` judged by the pid alone): a kill between write and rename leaves one, as big
+ * as the cache itself.
  */
-function deadCacheTemp(name: string): boolean {
-  const match = /^[0-9a-f]+-\d+\.v8\.(\d+)(?:\.(\d+))?\.tmp$/.exec(name)
-  return match !== null && !tagOwnerAlive(match[1], match[2])
-}
+const CACHE_TEMP = /^[0-9a-f]+-\d+\.v8\.(\d+)(?:\.(\d+))?\.tmp$/
 
 function cacheFileFor(file: string): string | undefined {
   const uid = process.getuid?.()

@@ -1,11 +1,11 @@
 import {createHash, randomBytes} from 'node:crypto'
 import {createReadStream} from 'node:fs'
-import {chmod, mkdir, readdir, readFile, rename, rm, stat, writeFile} from 'node:fs/promises'
+import {chmod, mkdir, readFile, rename, rm, stat, writeFile} from 'node:fs/promises'
 import {homedir} from 'node:os'
 import {dirname, join, resolve} from 'node:path'
 import {isAgentosError} from '../../errors.js'
 import {runError} from '../errors.js'
-import {ownerTag, sweepDeadOwned, tagOwnerAlive} from '../../util/owner.js'
+import {deadOwnerNamed, ownerTag, sweepDeadOwned} from '../../util/owner.js'
 
 /**
  * Where `run` keeps extracted `.aospkg` archives: `$AGENTOS_TOOLCHAIN_CACHE`, else
@@ -30,7 +30,7 @@ export function runCacheDir(env: NodeJS.ProcessEnv = process.env): string {
  */
 export async function extractedAospkg(file: string, env: NodeJS.ProcessEnv = process.env): Promise<string> {
   const base = join(runCacheDir(env), 'aospkg')
-  await sweepDeadStaging(base)
+  sweepDeadOwned(base, (name) => deadOwnerNamed(name, STAGING_TEMP))
   const stamp = await stampOf(file, join(runCacheDir(env), 'aospkg-stamps'))
   const known = stamp && (await readFile(stamp, 'utf8').catch(() => undefined))
   if (known && /^[0-9a-f]{64}$/.test(known) && (await isExtracted(join(base, known))))
@@ -70,7 +70,7 @@ async function writeStamp(stamp: string, sha256: string): Promise<void> {
   const temp = `${stamp}.${ownerTag()}.${randomBytes(4).toString('hex')}.tmp`
   try {
     await privateDir(dirname(stamp))
-    sweepDeadOwned(dirname(stamp), deadStampTemp)
+    sweepDeadOwned(dirname(stamp), (name) => deadOwnerNamed(name, STAMP_TEMP))
     await writeFile(temp, sha256, {mode: 0o644})
     await rename(temp, stamp)
   } catch {
@@ -116,26 +116,15 @@ async function privateDir(dir: string): Promise<void> {
 }
 
 /**
- * Removes the staging directories of extractions whose owner is gone (a SIGKILLed run leaves
- * its `.<sha>.<pid>.<start>.<rand>.tmp` behind, up to an archive's size each): the name is the
- * owner record, so a pid reused since by a live process does not keep it. Names of older versions
- * (`.<sha>.<pid>.<rand>.tmp`) are judged by the pid alone. Best effort.
+ * The staging directory of an extraction (a SIGKILLed run leaves its
+ * `.<sha>.<pid>.<start>.<rand>.tmp` behind, up to an archive's size each): the name is the owner
+ * record, so a pid reused since by a live process does not keep it. Names of older versions
+ * (`.<sha>.<pid>.<rand>.tmp`) are judged by the pid alone.
  */
-async function sweepDeadStaging(base: string): Promise<void> {
-  const names = await readdir(base).catch(() => [] as string[])
-  for (const name of names) {
-    const match = /^\.[0-9a-f]{16}\.(\d+)\.(?:(\d+)\.)?[0-9a-f]{8}\.tmp$/.exec(name)
-    if (!match) continue
-    if (tagOwnerAlive(match[1], match[2])) continue
-    await rm(join(base, name), {recursive: true, force: true}).catch(() => {})
-  }
-}
+const STAGING_TEMP = /^\.[0-9a-f]{16}\.(\d+)\.(?:(\d+)\.)?[0-9a-f]{8}\.tmp$/
 
-/** A stamp's temp file whose owner is dead: `<sha>.<pid>.<start>.<rand>.tmp`, or an older `<sha>.<pid>.<rand>.tmp`. */
-function deadStampTemp(name: string): boolean {
-  const match = /^[0-9a-f]{64}\.(\d+)\.(?:(\d+)\.)?[0-9a-f]{8}\.tmp$/.exec(name)
-  return match !== null && !tagOwnerAlive(match[1], match[2])
-}
+/** A stamp's temp file: `<sha>.<pid>.<start>.<rand>.tmp`, or an older `<sha>.<pid>.<rand>.tmp`. */
+const STAMP_TEMP = /^[0-9a-f]{64}\.(\d+)\.(?:(\d+)\.)?[0-9a-f]{8}\.tmp$/
 
 async function hashFile(file: string): Promise<string> {
   const hash = createHash('sha256')

@@ -124,7 +124,7 @@ export function spawnWatched(file: string, args: string[], options: WatchedSpawn
     isAbsolute(file) && !file.includes('=') && names.every((name) => name !== '' && !name.includes('='))
   if (!dog || !env || !carried) {
     const child = spawn(file, args, {...spawnOptions, env: options.env, stdio: options.stdio})
-    if (child.pid !== undefined) child.once('close', watchGuest(child.pid, options.group))
+    if (child.pid !== undefined) child.once('close', watchGuest(dog, child.pid, options.group))
     return child
   }
   accessSync(file, constants.X_OK)
@@ -147,21 +147,25 @@ export function spawnWatched(file: string, args: string[], options: WatchedSpawn
   }
   child.once(
     'close',
-    watchGuest(child.pid, options.group, () => gate.end('\n', () => gate.destroy())),
+    watchGuest(dog, child.pid, options.group, () => gate.end('\n', () => gate.destroy())),
   )
   return child
 }
 
 /**
- * Registers a path-mapped guest: its process group (`group`) or, when it shares the CLI's group,
- * its pid; `registered` is called once the registration is in the watchdog's pipe. Returns the
- * call that unregisters it once it has exited.
+ * Registers a path-mapped guest with the watchdog `dog` (none: the guest is unwatched): its
+ * process group (`group`) or, when it shares the CLI's group, its pid; `registered` is called
+ * once the registration is in the watchdog's pipe. Returns the call that unregisters it once it
+ * has exited.
  */
-function watchGuest(pid: number, group: boolean, registered?: () => void): () => void {
+function watchGuest(
+  dog: ChildProcess | undefined,
+  pid: number,
+  group: boolean,
+  registered?: () => void,
+): () => void {
   const target = group ? `-${pid}` : `${pid}`
-  const dog = started()
-  if (dog) dog.stdin!.write(`+${target}\n`, () => registered?.())
-  else registered?.()
+  dog?.stdin!.write(`+${target}\n`, () => registered?.())
   return () => {
     if (dog?.stdin?.writable) dog.stdin.write(`-${target}\n`)
   }

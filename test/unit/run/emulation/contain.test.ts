@@ -13,19 +13,25 @@ afterAll(async () => {
   await rm(root, {recursive: true, force: true})
 })
 
-/** path_create_directory(fd, ptr, len) behind the layer, with `path` written at offset 100. */
-function mkdirCall(path: Uint8Array, ptr = 100, len = path.length) {
+/** `name` behind the layer over one page of memory, recording what reaches node:wasi. */
+function layer(name: 'path_create_directory' | 'path_symlink') {
   const memory = new WebAssembly.Memory({initial: 1})
-  new Uint8Array(memory.buffer).set(path, 100)
   const calls: unknown[][] = []
   const raw = {
-    path_create_directory: (...args: unknown[]) => {
+    [name]: (...args: unknown[]) => {
       calls.push(args)
       return 0
     },
   }
   const wrapped = containPaths(raw, [{guest: '/', host: root}], () => memory)
-  return {result: wrapped.path_create_directory(3, ptr, len), calls}
+  return {bytes: new Uint8Array(memory.buffer), calls, call: wrapped[name]!}
+}
+
+/** path_create_directory(fd, ptr, len) behind the layer, with `path` written at offset 100. */
+function mkdirCall(path: Uint8Array, ptr = 100, len = path.length) {
+  const {bytes, calls, call} = layer('path_create_directory')
+  bytes.set(path, 100)
+  return {result: call(3, ptr, len), calls}
 }
 
 describe('the WASI path layer', () => {
@@ -53,24 +59,15 @@ describe('the WASI path layer', () => {
 
 describe("a link's text", () => {
   it('is held to the same rules: EILSEQ for bytes that are not UTF-8, EINVAL for a NUL', () => {
-    const memory = new WebAssembly.Memory({initial: 1})
-    const bytes = new Uint8Array(memory.buffer)
-    const calls: unknown[][] = []
-    const raw = {
-      path_symlink: (...args: unknown[]) => {
-        calls.push(args)
-        return 0
-      },
-    }
-    const wrapped = containPaths(raw, [{guest: '/', host: root}], () => memory)
+    const {bytes, calls, call} = layer('path_symlink')
     bytes.set(Buffer.from('link'), 200)
     bytes.set(Uint8Array.from([0x61, 0xff]), 100)
-    expect(wrapped.path_symlink(100, 2, 3, 200, 4)).toBe(25)
+    expect(call(100, 2, 3, 200, 4)).toBe(25)
     bytes.set(Buffer.from('a\0b'), 100)
-    expect(wrapped.path_symlink(100, 3, 3, 200, 4)).toBe(28)
+    expect(call(100, 3, 3, 200, 4)).toBe(28)
     expect(calls).toEqual([])
     bytes.set(Buffer.from('target'), 100)
-    expect(wrapped.path_symlink(100, 6, 3, 200, 4)).toBe(0)
+    expect(call(100, 6, 3, 200, 4)).toBe(0)
     expect(calls).toHaveLength(1)
   })
 })
